@@ -1,0 +1,151 @@
+"""Diadem: storefront, try-on and atelier tools for handmade crowns and tiaras."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+from types import ModuleType
+from typing import Any
+
+from flask import Flask, render_template
+from PIL import Image
+
+from app.config import development_secret, from_environment
+from app.extensions import csrf, db, limiter, login_manager, mail, migrate
+
+# Pillow's decompression-bomb guard stays on everywhere: images over this many pixels raise.
+Image.MAX_IMAGE_PIXELS = 40_000_000
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Create and configure the Diadem application."""
+    app = Flask(__name__, instance_relative_config=True)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.from_mapping(from_environment(app.instance_path))
+    if test_config:
+        app.config.from_mapping(test_config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = development_secret(app.instance_path)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_template_helpers(app)
+    register_error_pages(app)
+    register_cli(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(
+        app,
+        db,
+        directory=os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "migrations")),
+        render_as_batch=True,
+        compare_type=True,
+    )
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message_category = "info"
+    csrf.init_app(app)
+    mail.init_app(app)
+    limiter.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.accounts.views import bp as accounts_bp
+    from app.catalog.views import bp as catalog_bp
+    from app.main.views import bp as main_bp
+
+    for bp in (main_bp, catalog_bp, accounts_bp):
+        app.register_blueprint(bp)
+    for feature in FEATURES:
+        views = _feature_module(feature, "views")
+        if views is not None:
+            app.register_blueprint(views.bp)
+            for extra in getattr(views, "extra_blueprints", ()):
+                app.register_blueprint(extra)
+
+
+# Feature packages beyond the storefront; each registers its blueprint (views.bp) and
+# CLI commands (cli.commands) when its package is present.
+FEATURES: tuple[str, ...] = ("tryon", "checkout", "booking", "staff", "provenance", "repairs")
+
+
+def _feature_module(feature: str, name: str) -> ModuleType | None:
+    """Import app.<feature>.<name> if that module exists."""
+    package = f"app.{feature}"
+    if importlib.util.find_spec(package) is None:
+        return None
+    if importlib.util.find_spec(f"{package}.{name}") is None:
+        return None
+    return importlib.import_module(f"{package}.{name}")
+
+
+def register_template_helpers(app: Flask) -> None:
+    from app.domain.editions import format_piece_number
+    from app.domain.money import Money, format_money
+
+    @app.template_filter("money")
+    def money_filter(value: Money | int, currency: str = "USD") -> str:
+        if isinstance(value, int):
+            value = Money(value, currency)
+        return format_money(value)
+
+    @app.template_filter("piece_number")
+    def piece_number_filter(number: int, size: int) -> str:
+        return format_piece_number(number, size)
+
+    @app.context_processor
+    def nav_context() -> dict[str, Any]:
+        return {"has_endpoint": lambda name: name in app.view_functions}
+
+
+def register_error_pages(app: Flask) -> None:
+    from flask_wtf.csrf import CSRFError
+
+    def render_error(code: int, title: str, message: str):
+        return render_template("errors/error.html", code=code, title=title, message=message), code
+
+    @app.errorhandler(400)
+    def bad_request(error):
+        return render_error(400, "Bad request", getattr(error, "description", "Bad request"))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return render_error(
+            400, "Form expired", "The form expired or was tampered with; try again."
+        )
+
+    @app.errorhandler(403)
+    def forbidden(error):
+        return render_error(403, "Not allowed", "You do not have access to this page.")
+
+    @app.errorhandler(404)
+    def not_found(error):
+        return render_error(404, "Not found", "We could not find that page or piece.")
+
+    @app.errorhandler(413)
+    def too_large(error):
+        return render_error(413, "Too large", "That upload is larger than we accept.")
+
+    @app.errorhandler(429)
+    def too_many(error):
+        return render_error(429, "Slow down", "Too many requests; try again in a moment.")
+
+    @app.errorhandler(500)
+    def server_error(error):
+        return render_error(500, "Something went wrong", "Please try again in a moment.")
+
+
+def register_cli(app: Flask) -> None:
+    from app.accounts.cli import create_staff_command
+    from app.catalog.seed import seed_demo_command
+
+    app.cli.add_command(create_staff_command)
+    app.cli.add_command(seed_demo_command)
+    for feature in FEATURES:
+        cli = _feature_module(feature, "cli")
+        for command in getattr(cli, "commands", ()):
+            app.cli.add_command(command)

@@ -1,0 +1,1 @@
+"""Accounts: customers, staff and admins; login, registration and password reset."""

@@ -1,0 +1,106 @@
+"""Account operations: registration, authentication, password reset tokens."""
+
+from __future__ import annotations
+
+import hashlib
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy.exc import IntegrityError
+
+from app.accounts.models import Role, User
+from app.extensions import db
+
+RESET_SALT = "diadem.password-reset"
+
+
+class AccountError(Exception):
+    """Raised when an account operation cannot be done; the message is for the user."""
+
+
+class EmailTaken(AccountError):
+    pass
+
+
+class InvalidResetToken(AccountError):
+    pass
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def find_user_by_email(email: str) -> User | None:
+    return db.session.execute(
+        db.select(User).where(User.email == normalise_email(email))
+    ).scalar_one_or_none()
+
+
+def register_user(*, email: str, password: str, name: str = "", role: Role = Role.CUSTOMER) -> User:
+    """Create an account; raise EmailTaken if the address is already registered."""
+    user = User(email=normalise_email(email), name=name.strip(), role=role.value)
+    user.set_password(password)
+    db.session.add(user)
+    try:
+        db.session.commit()
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise EmailTaken("An account with that email already exists.") from exc
+    return user
+
+
+def authenticate(*, email: str, password: str) -> User | None:
+    """Return the user if the credentials match, else None (same answer for both failures)."""
+    user = find_user_by_email(email)
+    if user is None or not user.check_password(password):
+        return None
+    return user
+
+
+def _fingerprint(user: User) -> str:
+    # Binding the token to the current password hash makes it single-use: once the
+    # password changes, every earlier link stops working.
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
+def make_reset_token(*, user: User, secret_key: str) -> str:
+    serializer = URLSafeTimedSerializer(secret_key, salt=RESET_SALT)
+    return serializer.dumps({"uid": user.id, "fp": _fingerprint(user)})
+
+
+def user_for_reset_token(*, token: str, secret_key: str, max_age: int) -> User:
+    """Return the user a reset token is for; raise InvalidResetToken if bad, used or expired."""
+    serializer = URLSafeTimedSerializer(secret_key, salt=RESET_SALT)
+    try:
+        data = serializer.loads(token, max_age=max_age)
+    except SignatureExpired as exc:
+        raise InvalidResetToken("That reset link has expired; ask for a new one.") from exc
+    except BadSignature as exc:
+        raise InvalidResetToken("That reset link is not valid.") from exc
+    user = db.session.get(User, data.get("uid")) if isinstance(data, dict) else None
+    if user is None or data.get("fp") != _fingerprint(user):
+        raise InvalidResetToken("That reset link has already been used.")
+    return user
+
+
+def reset_password(*, user_id: int, password: str) -> None:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise InvalidResetToken("That account no longer exists.")
+    user.set_password(password)
+    db.session.commit()
+
+
+def ensure_staff(*, email: str, password: str, admin: bool = False) -> tuple[User, bool]:
+    """Create or promote a staff login; return (user, created)."""
+    role = Role.ADMIN if admin else Role.STAFF
+    user = find_user_by_email(email)
+    if user is None:
+        return register_user(email=email, password=password, name="", role=role), True
+    user.role = role.value
+    user.set_password(password)
+    db.session.commit()
+    return user, False
+
+
+def get_user(user_id: int) -> User | None:
+    return db.session.get(User, user_id)

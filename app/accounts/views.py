@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from app.accounts import forms, services
+from app.extensions import limiter, login_manager
+from app.mailer import send_mail
+
+bp = Blueprint("accounts", __name__, url_prefix="/account")
+
+
+@login_manager.user_loader
+def load_user(user_id: str):
+    return services.get_user(int(user_id)) if user_id.isdigit() else None
+
+
+def _safe_next(target: str | None) -> str:
+    # Only same-site relative paths: an absolute or scheme-relative URL would be an open redirect.
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and not urlsplit(target).netloc
+    ):
+        return target
+    return url_for("accounts.account")
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    form = forms.RegisterForm()
+    if form.validate_on_submit():
+        try:
+            user = services.register_user(
+                email=form.email.data, password=form.password.data, name=form.name.data
+            )
+        except services.EmailTaken as exc:
+            form.email.errors.append(str(exc))
+        else:
+            login_user(user)
+            flash("Welcome to Diadem.", "success")
+            return redirect(_safe_next(request.args.get("next")))
+    status = 400 if form.is_submitted() else 200
+    return render_template("accounts/register.html", form=form), status
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("20 per minute", methods=["POST"])
+def login():
+    form = forms.LoginForm()
+    if form.validate_on_submit():
+        user = services.authenticate(email=form.email.data, password=form.password.data)
+        if user is not None:
+            login_user(user, remember=form.remember.data)
+            flash("You are signed in.", "success")
+            return redirect(_safe_next(request.args.get("next")))
+        form.password.errors.append("That email and password do not match an account.")
+    status = 400 if form.is_submitted() else 200
+    return render_template("accounts/login.html", form=form), status
+
+
+@bp.post("/logout")
+def logout():
+    # POST with the CSRF token from the nav form, so a third-party page cannot sign people out.
+    from flask_wtf.csrf import validate_csrf
+    from wtforms import ValidationError
+
+    try:
+        validate_csrf(request.form.get("csrf_token"))
+    except ValidationError:
+        flash("Your session form expired; try again.", "warning")
+        return redirect(url_for("main.home"))
+    logout_user()
+    flash("You are signed out.", "info")
+    return redirect(url_for("main.home"))
+
+
+@bp.get("")
+@login_required
+def account():
+    return render_template("accounts/account_show.html", user=current_user)
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit("10 per hour", methods=["POST"])
+def forgot_password():
+    form = forms.ForgotPasswordForm()
+    if form.validate_on_submit():
+        user = services.find_user_by_email(form.email.data)
+        if user is not None:
+            token = services.make_reset_token(user=user, secret_key=current_app.secret_key)
+            send_mail(
+                to=user.email,
+                subject="Reset your Diadem password",
+                template="password_reset",
+                user=user,
+                link=url_for("accounts.reset_password", token=token, _external=True),
+                minutes=current_app.config["PASSWORD_RESET_MAX_AGE"] // 60,
+            )
+        # Same answer whether or not the address has an account, so it cannot be probed.
+        flash("If that address has an account, a reset link is on its way.", "info")
+        return redirect(url_for("accounts.login"))
+    status = 400 if form.is_submitted() else 200
+    return render_template("accounts/password_forgot.html", form=form), status
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    try:
+        user = services.user_for_reset_token(
+            token=token,
+            secret_key=current_app.secret_key,
+            max_age=current_app.config["PASSWORD_RESET_MAX_AGE"],
+        )
+    except services.InvalidResetToken as exc:
+        flash(str(exc), "danger")
+        return render_template("accounts/password_reset_invalid.html", message=str(exc)), 400
+    form = forms.ResetPasswordForm()
+    if form.validate_on_submit():
+        services.reset_password(user_id=user.id, password=form.password.data)
+        flash("Your password is changed; sign in with it now.", "success")
+        return redirect(url_for("accounts.login"))
+    status = 400 if form.is_submitted() else 200
+    return render_template("accounts/password_reset.html", form=form), status
+
+
+@bp.app_context_processor
+def user_context():
+    return {"current_user": current_user}

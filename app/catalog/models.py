@@ -1,0 +1,256 @@
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    and_,
+    func,
+    or_,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
+
+from app.extensions import db
+
+
+class Kind(enum.StrEnum):
+    CROWN = "crown"
+    TIARA = "tiara"
+
+
+class Tier(enum.StrEnum):
+    STUDIO = "studio"
+    CUSTOM = "custom"
+
+
+class PieceStatus(enum.StrEnum):
+    AVAILABLE = "available"
+    RESERVED = "reserved"
+    SOLD = "sold"
+    WITHHELD = "withheld"
+
+
+class Metal(db.Model):
+    __tablename__ = "metals"
+    __table_args__ = (CheckConstraint("rate_per_gram_minor >= 0", name="rate_not_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(60))
+    rate_per_gram_minor: Mapped[int]
+    swatch: Mapped[str] = mapped_column(String(7), default="#c9a227")
+    position: Mapped[int] = mapped_column(default=0)
+
+
+class FitSize(db.Model):
+    __tablename__ = "fit_sizes"
+    __table_args__ = (
+        CheckConstraint("min_circumference_mm < max_circumference_mm", name="range_ordered"),
+        CheckConstraint("adjustment_minor >= 0", name="adjustment_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(8), unique=True)
+    label: Mapped[str] = mapped_column(String(60))
+    min_circumference_mm: Mapped[int]
+    max_circumference_mm: Mapped[int]
+    adjustment_minor: Mapped[int] = mapped_column(default=0)
+    metal_permille: Mapped[int] = mapped_column(default=0)
+    position: Mapped[int] = mapped_column(default=0)
+
+
+product_metals = Table(
+    "product_metals",
+    db.metadata,
+    Column("product_id", ForeignKey("products.id", ondelete="CASCADE"), primary_key=True),
+    Column("metal_id", ForeignKey("metals.id"), primary_key=True),
+)
+
+
+class Product(db.Model):
+    __tablename__ = "products"
+    __table_args__ = (
+        CheckConstraint("kind IN ('crown', 'tiara')", name="kind_known"),
+        CheckConstraint("tier IN ('studio', 'custom')", name="tier_known"),
+        CheckConstraint("metal_weight_mg > 0", name="weight_positive"),
+        CheckConstraint("bench_minutes >= 0", name="bench_not_negative"),
+        CheckConstraint("insurance_bp BETWEEN 0 AND 10000", name="insurance_range"),
+        CheckConstraint(
+            "tier = 'studio' OR (lead_time_weeks > 0 AND deposit_percent BETWEEN 1 AND 100)",
+            name="custom_terms",
+        ),
+        Index("ix_products_list_price", "list_price_minor"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(16))
+    tier: Mapped[str] = mapped_column(String(16))
+    summary: Mapped[str] = mapped_column(String(300), default="")
+    story: Mapped[str] = mapped_column(Text, default="")
+    materials: Mapped[str] = mapped_column(Text, default="")
+    origin: Mapped[str] = mapped_column(Text, default="")
+    finishing: Mapped[str] = mapped_column(Text, default="")
+    metal_weight_mg: Mapped[int]
+    bench_minutes: Mapped[int]
+    labour_rate_per_hour_minor: Mapped[int]
+    provenance_minor: Mapped[int]
+    packaging_minor: Mapped[int]
+    shipping_minor: Mapped[int]
+    insurance_bp: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    lead_time_weeks: Mapped[int | None]
+    deposit_percent: Mapped[int | None]
+    default_metal_id: Mapped[int] = mapped_column(ForeignKey("metals.id"))
+    # The "from" price (default metal, smallest size), kept in step by catalog.services so the
+    # catalog can sort and filter by price in SQL.
+    list_price_minor: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    default_metal: Mapped[Metal] = relationship(foreign_keys=[default_metal_id])
+    metals: Mapped[list[Metal]] = relationship(secondary=product_metals, order_by=Metal.position)
+    stones: Mapped[list[ProductStone]] = relationship(
+        back_populates="product", cascade="all, delete-orphan", order_by="ProductStone.position"
+    )
+    images: Mapped[list[ProductImage]] = relationship(
+        back_populates="product", cascade="all, delete-orphan", order_by="ProductImage.position"
+    )
+    runs: Mapped[list[EditionRun]] = relationship(
+        back_populates="product", order_by="EditionRun.id"
+    )
+    overlays: Mapped[list[Overlay]] = relationship(
+        back_populates="product", cascade="all, delete-orphan"
+    )
+
+    @property
+    def is_studio(self) -> bool:
+        return self.tier == Tier.STUDIO.value
+
+    @property
+    def is_custom(self) -> bool:
+        return self.tier == Tier.CUSTOM.value
+
+
+class ProductStone(db.Model):
+    __tablename__ = "product_stones"
+    __table_args__ = (
+        CheckConstraint("count > 0", name="count_positive"),
+        CheckConstraint("unit_price_minor >= 0", name="price_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(60))
+    count: Mapped[int]
+    unit_price_minor: Mapped[int]
+    origin: Mapped[str] = mapped_column(String(120), default="")
+    position: Mapped[int] = mapped_column(default=0)
+
+    product: Mapped[Product] = relationship(back_populates="stones")
+
+
+class ProductImage(db.Model):
+    __tablename__ = "product_images"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    metal_id: Mapped[int | None] = mapped_column(ForeignKey("metals.id"))
+    path: Mapped[str] = mapped_column(String(255))  # relative to MEDIA_ROOT
+    alt: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int] = mapped_column(default=0)
+
+    product: Mapped[Product] = relationship(back_populates="images")
+
+
+class Overlay(db.Model):
+    """The transparent front-view PNG of a piece in one metal, for the AR try-on."""
+
+    __tablename__ = "overlays"
+    __table_args__ = (UniqueConstraint("product_id", "metal_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    metal_id: Mapped[int] = mapped_column(ForeignKey("metals.id"))
+    path: Mapped[str] = mapped_column(String(255))
+    spec: Mapped[dict] = mapped_column(JSON)
+
+    product: Mapped[Product] = relationship(back_populates="overlays")
+    metal: Mapped[Metal] = relationship()
+
+
+class EditionRun(db.Model):
+    __tablename__ = "edition_runs"
+    __table_args__ = (
+        CheckConstraint("size IN (10, 25, 50)", name="size_allowed"),
+        # Lets pieces reference (run, size) together, so a piece's number is checked
+        # against the size of the run it belongs to.
+        UniqueConstraint("id", "size", name="uq_edition_runs_id_size"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    metal_id: Mapped[int] = mapped_column(ForeignKey("metals.id"))
+    batch_code: Mapped[str] = mapped_column(String(40), unique=True)
+    size: Mapped[int]
+    released_on: Mapped[date | None]
+
+    product: Mapped[Product] = relationship(back_populates="runs")
+    metal: Mapped[Metal] = relationship()
+    pieces: Mapped[list[Piece]] = relationship(back_populates="run", order_by="Piece.number")
+
+
+class Piece(db.Model):
+    """One numbered piece of an edition run. Pieces are never deleted, so numbers never recur."""
+
+    __tablename__ = "pieces"
+    __table_args__ = (
+        UniqueConstraint("run_id", "number", name="uq_pieces_run_number"),
+        ForeignKeyConstraint(
+            ["run_id", "edition_size"],
+            ["edition_runs.id", "edition_runs.size"],
+            name="fk_pieces_run_size",
+        ),
+        CheckConstraint("number >= 1 AND number <= edition_size", name="number_in_run"),
+        CheckConstraint(
+            "status IN ('available', 'reserved', 'sold', 'withheld')", name="status_known"
+        ),
+        CheckConstraint(
+            "status <> 'reserved' OR reserved_until IS NOT NULL", name="reservation_expires"
+        ),
+        Index("ix_pieces_run_status", "run_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column()
+    number: Mapped[int]
+    edition_size: Mapped[int]
+    status: Mapped[str] = mapped_column(String(16), default=PieceStatus.AVAILABLE.value)
+    reserved_until: Mapped[datetime | None]
+
+    run: Mapped[EditionRun] = relationship(back_populates="pieces", foreign_keys=[run_id])
+
+    @property
+    def label(self) -> str:
+        from app.domain.editions import format_piece_number
+
+        return format_piece_number(self.number, self.edition_size)
+
+
+def piece_is_free(now: datetime) -> ColumnElement[bool]:
+    """SQL condition: the piece can be sold now (available, or its reservation has lapsed)."""
+    return or_(
+        Piece.status == PieceStatus.AVAILABLE.value,
+        and_(Piece.status == PieceStatus.RESERVED.value, Piece.reserved_until < now),
+    )

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    render_template,
+    request,
+    send_from_directory,
+)
+
+from app.catalog import services
+from app.catalog.filters import SORTS, parse_filter
+
+bp = Blueprint("catalog", __name__)
+
+
+@bp.get("/shop")
+def index():
+    metals = services.all_metals()
+    catalog_filter = parse_filter(request.args, metal_codes={m.code for m in metals})
+    for notice in catalog_filter.notices:
+        flash(notice, "warning")
+    cards = services.list_products(catalog_filter)
+    return render_template(
+        "catalog/product_list.html",
+        cards=cards,
+        f=catalog_filter,
+        metals=metals,
+        sorts=SORTS,
+    )
+
+
+@bp.get("/shop/<slug>")
+def show(slug: str):
+    try:
+        product = services.get_product(slug)
+    except services.ProductNotFound:
+        abort(404)
+    status = 200
+    try:
+        priced = services.price_product(
+            product, size_code=request.args.get("size"), metal_code=request.args.get("metal")
+        )
+    except services.UnknownOption as exc:
+        flash(str(exc), "warning")
+        priced = services.price_product(product)
+        status = 400
+    return (
+        render_template(
+            "catalog/product_show.html",
+            product=product,
+            priced=priced,
+            sizes=services.all_sizes(),
+            editions=services.edition_summaries(product) if product.is_studio else [],
+        ),
+        status,
+    )
+
+
+@bp.get("/shop/<slug>/price.json")
+def price_json(slug: str):
+    try:
+        product = services.get_product(slug)
+    except services.ProductNotFound:
+        return jsonify(error=f"No piece called {slug[:80]!r}."), 404
+    try:
+        priced = services.price_product(
+            product, size_code=request.args.get("size"), metal_code=request.args.get("metal")
+        )
+    except services.UnknownOption as exc:
+        return jsonify(error=str(exc)), 400
+    return jsonify(priced.breakdown.as_dict())
+
+
+@bp.get("/media/products/<path:filename>")
+def product_media(filename: str):
+    # Only product artwork is public; send_from_directory refuses paths that escape the folder.
+    folder = Path(current_app.config["MEDIA_ROOT"]) / "products"
+    response = send_from_directory(folder, filename, max_age=86400)
+    return response

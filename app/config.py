@@ -1,0 +1,55 @@
+"""Configuration: defaults for development, overridden by environment variables and tests."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def from_environment(instance_path: str) -> dict[str, object]:
+    """Build the configuration from DIADEM_* / standard environment variables."""
+    instance = Path(instance_path)
+    env = os.environ
+    config: dict[str, object] = {
+        "SECRET_KEY": env.get("SECRET_KEY"),
+        "SQLALCHEMY_DATABASE_URI": env.get("DATABASE_URL")
+        or f"sqlite:///{instance / 'diadem.sqlite3'}",
+        "MEDIA_ROOT": env.get("DIADEM_MEDIA_ROOT") or str(instance / "media"),
+        "MAIL_OUTBOX_DIR": env.get("DIADEM_MAIL_OUTBOX") or str(instance / "outbox"),
+        # "outbox" writes each message as an .eml file; "smtp" sends through MAIL_SERVER.
+        "MAIL_TRANSPORT": env.get("DIADEM_MAIL_TRANSPORT", "outbox"),
+        "MAIL_SERVER": env.get("MAIL_SERVER", "localhost"),
+        "MAIL_PORT": int(env.get("MAIL_PORT", "25")),
+        "MAIL_USE_TLS": env.get("MAIL_USE_TLS", "") == "1",
+        "MAIL_USERNAME": env.get("MAIL_USERNAME"),
+        "MAIL_PASSWORD": env.get("MAIL_PASSWORD"),
+        "MAIL_DEFAULT_SENDER": env.get(
+            "MAIL_DEFAULT_SENDER", "Diadem Atelier <atelier@diadem.test>"
+        ),
+        "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
+        "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY"),
+        "STRIPE_PUBLISHABLE_KEY": env.get("STRIPE_PUBLISHABLE_KEY"),
+        "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET"),
+        "STRIPE_API_BASE": env.get("STRIPE_API_BASE"),
+        "PASSWORD_RESET_MAX_AGE": 60 * 60,
+        "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "STUDIO_TIMEZONE": env.get("DIADEM_STUDIO_TIMEZONE", "Europe/London"),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    }
+    if env.get("DIADEM_SECURE_COOKIES") == "1":
+        config["SESSION_COOKIE_SECURE"] = True
+        config["REMEMBER_COOKIE_SECURE"] = True
+    return config
+
+
+def development_secret(instance_path: str) -> str:
+    """Return a per-checkout random secret kept in instance/, so none is committed."""
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(os.urandom(32).hex())
+        path.chmod(0o600)
+    return path.read_text().strip()

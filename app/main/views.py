@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+
+from app.catalog import services as catalog
+from app.catalog.filters import CatalogFilter
+
+bp = Blueprint("main", __name__)
+
+
+@bp.get("/")
+def home():
+    cards = catalog.list_products(CatalogFilter(sort="newest"))[:6]
+    return render_template("main/home.html", cards=cards)
+
+
+@bp.get("/fit-guide")
+def fit_guide():
+    return render_template("main/fit_guide.html", sizes=catalog.all_sizes())
+
+
+@bp.get("/policies/returns")
+def returns_policy():
+    return render_template("main/policy_returns.html")
+
+
+@bp.get("/policies/repairs")
+def repairs_policy():
+    return render_template("main/policy_repairs.html")
+
+
+@bp.get("/healthz")
+def healthz():
+    return {"status": "ok"}
