@@ -29,6 +29,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = development_secret(app.instance_path)
 
     register_extensions(app)
+    register_models()
     register_blueprints(app)
     register_template_helpers(app)
     register_error_pages(app)
@@ -73,6 +74,15 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     mail.init_app(app)
     limiter.init_app(app)
+
+
+def register_models() -> None:
+    """Import every feature's models so the metadata (create_all, migrations) sees all tables."""
+    import app.accounts.models  # noqa: F401
+    import app.catalog.models  # noqa: F401
+
+    for feature in FEATURES:
+        _feature_module(feature, "models")
 
 
 def register_blueprints(app: Flask) -> None:
