@@ -29,7 +29,8 @@ def reference_data() -> tuple[dict[str, Metal], dict[str, FitSize]]:
                 )
             )
         db.session.flush()
-    return metals, {s.code: s for s in services.all_sizes()}
+    sizes = db.session.execute(db.select(FitSize)).scalars()
+    return metals, {s.code: s for s in sizes}
 
 
 def make_product(

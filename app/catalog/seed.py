@@ -407,7 +407,7 @@ def _upsert_reference_data() -> tuple[dict[str, Metal], dict[str, FitSize]]:
                 code=code, name=name, rate_per_gram_minor=rate, swatch=swatch, position=position
             )
             db.session.add(metals[code])
-    sizes = {s.code: s for s in services.all_sizes()}
+    sizes = {s.code: s for s in db.session.execute(db.select(FitSize)).scalars()}
     for position, (code, label, lo, hi, adj, permille) in enumerate(SIZES):
         if code not in sizes:
             sizes[code] = FitSize(

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from flask import g
+from sqlalchemy.orm import joinedload, selectinload
 
 from app.catalog.filters import CatalogFilter
 from app.catalog.models import (
@@ -59,7 +60,12 @@ def all_metals() -> list[Metal]:
 
 
 def all_sizes() -> list[FitSize]:
-    return list(db.session.execute(db.select(FitSize).order_by(FitSize.position)).scalars())
+    # Asked for several times per request (pricing, the size picker), so kept for the request.
+    sizes = g.get("diadem_sizes")
+    if not sizes:
+        sizes = list(db.session.execute(db.select(FitSize).order_by(FitSize.position)).scalars())
+        g.diadem_sizes = sizes
+    return sizes
 
 
 def _available_counts():
@@ -105,16 +111,23 @@ def list_products(catalog_filter: CatalogFilter) -> list[ProductCard]:
 
 def get_product(slug: str) -> Product:
     """Return the product with this slug and what its page needs, or raise ProductNotFound."""
-    product = db.session.execute(
-        select(Product)
-        .where(Product.slug == slug)
-        .options(
-            selectinload(Product.images),
-            selectinload(Product.metals),
-            selectinload(Product.stones),
-            selectinload(Product.runs).selectinload(EditionRun.metal),
+    # One round trip: the to-many collections are small (a handful of rows each), so joining
+    # them is cheaper than a query per collection on the hottest page.
+    product = (
+        db.session.execute(
+            select(Product)
+            .where(Product.slug == slug)
+            .options(
+                joinedload(Product.default_metal),
+                joinedload(Product.images),
+                joinedload(Product.metals),
+                joinedload(Product.stones),
+                joinedload(Product.runs).joinedload(EditionRun.metal),
+            )
         )
-    ).scalar_one_or_none()
+        .unique()
+        .scalar_one_or_none()
+    )
     if product is None:
         raise ProductNotFound(f"No piece called {slug!r}.")
     return product

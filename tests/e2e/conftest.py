@@ -77,3 +77,21 @@ def screenshot(page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+
+@pytest.fixture(scope="session")
+def artwork_dir(tmp_path_factory) -> Path:
+    """One media folder per test session, so the artwork is drawn once."""
+    return tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture
+def seeded_with_art(app, artwork_dir: Path) -> object:
+    """The demo atelier with its drawn artwork."""
+    from app.catalog.seed import seed_demo
+
+    app.config["MEDIA_ROOT"] = str(artwork_dir)
+    with app.app_context():
+        seed_demo(media_root=str(artwork_dir), draw_artwork=True)
+    return app
