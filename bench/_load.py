@@ -38,9 +38,17 @@ class LoadResult:
         )
 
 
-def run_load(url: str, *, clients: int, seconds: float, label: str, warmup: float = 1.0,
-             method: str = "GET", body: bytes | None = None,
-             headers: dict[str, str] | None = None) -> LoadResult:
+def run_load(
+    url: str,
+    *,
+    clients: int,
+    seconds: float,
+    label: str,
+    warmup: float = 1.0,
+    method: str = "GET",
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> LoadResult:
     """Hit url from `clients` threads for `seconds` (after a warm-up); each waits for its answer."""
     parts = urlsplit(url)
     assert parts.hostname in {"127.0.0.1", "localhost"}, "benchmarks talk to loopback only"

@@ -1,4 +1,4 @@
-"""Web benchmark: catalog and product pages vs a minimal Flask route, gunicorn (2 workers), PostgreSQL.
+"""Web benchmark: catalog and product pages vs a minimal Flask route under gunicorn on PostgreSQL.
 
 Run: .venv/bin/python bench/web.py [--seconds 10] [--clients 16]
 Prints requests/s and p50/p99 per page and the ratio product-page / minimal route.
@@ -37,8 +37,9 @@ def prepare_database(env: dict[str, str], seed_args: list[str]) -> None:
         c.execute("DROP DATABASE IF EXISTS diadem_bench")
         c.execute("CREATE DATABASE diadem_bench")
     flask = [str(BIN / "flask"), "--app", "wsgi"]
-    subprocess.run([*flask, "db", "upgrade", "heads"], cwd=ROOT, env=env, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [*flask, "db", "upgrade", "heads"], cwd=ROOT, env=env, check=True, capture_output=True
+    )
     subprocess.run([*flask, "seed-demo", *seed_args], cwd=ROOT, env=env, check=True)
 
 
@@ -58,36 +59,52 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--no-artwork", dest="artwork", action="store_false",
-                        help="seed without drawing pictures (pages then have no img tags)")
+    parser.add_argument(
+        "--no-artwork",
+        dest="artwork",
+        action="store_false",
+        help="seed without drawing pictures (pages then have no img tags)",
+    )
     args = parser.parse_args()
 
     env = dict(os.environ)
-    env.update({
-        "DATABASE_URL": f"{PG}/diadem_bench",
-        "SECRET_KEY": "bench-only-secret",
-        "DIADEM_MEDIA_ROOT": "/tmp/diadem-bench-media",
-        "DIADEM_MAIL_OUTBOX": "/tmp/diadem-bench-outbox",
-    })
+    env.update(
+        {
+            "DATABASE_URL": f"{PG}/diadem_bench",
+            "SECRET_KEY": "bench-only-secret",
+            "DIADEM_MEDIA_ROOT": "/tmp/diadem-bench-media",
+            "DIADEM_MAIL_OUTBOX": "/tmp/diadem-bench-outbox",
+        }
+    )
     prepare_database(env, [] if args.artwork else ["--no-artwork"])
     port = free_port()
     server = subprocess.Popen(
-        [str(BIN / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}",
-         "--log-level", "warning", "wsgi:app"],
-        cwd=ROOT, env=env,
+        [
+            str(BIN / "gunicorn"),
+            "--workers",
+            "2",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
     )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(base + "/healthz")
-        print(f"gunicorn 2 sync workers, PostgreSQL, {args.clients} clients, {args.seconds:g} s each")
+        print(f"gunicorn 2 sync workers, PostgreSQL, {args.clients} clients, {args.seconds:g} s")
         results = {}
         for label, path in [
             ("minimal route /healthz", "/healthz"),
             ("catalog /shop", "/shop"),
             ("product /shop/aurelia-crown", "/shop/aurelia-crown?size=M&metal=yellow-gold"),
         ]:
-            results[label] = run_load(base + path, clients=args.clients, seconds=args.seconds,
-                                      label=label)
+            results[label] = run_load(
+                base + path, clients=args.clients, seconds=args.seconds, label=label
+            )
             print(results[label].line())
         minimal = results["minimal route /healthz"]
         product = results["product /shop/aurelia-crown"]

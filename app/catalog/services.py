@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
 from flask import g
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.catalog.filters import CatalogFilter
