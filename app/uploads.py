@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import secrets
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,7 +53,11 @@ def sniff(data: bytes, *, allow_pdf: bool = False) -> tuple[str, str]:
     if allow_pdf and data.startswith(PDF_MAGIC):
         return "application/pdf", ".pdf"
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with warnings.catch_warnings():
+            # Treat Pillow's bomb warning (over MAX_IMAGE_PIXELS) as the refusal it should be.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+        with image:
             fmt = image.format
             width, height = image.size
             if width * height > MAX_IMAGE_PIXELS:
@@ -60,7 +65,7 @@ def sniff(data: bytes, *, allow_pdf: bool = False) -> tuple[str, str]:
             image.verify()
     except UploadError:
         raise
-    except Image.DecompressionBombError as exc:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise UploadError("The image is over 40 megapixels.") from exc
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
         raise UploadError("The file is not an image we can read (JPEG, PNG or WebP).") from exc
