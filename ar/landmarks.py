@@ -1,0 +1,213 @@
+"""Find faces and their 478 landmarks with MediaPipe; the only module that imports it.
+
+Coordinates returned are in the input image's pixels with OpenCV's convention: the centre of
+pixel (column i, row j) is (i, j), x grows rightwards, y downwards. z is MediaPipe's relative depth
+scaled to the same pixels as x; smaller (more negative) z is nearer the camera.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import cv2
+import numpy as np
+from mediapipe.python.solutions import face_detection, face_mesh
+
+
+@dataclass(frozen=True)
+class LandmarkerSettings:
+    """How faces are searched for."""
+
+    mode: Literal["still", "video"] = "still"
+    max_faces: int = 4
+    # Detection runs on a copy no larger than this; points are mapped back to full resolution.
+    max_side: int = 1280
+    min_detection_confidence: float = 0.5
+    min_tracking_confidence: float = 0.5
+    # Faces too small for the mesh's short-range detector are found with the full-range one.
+    small_faces: bool = True
+    # Video mode: frames between full-range searches for faces not yet tracked.
+    redetect_every: int = 15
+    crop_side: int = 256
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("still", "video"):
+            raise ValueError(f"mode must be 'still' or 'video', not {self.mode!r}")
+        if not 1 <= self.max_faces <= 16:
+            raise ValueError("max_faces must be between 1 and 16")
+        if self.max_side < 64:
+            raise ValueError("max_side must be at least 64")
+
+
+@dataclass(frozen=True, eq=False)
+class FaceLandmarks:
+    """One face's landmarks, (478, 3) float64 in input-image pixels."""
+
+    points: np.ndarray = field(repr=False)
+    source: Literal["mesh", "crop"]
+
+    @property
+    def box(self) -> tuple[float, float, float, float]:
+        """Return (x0, y0, x1, y1) around the points."""
+        x0, y0 = self.points[:, :2].min(axis=0)
+        x1, y1 = self.points[:, :2].max(axis=0)
+        return float(x0), float(y0), float(x1), float(y1)
+
+
+def _points_from(result_landmarks: Any, width: int, height: int) -> np.ndarray:
+    raw = np.array([(p.x, p.y, p.z) for p in result_landmarks.landmark], dtype=np.float64)
+    # Normalised coordinates measure from the image's outer edge; shift to pixel centres.
+    return np.column_stack((raw[:, 0] * width - 0.5, raw[:, 1] * height - 0.5, raw[:, 2] * width))
+
+
+def _inside(box: tuple[float, float, float, float], x: float, y: float) -> bool:
+    return box[0] <= x <= box[2] and box[1] <= y <= box[3]
+
+
+class FaceLandmarker:
+    """MediaPipe face mesh with a full-range detector for small faces. Not thread-safe."""
+
+    def __init__(self, settings: LandmarkerSettings) -> None:
+        self.settings = settings
+        self._mesh = face_mesh.FaceMesh(
+            static_image_mode=settings.mode == "still",
+            max_num_faces=settings.max_faces,
+            refine_landmarks=True,
+            min_detection_confidence=settings.min_detection_confidence,
+            min_tracking_confidence=settings.min_tracking_confidence,
+        )
+        self._detector = None
+        self._crop_mesh = None
+        if settings.small_faces:
+            self._detector = face_detection.FaceDetection(
+                model_selection=1, min_detection_confidence=settings.min_detection_confidence
+            )
+            # Crops come from different places in every frame, so this mesh never tracks.
+            self._crop_mesh = face_mesh.FaceMesh(
+                static_image_mode=True,
+                max_num_faces=1,
+                refine_landmarks=True,
+                min_detection_confidence=settings.min_detection_confidence,
+            )
+        self._frame_index = 0
+        # Video mode: (cx, cy, side) of small faces found in the previous frame, in input pixels.
+        self._crop_tracks: list[tuple[float, float, float]] = []
+
+    def detect(self, rgb: np.ndarray) -> list[FaceLandmarks]:
+        """Return the faces in an RGB uint8 image, largest first."""
+        height, width = rgb.shape[:2]
+        scale = min(1.0, self.settings.max_side / max(height, width))
+        if scale < 1.0:
+            size = (max(1, round(width * scale)), max(1, round(height * scale)))
+            work = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+        else:
+            work = rgb
+        work_h, work_w = work.shape[:2]
+        sx, sy = work_w / width, work_h / height
+
+        faces: list[FaceLandmarks] = []
+        result = self._mesh.process(work)
+        for face in result.multi_face_landmarks or ():
+            points = _points_from(face, work_w, work_h)
+            if scale < 1.0:
+                # Back to the caller's pixels, with INTER_AREA's pixel-centre alignment.
+                points[:, 0] = (points[:, 0] + 0.5) / sx - 0.5
+                points[:, 1] = (points[:, 1] + 0.5) / sy - 0.5
+                points[:, 2] = points[:, 2] / sx
+            faces.append(FaceLandmarks(points=points, source="mesh"))
+        if self._detector is not None and len(faces) < self.settings.max_faces:
+            faces.extend(self._small_faces(rgb, work, faces))
+        self._frame_index += 1
+        faces.sort(key=lambda f: -(f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
+        return faces
+
+    def _small_faces(
+        self, rgb: np.ndarray, work: np.ndarray, found: list[FaceLandmarks]
+    ) -> list[FaceLandmarks]:
+        """Find faces the mesh missed with the full-range detector and run the mesh on crops."""
+        height, width = rgb.shape[:2]
+        boxes = [face.box for face in found]
+        candidates: list[tuple[float, float, float]] = []
+        video = self.settings.mode == "video"
+        if video:
+            candidates.extend(self._crop_tracks)
+        search = (
+            not video
+            or not (found or self._crop_tracks)
+            or self._frame_index % self.settings.redetect_every == 0
+        )
+        if search:
+            # Relative boxes from the reduced copy apply unchanged to the full image.
+            for detection in self._detector.process(work).detections or ():
+                rel = detection.location_data.relative_bounding_box
+                w, h = rel.width * width, rel.height * height
+                cx, cy = rel.xmin * width + w / 2 - 0.5, rel.ymin * height + h / 2 - 0.5
+                # The detector's box spans brows to chin; the mesh wants the whole head in view.
+                candidates.append((cx, cy, 2.2 * max(w, h)))
+
+        results: list[FaceLandmarks] = []
+        tracks: list[tuple[float, float, float]] = []
+        for cx, cy, side in candidates:
+            if len(found) + len(results) >= self.settings.max_faces:
+                break
+            if any(_inside(box, cx, cy) for box in boxes):
+                continue
+            points = self._mesh_on_crop(rgb, cx, cy, side)
+            if points is None:
+                continue
+            face = FaceLandmarks(points=points, source="crop")
+            boxes.append(face.box)
+            results.append(face)
+            # Next frame's crop follows the landmarks, as MediaPipe's own tracker does.
+            x0, y0, x1, y1 = face.box
+            tracks.append(((x0 + x1) / 2, (y0 + y1) / 2, 1.8 * max(x1 - x0, y1 - y0)))
+        self._crop_tracks = tracks if video else []
+        return results
+
+    def _mesh_on_crop(
+        self, rgb: np.ndarray, cx: float, cy: float, side: float
+    ) -> np.ndarray | None:
+        """Run the mesh on a square crop of the full image centred on (cx, cy)."""
+        height, width = rgb.shape[:2]
+        n = max(round(side), 8)
+        x0, y0 = round(cx - (n - 1) / 2), round(cy - (n - 1) / 2)
+        # Cut from the full-resolution image, padding with black where the square leaves it.
+        square = np.zeros((n, n, 3), np.uint8)
+        ix0, iy0 = max(x0, 0), max(y0, 0)
+        ix1, iy1 = min(x0 + n, width), min(y0 + n, height)
+        if ix0 >= ix1 or iy0 >= iy1:
+            return None
+        square[iy0 - y0 : iy1 - y0, ix0 - x0 : ix1 - x0] = rgb[iy0:iy1, ix0:ix1]
+        crop_side = self.settings.crop_side
+        # Area averaging when shrinking avoids aliasing; small faces are enlarged smoothly.
+        interpolation = cv2.INTER_AREA if n > crop_side else cv2.INTER_LINEAR
+        crop = cv2.resize(square, (crop_side, crop_side), interpolation=interpolation)
+        result = self._crop_mesh.process(crop)
+        if not result.multi_face_landmarks:
+            return None
+        points = _points_from(result.multi_face_landmarks[0], crop_side, crop_side)
+        k = n / crop_side
+        points[:, 0] = (points[:, 0] + 0.5) * k - 0.5 + x0
+        points[:, 1] = (points[:, 1] + 0.5) * k - 0.5 + y0
+        points[:, 2] = points[:, 2] * k
+        return points
+
+    def reset(self) -> None:
+        """Forget tracked faces (video mode), e.g. when a new stream starts."""
+        self._mesh.reset()
+        self._crop_tracks = []
+        self._frame_index = 0
+
+    def close(self) -> None:
+        """Release MediaPipe's graphs."""
+        self._mesh.close()
+        if self._detector is not None:
+            self._detector.close()
+        if self._crop_mesh is not None:
+            self._crop_mesh.close()
+
+
+def create_landmarker(settings: LandmarkerSettings | None = None) -> FaceLandmarker:
+    """Build a landmarker once; reuse it for every image or frame."""
+    return FaceLandmarker(settings or LandmarkerSettings())
