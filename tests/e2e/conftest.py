@@ -79,11 +79,18 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
-
 @pytest.fixture(scope="session")
-def artwork_dir(tmp_path_factory) -> Path:
-    """One media folder per test session, so the artwork is drawn once."""
-    return tmp_path_factory.mktemp("media")
+def artwork_dir() -> Path:
+    """A media folder keyed by the drawing code, so the artwork is drawn once per change."""
+    import hashlib
+
+    root = Path(__file__).resolve().parents[2]
+    digest = hashlib.sha256()
+    for source in ("app/catalog/artwork.py", "app/catalog/seed.py"):
+        digest.update((root / source).read_bytes())
+    folder = root / "artifacts" / "media-cache" / digest.hexdigest()[:16]
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @pytest.fixture
