@@ -34,6 +34,7 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
             "SQLALCHEMY_DATABASE_URI": database_url,
             "MEDIA_ROOT": str(tmp_path / "media"),
             "MAIL_OUTBOX_DIR": str(tmp_path / "outbox"),
+            "UPLOADS_ROOT": str(tmp_path / "uploads"),
             "MAIL_TRANSPORT": "outbox",
             "RATELIMIT_STORAGE_URI": "memory://",
             "SERVER_NAME": "diadem.test",
