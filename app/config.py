@@ -37,6 +37,9 @@ def from_environment(instance_path: str) -> dict[str, object]:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
         "STUDIO_TIMEZONE": env.get("DIADEM_STUDIO_TIMEZONE", "Europe/London"),
+        # Base URL for links in mail sent outside a request (e.g. the reminders cron job).
+        "PUBLIC_BASE_URL": env.get("DIADEM_PUBLIC_BASE_URL"),
+        "STUDIO_ADDRESS": env.get("DIADEM_STUDIO_ADDRESS"),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     }
     if env.get("DIADEM_SECURE_COOKIES") == "1":
