@@ -37,9 +37,7 @@ def prepare_database(env: dict[str, str], seed_args: list[str]) -> None:
         c.execute("DROP DATABASE IF EXISTS diadem_bench")
         c.execute("CREATE DATABASE diadem_bench")
     flask = [str(BIN / "flask"), "--app", "wsgi"]
-    subprocess.run(
-        [*flask, "db", "upgrade", "heads"], cwd=ROOT, env=env, check=True, capture_output=True
-    )
+    subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
     subprocess.run([*flask, "seed-demo", *seed_args], cwd=ROOT, env=env, check=True)
 
 

@@ -1,0 +1,1 @@
+"""Cart, checkout, piece reservation, payments (manual and Stripe), orders, invoices, emails."""

@@ -1,0 +1,559 @@
+"""Cart, checkout, order pages, the Stripe webhook, and staff payment actions."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user, login_required, user_logged_in
+
+from app.accounts.access import staff_required
+from app.checkout import forms, invoices, services
+from app.checkout.models import Order
+from app.domain.money import parse_major
+from app.extensions import csrf, limiter
+
+bp = Blueprint("checkout", __name__)
+staff_bp = Blueprint("checkout_staff", __name__, url_prefix="/staff")
+extra_blueprints = [staff_bp]
+
+
+@bp.app_template_filter("country_name")
+def country_name(code: str) -> str:
+    return forms.country_name(code)
+
+
+GUEST_CART = "cart"
+GUEST_ORDERS = "guest_orders"
+MAX_GUEST_ORDERS = 20
+
+
+# --- whose cart -----------------------------------------------------------------------------
+
+
+def _user_id() -> int | None:
+    return current_user.id if current_user.is_authenticated else None
+
+
+def _owner() -> services.CartOwner:
+    if current_user.is_authenticated:
+        if session.get(GUEST_CART):
+            # Signed in without the login signal reaching us (e.g. a remembered session).
+            _merge_guest_cart(current_user.id)
+        return services.CartOwner(user_id=current_user.id)
+    items = services.items_from_session(session.get(GUEST_CART))
+    return services.CartOwner(guest_items=tuple(items))
+
+
+def _remember(items: list[services.CartItem]) -> None:
+    if not current_user.is_authenticated:
+        session[GUEST_CART] = services.items_to_session(items)
+
+
+def _merge_guest_cart(user_id: int) -> None:
+    items = services.items_from_session(session.pop(GUEST_CART, None))
+    if items:
+        for notice in services.merge_guest_cart(user_id=user_id, items=items):
+            flash(notice, "warning")
+
+
+@user_logged_in.connect
+def _merge_cart_on_login(sender, user, **extra) -> None:
+    """A guest who signs in keeps what they put in the cart."""
+    _merge_guest_cart(user.id)
+
+
+def _remember_guest_order(order: Order) -> None:
+    if order.user_id is None:
+        numbers = [n for n in session.get(GUEST_ORDERS, []) if n != order.number]
+        session[GUEST_ORDERS] = (numbers + [order.number])[-MAX_GUEST_ORDERS:]
+
+
+def _viewable(number: str) -> Order:
+    """The order if this visitor may see it (owner, or guest with its link); else 404."""
+    try:
+        return services.order_for_viewer(
+            number=number,
+            user_id=_user_id(),
+            guest_numbers=session.get(GUEST_ORDERS, []),
+            token=request.args.get("t"),
+        )
+    except services.OrderNotFound:
+        abort(404)
+
+
+# --- cart ---------------------------------------------------------------------------------
+
+
+@bp.get("/cart")
+def show_cart():
+    summary = services.summarise_cart(owner=_owner())
+    for problem in summary.problems:
+        flash(problem, "warning")
+    return render_template("checkout/cart_show.html", summary=summary)
+
+
+def _flash_form_errors(form) -> None:
+    for errors in form.errors.values():
+        for error in errors:
+            flash(error if isinstance(error, str) else "Please check the form.", "warning")
+
+
+@bp.post("/cart/items")
+@limiter.limit("60 per minute")
+def add_item():
+    form = forms.AddToCartForm()
+    if not form.validate_on_submit():
+        _flash_form_errors(form)
+        return redirect(url_for("checkout.show_cart"))
+    try:
+        items = services.add_to_cart(
+            owner=_owner(),
+            product_id=int(form.product_id.data),
+            metal_code=form.metal.data,
+            size_code=form.size.data,
+            quantity=form.quantity.data,
+        )
+    except services.CheckoutError as exc:
+        flash(str(exc), "warning")
+    else:
+        _remember(items)
+        flash("Added to your cart.", "success")
+    return redirect(url_for("checkout.show_cart"))
+
+
+@bp.post("/cart/items/update")
+def update_item():
+    form = forms.CartLineForm()
+    if not form.validate_on_submit():
+        _flash_form_errors(form)
+        return redirect(url_for("checkout.show_cart"))
+    try:
+        items = services.set_quantity(
+            owner=_owner(), key=form.key.data, quantity=form.quantity.data
+        )
+    except services.CheckoutError as exc:
+        flash(str(exc), "warning")
+    else:
+        _remember(items)
+        flash("Your cart is updated.", "success")
+    return redirect(url_for("checkout.show_cart"))
+
+
+@bp.post("/cart/items/remove")
+def remove_item():
+    form = forms.RemoveLineForm()
+    if form.validate_on_submit():
+        _remember(services.remove_from_cart(owner=_owner(), key=form.key.data))
+        flash("Removed from your cart.", "info")
+    return redirect(url_for("checkout.show_cart"))
+
+
+# --- checkout -----------------------------------------------------------------------------
+
+
+def _details(form: forms.CheckoutForm) -> services.ShippingDetails:
+    return services.ShippingDetails(
+        email=form.email.data,
+        name=form.name.data,
+        phone=form.phone.data or "",
+        address_line1=form.address_line1.data,
+        address_line2=form.address_line2.data or "",
+        city=form.city.data,
+        region=form.region.data or "",
+        postal_code=form.postal_code.data,
+        country=form.country.data,
+        event_date=form.event_date.data,
+        notes=form.notes.data or "",
+    )
+
+
+def _after_placing(order: Order):
+    _remember_guest_order(order)
+    if order.payment_method == "stripe":
+        return redirect(url_for("checkout.pay", number=order.number))
+    flash("Thank you — your order is placed. Bank transfer details are below.", "success")
+    return redirect(url_for("checkout.show_order", number=order.number))
+
+
+@bp.route("/checkout", methods=["GET", "POST"])
+@limiter.limit("15 per minute; 60 per hour", methods=["POST"])
+def checkout():
+    owner = _owner()
+    summary = services.summarise_cart(owner=owner)
+    if summary.is_empty:
+        flash("Your cart is empty.", "info")
+        return redirect(url_for("checkout.show_cart"))
+    form = forms.CheckoutForm(payment_methods=services.available_payment_methods())
+    if not form.is_submitted() and current_user.is_authenticated:
+        form.email.data = current_user.email
+        form.name.data = current_user.name
+    late = False
+    if form.validate_on_submit():
+        late = services.late_for_event(event_date=form.event_date.data, ship_by=summary.ship_by)
+        if not late or form.accept_late.data:
+            try:
+                order = services.place_order(
+                    owner=owner,
+                    details=_details(form),
+                    payment_method=form.payment_method.data,
+                    policy_accepted=form.accept_policy.data,
+                )
+            except services.SoldOut as exc:
+                flash(str(exc), "danger")
+                return redirect(url_for("checkout.show_cart"))
+            except services.CheckoutError as exc:
+                flash(str(exc), "danger")
+            else:
+                session.pop(GUEST_CART, None)
+                return _after_placing(order)
+    status = 400 if form.is_submitted() and not late else 200
+    return (
+        render_template("checkout/order_new.html", form=form, summary=summary, late=late),
+        status,
+    )
+
+
+# --- orders -------------------------------------------------------------------------------
+
+
+@bp.get("/account/orders")
+@login_required
+def list_orders():
+    return render_template(
+        "checkout/order_list.html", orders=services.orders_for_user(current_user.id)
+    )
+
+
+@bp.get("/account/orders/<number>")
+def show_order(number: str):
+    order = _viewable(number)
+    if request.args.get("t"):
+        # Remember the signed link for this browser and drop it from the address bar.
+        _remember_guest_order(order)
+        return redirect(url_for("checkout.show_order", number=order.number))
+    methods = services.available_payment_methods()
+    return render_template(
+        "checkout/order_show.html",
+        order=order,
+        method_form=forms.PaymentMethodForm(formdata=None, payment_methods=methods),
+        bank=services.setting("BANK_TRANSFER_DETAILS"),
+    )
+
+
+@bp.get("/account/orders/<number>/status.json")
+def order_status(number: str):
+    order = _viewable(number)
+    return jsonify(status=order.status, label=order.status_label)
+
+
+@bp.get("/account/orders/<number>/pay")
+def pay(number: str):
+    order = _viewable(number)
+    try:
+        card = services.card_payment(order_id=order.id)
+    except services.CheckoutError as exc:
+        flash(str(exc), "warning")
+        return redirect(url_for("checkout.show_order", number=order.number))
+    return render_template("checkout/order_pay.html", order=order, card=card)
+
+
+@bp.get("/account/orders/<number>/payment-return")
+def payment_return(number: str):
+    # Stripe sends the buyer back here; only the signed webhook marks anything paid.
+    order = _viewable(number)
+    if order.status == "awaiting_payment" or order.balance_requested_at:
+        flash("Thank you — we are confirming your payment; this page updates by itself.", "info")
+    return redirect(url_for("checkout.show_order", number=order.number))
+
+
+@bp.post("/account/orders/<number>/retry")
+def retry(number: str):
+    order = _viewable(number)
+    form = forms.PaymentMethodForm(payment_methods=services.available_payment_methods())
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        order = services.retry_payment(order_id=order.id, payment_method=form.payment_method.data)
+    except services.CheckoutError as exc:
+        flash(str(exc), "danger")
+        return redirect(url_for("checkout.show_order", number=order.number))
+    return _after_placing(order)
+
+
+@bp.post("/account/orders/<number>/balance")
+def pay_balance(number: str):
+    order = _viewable(number)
+    form = forms.PaymentMethodForm(payment_methods=services.available_payment_methods())
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        payment = services.start_balance_payment(
+            order_id=order.id, payment_method=form.payment_method.data
+        )
+    except services.CheckoutError as exc:
+        flash(str(exc), "danger")
+        return redirect(url_for("checkout.show_order", number=order.number))
+    if payment.method == "stripe":
+        return redirect(url_for("checkout.pay", number=order.number))
+    flash("Thank you — transfer the balance with the reference below.", "success")
+    return redirect(url_for("checkout.show_order", number=order.number))
+
+
+@bp.post("/account/orders/<number>/revisions/<int:revision_id>/accept")
+def accept_revision(number: str, revision_id: int):
+    order = _viewable(number)
+    if not forms.ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        services.accept_revision(order_id=order.id, revision_id=revision_id)
+    except services.OrderNotFound:
+        abort(404)
+    except services.CheckoutError as exc:
+        flash(str(exc), "danger")
+    else:
+        flash("Thank you — the revised price is accepted.", "success")
+    return redirect(url_for("checkout.show_order", number=order.number))
+
+
+@bp.route("/account/orders/<number>/complete", methods=["GET", "POST"])
+def complete(number: str):
+    order = _viewable(number)
+    if order.status != "draft":
+        return redirect(url_for("checkout.show_order", number=order.number))
+    form = forms.CheckoutForm(payment_methods=services.available_payment_methods())
+    if not form.is_submitted():
+        form.email.data = order.email
+        form.name.data = order.name
+    late = False
+    if form.validate_on_submit():
+        late = services.late_for_event(
+            event_date=form.event_date.data, ship_by=order.promised_ship_date
+        )
+        if not late or form.accept_late.data:
+            try:
+                order = services.complete_draft(
+                    order_id=order.id,
+                    details=_details(form),
+                    payment_method=form.payment_method.data,
+                    policy_accepted=form.accept_policy.data,
+                )
+            except services.CheckoutError as exc:
+                flash(str(exc), "danger")
+            else:
+                return _after_placing(order)
+    status = 400 if form.is_submitted() and not late else 200
+    return (
+        render_template("checkout/order_complete.html", form=form, order=order, late=late),
+        status,
+    )
+
+
+@bp.get("/account/orders/<number>/invoice")
+def invoice(number: str):
+    order = _viewable(number)
+    return render_template("checkout/invoice_show.html", order=order)
+
+
+@bp.get("/account/orders/<number>/invoice.pdf")
+def invoice_pdf(number: str):
+    order = _viewable(number)
+    pdf = invoices.render_invoice_pdf(order)
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="diadem-invoice-{order.number}.pdf"',
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+# --- Stripe -------------------------------------------------------------------------------
+
+
+@bp.post("/stripe/webhook")
+@csrf.exempt
+def stripe_webhook():
+    try:
+        outcome = services.handle_stripe_webhook(
+            payload=request.get_data(cache=False),
+            signature_header=request.headers.get("Stripe-Signature", ""),
+        )
+    except services.WebhookRejected:
+        return jsonify(error="invalid signature"), 400
+    return jsonify(received=True, outcome=outcome)
+
+
+# --- staff payment actions ----------------------------------------------------------------
+
+
+def _staff_order(number: str) -> Order:
+    order = services.get_order_by_number(number)
+    if order is None:
+        abort(404)
+    return order
+
+
+def _back(order: Order):
+    return redirect(url_for("checkout_staff.order_payments", number=order.number))
+
+
+@staff_bp.get("/payments")
+@staff_required
+def payments_index():
+    return render_template(
+        "checkout/staff_payments_list.html", overview=services.payments_overview()
+    )
+
+
+@staff_bp.get("/orders/<number>/payments")
+@staff_required
+def order_payments(number: str):
+    order = _staff_order(number)
+    return render_template(
+        "checkout/staff_order_payments.html",
+        order=order,
+        mark_paid_form=forms.MarkPaidForm(formdata=None),
+        refund_form=forms.RefundForm(formdata=None),
+        cancel_form=forms.CancelOrderForm(formdata=None),
+    )
+
+
+@staff_bp.post("/orders/<number>/payments/mark-paid")
+@staff_required
+def mark_paid(number: str):
+    order = _staff_order(number)
+    form = forms.MarkPaidForm()
+    if not form.validate_on_submit():
+        _flash_form_errors(form)
+        return _back(order)
+    try:
+        services.mark_paid(
+            order_id=order.id, by_user_id=current_user.id, reference=form.reference.data or ""
+        )
+    except services.CheckoutError as exc:
+        flash(str(exc), "danger")
+    else:
+        flash(f"Order {order.number} is marked paid.", "success")
+    return _back(order)
+
+
+@staff_bp.post("/orders/<number>/payments/<int:payment_id>/refund")
+@staff_required
+def refund(number: str, payment_id: int):
+    order = _staff_order(number)
+    form = forms.RefundForm()
+    if not form.validate_on_submit():
+        _flash_form_errors(form)
+        return _back(order)
+    amount = parse_major(form.amount.data, order.currency).minor if form.amount.data else None
+    try:
+        services.refund_payment(
+            order_id=order.id,
+            payment_id=payment_id,
+            amount_minor=amount,
+            reason=form.reason.data,
+            by_user_id=current_user.id,
+        )
+    except services.OrderNotFound:
+        abort(404)
+    except services.CheckoutError as exc:
+        flash(str(exc), "danger")
+    else:
+        flash("The refund is recorded.", "success")
+    return _back(order)
+
+
+@staff_bp.post("/orders/<number>/payments/cancel")
+@staff_required
+def cancel(number: str):
+    order = _staff_order(number)
+    form = forms.CancelOrderForm()
+    if not form.validate_on_submit():
+        _flash_form_errors(form)
+        return _back(order)
+    try:
+        services.cancel_order(
+            order_id=order.id, by_user_id=current_user.id, reason=form.reason.data
+        )
+    except services.CheckoutError as exc:
+        flash(str(exc), "danger")
+    else:
+        flash(f"Order {order.number} is cancelled.", "success")
+    return _back(order)
+
+
+@staff_bp.post("/orders/<number>/payments/request-balance")
+@staff_required
+def request_balance(number: str):
+    order = _staff_order(number)
+    if not forms.ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        services.request_balance(order_id=order.id, by_user_id=current_user.id)
+    except services.CheckoutError as exc:
+        flash(str(exc), "danger")
+    else:
+        flash("The buyer has been asked for the balance.", "success")
+    return _back(order)
+
+
+@staff_bp.route("/orders/<number>/payments/lines/<int:line_id>/revise", methods=["GET", "POST"])
+@staff_required
+def revise(number: str, line_id: int):
+    order = _staff_order(number)
+    line = next((x for x in order.lines if x.id == line_id and x.is_custom), None)
+    if line is None:
+        abort(404)
+    breakdown = line.frozen_breakdown()
+    lines = breakdown.lines
+    if request.method == "GET":
+        form = forms.RevisionForm(
+            formdata=None,
+            data={"amounts": [forms.major_text(x.amount.minor, order.currency) for x in lines]},
+        )
+    else:
+        form = forms.RevisionForm()
+        while len(form.amounts) < len(breakdown.lines):
+            form.amounts.append_entry()
+    if form.validate_on_submit():
+        try:
+            services.propose_revision(
+                order_id=order.id,
+                line_id=line.id,
+                amounts_minor=[parse_major(a, order.currency).minor for a in form.amounts.data],
+                extra_label=form.extra_label.data or "",
+                extra_minor=(
+                    parse_major(form.extra_amount.data, order.currency).minor
+                    if form.extra_amount.data
+                    else 0
+                ),
+                note=form.note.data or "",
+                by_user_id=current_user.id,
+            )
+        except services.CheckoutError as exc:
+            flash(str(exc), "danger")
+        else:
+            flash("The revised price is sent to the buyer for acceptance.", "success")
+            return _back(order)
+    status = 400 if form.is_submitted() else 200
+    return (
+        render_template(
+            "checkout/staff_revision_new.html",
+            order=order,
+            line=line,
+            breakdown=breakdown,
+            form=form,
+        ),
+        status,
+    )

@@ -1,0 +1,587 @@
+"""Checkout services: reservation, expiry, totals, payments, refunds, custom commissions."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from app.catalog.models import EditionRun, Piece, Product
+from app.catalog.services import price_product
+from app.checkout import payments, services
+from app.checkout.models import Order, OrderLine, PriceRevision
+from app.domain.clock import utcnow
+from app.domain.pricing import deposit_split
+from app.extensions import db
+from app.mailer import read_outbox
+from tests.checkout.support import DETAILS, guest, item, place
+from tests.helpers import make_user
+
+
+def pieces(product_id: int, metal: str = "yellow-gold") -> dict[int, Piece]:
+    rows = db.session.execute(
+        select(Piece)
+        .join(EditionRun, EditionRun.id == Piece.run_id)
+        .where(EditionRun.product_id == product_id, EditionRun.metal.has(code=metal))
+        .execution_options(populate_existing=True)
+    ).scalars()
+    return {piece.number: piece for piece in rows}
+
+
+def lapse(order: Order, minutes: int = 1) -> None:
+    """Move an order's reservation into the past (as if its 20 minutes ran out)."""
+    past = utcnow() - timedelta(minutes=minutes)
+    order.reserved_until = past
+    for line in order.lines:
+        if line.piece is not None and line.piece.status == "reserved":
+            line.piece.reserved_until = past
+    db.session.commit()
+
+
+# --- reservation ----------------------------------------------------------------------------
+
+
+def test_each_studio_piece_reserves_the_lowest_free_number(app_ctx, shop):
+    first = place(item(shop.crown_id))
+    second = place(item(shop.crown_id, quantity=2))
+    assert [line.piece_label for line in first.lines] == ["08/10"]
+    assert [line.piece_label for line in second.lines] == ["09/10", "10/10"]
+    by_number = pieces(shop.crown_id)
+    assert {n for n, p in by_number.items() if p.status == "reserved"} == {8, 9, 10}
+    assert all(p.reserved_until > utcnow() for n, p in by_number.items() if n >= 8)
+    with pytest.raises(services.SoldOut, match="sold out"):
+        place(item(shop.crown_id))
+
+
+def test_card_checkout_holds_twenty_minutes_and_bank_transfer_longer(app_ctx, shop, monkeypatch):
+    monkeypatch.setattr(payments, "stripe_enabled", lambda: True)
+    monkeypatch.setattr(
+        payments,
+        "create_payment_intent",
+        lambda **kw: payments.IntentInfo("pi_test_1", "requires_payment_method", 1, "USD", "s"),
+    )
+    before = utcnow()
+    card = place(item(shop.tiara_id), method="stripe")
+    bank = place(item(shop.tiara_id))
+    assert timedelta(minutes=19) < card.reserved_until - before <= timedelta(minutes=20, seconds=5)
+    assert card.lines[0].piece.reserved_until == card.reserved_until
+    assert bank.reserved_until - before >= timedelta(hours=71)
+    assert card.payments[0].provider_id == "pi_test_1"
+
+
+def test_a_sold_out_order_reserves_nothing(app_ctx, shop):
+    place(item(shop.crown_id, quantity=2))
+    with pytest.raises(services.SoldOut, match="Only 1 numbered piece"):
+        place(item(shop.tiara_id), item(shop.crown_id, quantity=2))
+    # The tiara of the failed order was not left reserved.
+    assert all(p.status == "available" for p in pieces(shop.tiara_id).values())
+    assert db.session.execute(select(func.count(Order.id))).scalar_one() == 1
+
+
+def test_a_lapsed_reservation_is_free_for_the_next_buyer(app_ctx, shop):
+    late = place(item(shop.crown_id, quantity=3))
+    lapse(late)
+    taker = place(item(shop.crown_id))
+    assert taker.lines[0].piece_label == "08/10"
+    db.session.refresh(late)
+    # The old line let go of piece 08; the old order is expired when next looked at.
+    assert late.lines[0].piece_released_at is not None
+    services.expire_if_lapsed(late)
+    assert late.status == "cancelled" and late.cancel_reason == services.EXPIRED_REASON
+    statuses = {n: p.status for n, p in pieces(shop.crown_id).items() if n >= 8}
+    assert statuses == {8: "reserved", 9: "available", 10: "available"}
+
+
+def test_the_expiry_command_cancels_lapsed_orders_and_frees_pieces(app, app_ctx, shop):
+    lapsed = place(item(shop.crown_id))
+    fresh = place(item(shop.crown_id))
+    lapse(lapsed)
+    result = app.test_cli_runner().invoke(args=["expire-reservations"])
+    assert result.exit_code == 0, result.output
+    assert lapsed.number in result.output and fresh.number not in result.output
+    db.session.expire_all()
+    assert db.session.get(Order, lapsed.id).status == "cancelled"
+    assert db.session.get(Order, fresh.id).status == "awaiting_payment"
+    statuses = {n: p.status for n, p in pieces(shop.crown_id).items() if n >= 8}
+    assert statuses == {8: "available", 9: "reserved", 10: "available"}
+
+
+def test_a_piece_released_by_expiry_can_be_sold_again(app_ctx, shop):
+    first = place(item(shop.crown_id))
+    lapse(first)
+    services.expire_lapsed_orders()
+    again = place(item(shop.crown_id))
+    services.mark_paid(order_id=again.id, by_user_id=None, reference="BANK-1")
+    lines = db.session.execute(
+        select(OrderLine).where(OrderLine.piece_id == again.lines[0].piece_id)
+    ).scalars()
+    # Two lines keep the piece in their history; only the paid one is live.
+    assert sorted(line.is_holding_piece for line in lines) == [False, True]
+    assert pieces(shop.crown_id)[8].status == "sold"
+
+
+def test_sqlite_fallback_and_postgres_locking_hand_out_distinct_pieces(app_ctx, shop):
+    orders = [place(item(shop.tiara_id)) for _ in range(10)]
+    labels = [order.lines[0].piece_label for order in orders]
+    assert labels == [f"{n:02d}/10" for n in range(1, 11)]
+    with pytest.raises(services.SoldOut):
+        place(item(shop.tiara_id))
+
+
+# --- totals ---------------------------------------------------------------------------------
+
+
+def test_order_totals_come_from_the_frozen_breakdowns(app_ctx, shop):
+    order = place(item(shop.crown_id), item(shop.tiara_id, size="L", quantity=2))
+    crown = price_product(db.session.get(Product, shop.crown_id), size_code="M")
+    tiara = price_product(db.session.get(Product, shop.tiara_id), size_code="L")
+    assert order.total_minor == crown.breakdown.total.minor + 2 * tiara.breakdown.total.minor
+    goods = crown.breakdown.goods_value.minor + 2 * tiara.breakdown.goods_value.minor
+    assert order.goods_minor == goods == order.insured_value_minor
+    assert order.shipping_minor == order.total_minor - goods
+    assert order.deposit_minor == order.balance_minor == 0
+    assert order.payments[0].amount_minor == order.total_minor
+    frozen = order.lines[0].breakdown
+    assert [line["code"] for line in frozen["lines"]][0] == "metal"
+    assert sum(line["amount_minor"] for line in frozen["lines"]) == frozen["total_minor"]
+
+
+def test_later_price_changes_never_alter_a_placed_order(app_ctx, shop):
+    order = place(item(shop.tiara_id))
+    before = order.lines[0].frozen_breakdown()
+    product = db.session.get(Product, shop.tiara_id)
+    product.bench_minutes += 600
+    db.session.commit()
+    db.session.expire_all()
+    order = services.get_order_by_number(order.number)
+    assert order.lines[0].frozen_breakdown() == before
+    assert order.total_minor == before.total.minor
+
+
+def test_custom_lines_take_a_deposit_and_record_the_balance(app_ctx, shop):
+    order = place(item(shop.custom_id), item(shop.tiara_id))
+    estimate = price_product(db.session.get(Product, shop.custom_id)).breakdown.total
+    tiara = order.lines[1].total_minor
+    deposit, balance = deposit_split(estimate, 40)
+    assert order.deposit_minor == deposit.minor
+    assert order.balance_minor == balance.minor
+    assert order.payments[0].amount_minor == deposit.minor + tiara == order.due_at_checkout_minor
+    assert order.lines[0].piece_id is None and order.lines[0].revisions[0].version == 1
+    services.mark_paid(order_id=order.id, reference="T1")
+    assert order.status == "deposit_paid"
+    assert [line.stage for line in order.lines] == ["deposit_paid", "paid"]
+    assert order.outstanding_minor == balance.minor
+
+
+def test_order_numbers_are_short_random_and_unique(app_ctx, shop):
+    numbers = {services.new_order_number() for _ in range(500)}
+    assert len(numbers) == 500
+    assert all(len(n) == 10 and n.startswith("DIA-") for n in numbers)
+    assert not any(set(n[4:]) & set("01OIL") for n in numbers)
+
+
+# --- cart -----------------------------------------------------------------------------------
+
+
+def test_absurd_quantities_are_refused(app_ctx, shop):
+    for quantity in (0, -3, 6, 10**9, True, "2"):
+        with pytest.raises(services.CartError, match="(between 1 and 5|how many)"):
+            services.add_to_cart(
+                owner=guest(),
+                product_id=shop.tiara_id,
+                metal_code="silver",
+                size_code="M",
+                quantity=quantity,
+            )
+
+
+def test_cart_refuses_unknown_pieces_options_and_more_than_is_free(app_ctx, shop):
+    add = services.add_to_cart
+    with pytest.raises(services.CartError, match="no longer in the shop"):
+        add(owner=guest(), product_id=999_999, metal_code="silver", size_code="M")
+    with pytest.raises(services.CartError, match="not made in"):
+        add(owner=guest(), product_id=shop.crown_id, metal_code="platinum", size_code="M")
+    with pytest.raises(services.CartError, match="Unknown size"):
+        add(owner=guest(), product_id=shop.crown_id, metal_code="yellow-gold", size_code="XXL")
+    with pytest.raises(services.SoldOut, match="Only 3 numbered pieces"):
+        add(
+            owner=guest(),
+            product_id=shop.crown_id,
+            metal_code="yellow-gold",
+            size_code="M",
+            quantity=4,
+        )
+    items = add(
+        owner=guest(), product_id=shop.crown_id, metal_code="yellow-gold", size_code="M", quantity=2
+    )
+    with pytest.raises(services.SoldOut, match="Only 3"):
+        add(
+            owner=guest(*items),
+            product_id=shop.crown_id,
+            metal_code="yellow-gold",
+            size_code="M",
+            quantity=2,
+        )
+
+
+def test_a_guest_cart_merges_into_the_saved_cart(app, app_ctx, shop):
+    user_id = make_user(app)
+    saved = services.CartOwner(user_id=user_id)
+    services.add_to_cart(owner=saved, product_id=shop.tiara_id, metal_code="silver", size_code="M")
+    notices = services.merge_guest_cart(
+        user_id=user_id,
+        items=[item(shop.tiara_id, "silver", "M", 2), item(shop.crown_id), item(999, "x", "M")],
+    )
+    assert notices == ["That piece is no longer in the shop."]
+    assert services.cart_items(owner=saved) == [
+        item(shop.tiara_id, "silver", "M", 3),
+        item(shop.crown_id),
+    ]
+    order = place(user_id=user_id)
+    assert order.user_id == user_id and len(order.lines) == 4
+    assert services.cart_items(owner=saved) == []
+
+
+def test_session_cart_parsing_drops_tampered_entries():
+    raw = [
+        {"p": 1, "m": "silver", "s": "M", "q": 2},
+        {"p": "1", "m": "silver", "s": "M", "q": 2},
+        {"p": 1, "m": "silver", "s": "M", "q": 99},
+        {"p": 1, "m": "silver", "s": "M", "q": 1, "price": 1},
+        "junk",
+    ]
+    assert services.items_from_session(raw) == [item(1, "silver", "M", 2), item(1, "silver")]
+    assert services.items_from_session({"p": 1}) == []
+
+
+def test_promised_ship_date_and_event_warning(app_ctx, shop):
+    studio = db.session.get(Product, shop.tiara_id)
+    custom = db.session.get(Product, shop.custom_id)
+    today = utcnow().date()
+    assert services.promised_ship_date(products=[studio], today=today) == today + timedelta(5)
+    both = services.promised_ship_date(products=[studio, custom], today=today)
+    assert both == today + timedelta(weeks=8)
+    assert services.late_for_event(event_date=today + timedelta(7), ship_by=both)
+    assert not services.late_for_event(event_date=today + timedelta(70), ship_by=both)
+    assert not services.late_for_event(event_date=None, ship_by=both)
+
+
+# --- payments -------------------------------------------------------------------------------
+
+
+def test_mark_paid_sells_the_pieces_and_emails_the_buyer(app, app_ctx, shop):
+    order = place(item(shop.crown_id))
+    services.mark_paid(order_id=order.id, by_user_id=None, reference="HSBC 123")
+    assert order.status == "paid" and order.paid_minor == order.total_minor
+    assert order.payments[0].status == "succeeded" and order.payments[0].note == "HSBC 123"
+    assert order.payment_reference == order.number  # what the buyer quoted
+    assert order.lines[0].stage == "paid" and order.reserved_until is None
+    assert pieces(shop.crown_id)[8].status == "sold"
+    with pytest.raises(services.InvalidTransition, match="Nothing is due"):
+        services.mark_paid(order_id=order.id)
+    subjects = [m["Subject"] for m in read_outbox(app.config["MAIL_OUTBOX_DIR"])]
+    assert subjects == [
+        f"Your Diadem order {order.number}: bank transfer details",
+        f"Payment received for Diadem order {order.number}",
+    ]
+
+
+def test_a_transfer_arriving_after_expiry_takes_the_piece_back_if_still_free(app_ctx, shop):
+    order = place(item(shop.crown_id))
+    lapse(order)
+    services.expire_lapsed_orders()
+    services.mark_paid(order_id=order.id, reference="late but fine")
+    assert order.status == "paid" and order.lines[0].piece_label == "08/10"
+    assert pieces(shop.crown_id)[8].status == "sold"
+
+
+def test_a_late_transfer_gets_another_number_or_a_clear_refusal(app_ctx, shop):
+    order = place(item(shop.crown_id))
+    lapse(order)
+    place(item(shop.crown_id))  # takes 08
+    services.mark_paid(order_id=order.id)
+    assert order.lines[0].piece_label == "09/10"
+    assert any(e.kind == "piece_reassigned" for e in order.events)
+    late = place(item(shop.crown_id))  # 10
+    lapse(late)
+    place(item(shop.crown_id))  # takes 10 again: the edition is now sold out
+    with pytest.raises(services.SoldOut, match="return the transfer"):
+        services.mark_paid(order_id=late.id)
+    assert db.session.get(Order, late.id).paid_minor == 0
+
+
+def test_mark_shipped_needs_payment_and_emails_tracking(app, app_ctx, shop):
+    order = place(item(shop.tiara_id))
+    with pytest.raises(services.InvalidTransition):
+        services.mark_shipped(order_id=order.id, carrier="DHL", tracking_number="1Z", by_user_id=1)
+    services.mark_paid(order_id=order.id)
+    services.mark_shipped(
+        order_id=order.id, carrier="DHL Express", tracking_number="JD0142", by_user_id=None
+    )
+    assert order.status == "shipped" and order.shipped_at is not None
+    message = read_outbox(app.config["MAIL_OUTBOX_DIR"])[-1]
+    assert message["Subject"] == f"Your Diadem order {order.number} is on its way"
+    assert "JD0142" in message.get_body(("plain",)).get_content()
+    assert "JD0142" in message.get_body(("html",)).get_content()
+    services.mark_delivered(order_id=order.id, by_user_id=None)
+    assert order.status == "delivered"
+
+
+def test_manual_refunds_partial_then_full(app, app_ctx, shop):
+    order = place(item(shop.tiara_id))
+    services.mark_paid(order_id=order.id)
+    payment_id = order.payments[0].id
+    services.refund_payment(
+        order_id=order.id,
+        payment_id=payment_id,
+        amount_minor=10_000,
+        reason="scratch",
+        by_user_id=None,
+    )
+    assert order.status == "paid" and order.refunded_minor == 10_000
+    with pytest.raises(services.RefundError, match="at most"):
+        services.refund_payment(
+            order_id=order.id,
+            payment_id=payment_id,
+            amount_minor=order.total_minor,
+            reason="too much",
+            by_user_id=None,
+        )
+    services.refund_payment(
+        order_id=order.id,
+        payment_id=payment_id,
+        amount_minor=None,
+        reason="returned",
+        by_user_id=None,
+    )
+    assert order.status == "refunded" and order.refunded_minor == order.paid_minor
+    assert [r.amount_minor for r in order.refunds] == [10_000, order.total_minor - 10_000]
+    with pytest.raises(services.RefundError, match="Nothing is left"):
+        services.refund_payment(
+            order_id=order.id,
+            payment_id=payment_id,
+            amount_minor=None,
+            reason="x",
+            by_user_id=None,
+        )
+    services.cancel_order(order_id=order.id, by_user_id=None, reason="Returned and refunded")
+    assert pieces(shop.tiara_id)[1].status == "available"
+
+
+def test_cancel_refuses_orders_holding_money(app_ctx, shop):
+    order = place(item(shop.crown_id))
+    services.mark_paid(order_id=order.id)
+    with pytest.raises(services.InvalidTransition, match="Refund"):
+        services.cancel_order(order_id=order.id, by_user_id=None, reason="no")
+    unpaid = place(item(shop.crown_id))
+    services.cancel_order(order_id=unpaid.id, by_user_id=None, reason="Buyer asked")
+    assert unpaid.status == "cancelled" and pieces(shop.crown_id)[9].status == "available"
+
+
+# --- webhooks (state machine; the signed deliveries are tested against localstripe) ----------
+
+
+@pytest.fixture
+def fake_stripe(monkeypatch):
+    """Card payments on, with the provider replaced by a recorder (no network)."""
+    calls = []
+    monkeypatch.setattr(payments, "stripe_enabled", lambda: True)
+
+    def create(**kw):
+        calls.append(("create", kw))
+        return payments.IntentInfo(
+            f"pi_{len(calls)}",
+            "requires_payment_method",
+            kw["amount_minor"],
+            kw["currency"],
+            "secret",
+        )
+
+    def refund(**kw):
+        calls.append(("refund", kw))
+        return payments.RefundInfo(f"re_{len(calls)}", "succeeded", kw["amount_minor"])
+
+    monkeypatch.setattr(payments, "create_payment_intent", create)
+    monkeypatch.setattr(payments, "refund_payment_intent", refund)
+    monkeypatch.setattr(payments, "cancel_payment_intent", lambda intent_id: True)
+    return calls
+
+
+def deliver(monkeypatch, event: payments.WebhookEvent) -> str:
+    monkeypatch.setattr(payments, "parse_webhook", lambda **kw: event)
+    return services.handle_stripe_webhook(payload=b"{}", signature_header="t=1,v1=x")
+
+
+def intent_event(event_id: str, kind: str, order: Order, payment_index: int = -1):
+    payment = order.payments[payment_index]
+    return payments.WebhookEvent(
+        id=event_id,
+        type=f"payment_intent.{kind}",
+        object_id=payment.provider_id,
+        amount_minor=payment.amount_minor,
+        currency=payment.currency,
+        failure_message="Your card was declined." if kind == "payment_failed" else "",
+    )
+
+
+def test_webhook_events_are_processed_at_most_once_in_any_order(
+    app_ctx, shop, fake_stripe, monkeypatch
+):
+    order = place(item(shop.crown_id), method="stripe")
+    failed = intent_event("evt_1", "payment_failed", order)
+    assert deliver(monkeypatch, failed) == "payment failed"
+    assert order.status == "payment_failed" and pieces(shop.crown_id)[8].status == "available"
+    assert deliver(monkeypatch, failed) == "duplicate"
+    services.retry_payment(order_id=order.id, payment_method="stripe")
+    assert order.status == "awaiting_payment" and order.payments[-1].provider_id == "pi_2"
+    succeeded = intent_event("evt_2", "succeeded", order)
+    assert deliver(monkeypatch, succeeded) == "paid"
+    assert order.status == "paid" and pieces(shop.crown_id)[8].status == "sold"
+    # A late failure of the successful intent, or a replay, changes nothing.
+    late_failure = intent_event("evt_3", "payment_failed", order)
+    assert deliver(monkeypatch, late_failure) == "ignored (succeeded)"
+    assert deliver(monkeypatch, succeeded) == "duplicate"
+    assert order.status == "paid" and order.paid_minor == order.total_minor
+
+
+def test_webhook_refuses_an_amount_that_does_not_match(app_ctx, shop, fake_stripe, monkeypatch):
+    order = place(item(shop.crown_id), method="stripe")
+    event = intent_event("evt_x", "succeeded", order)
+    wrong = payments.WebhookEvent(**{**event.__dict__, "amount_minor": 100})
+    assert deliver(monkeypatch, wrong) == "amount mismatch"
+    assert order.status == "awaiting_payment" and order.paid_minor == 0
+
+
+def test_a_card_payment_after_the_edition_sold_out_is_refunded(
+    app_ctx, shop, fake_stripe, monkeypatch
+):
+    order = place(item(shop.crown_id, quantity=3), method="stripe")
+    lapse(order)
+    place(item(shop.crown_id, quantity=3))
+    assert deliver(monkeypatch, intent_event("evt_late", "succeeded", order)) == (
+        "refunding late payment"
+    )
+    db.session.expire_all()
+    order = db.session.get(Order, order.id)
+    assert order.status == "refunded" and order.refunded_minor == order.paid_minor > 0
+    assert order.refunds[0].status == "succeeded" and order.refunds[0].provider_id
+    assert fake_stripe[-1][0] == "refund"
+    assert not any(line.is_holding_piece for line in order.lines)
+
+
+def test_unknown_intents_are_recorded_and_ignored(app_ctx, shop, fake_stripe, monkeypatch):
+    event = payments.WebhookEvent(id="evt_u", type="payment_intent.succeeded", object_id="pi_x")
+    assert deliver(monkeypatch, event) == "unknown payment intent"
+    other = payments.WebhookEvent(id="evt_c", type="charge.refunded", object_id="ch_1")
+    assert deliver(monkeypatch, other) == "ignored"
+
+
+# --- custom commissions ---------------------------------------------------------------------
+
+
+def test_a_commission_from_draft_to_balance_paid(app, app_ctx, shop):
+    user_id = make_user(app)
+    draft = services.create_custom_order_draft(
+        user_id=user_id,
+        email="Bea@Example.com",
+        name="Bea",
+        product_id=shop.custom_id,
+        metal_code="yellow-gold",
+        size_code="S",
+        notes="Pearls at the peak",
+    )
+    assert draft.status == "draft" and draft.email == "bea@example.com"
+    assert services.orders_for_user(user_id) == [draft]
+    with pytest.raises(services.CartError):
+        services.create_custom_order_draft(
+            user_id=None,
+            email="x@example.com",
+            name="X",
+            product_id=shop.tiara_id,
+            metal_code="yellow-gold",
+            size_code="M",
+        )
+    line = draft.lines[0]
+    amounts = [x.amount.minor for x in line.frozen_breakdown().lines]
+    revision = services.propose_revision(
+        order_id=draft.id,
+        line_id=line.id,
+        amounts_minor=amounts,
+        extra_label="Engraving",
+        extra_minor=25_000,
+        note="As discussed",
+        by_user_id=None,
+    )
+    with pytest.raises(services.InvalidTransition, match="revised price"):
+        services.complete_draft(
+            order_id=draft.id, details=DETAILS, payment_method="manual", policy_accepted=True
+        )
+    services.accept_revision(order_id=draft.id, revision_id=revision.id)
+    new_total = sum(amounts) + 25_000
+    assert line.total_minor == new_total and line.breakdown_version == 2
+    assert line.deposit_minor == deposit_split(draft.lines[0].frozen_breakdown().total, 40)[0].minor
+    services.complete_draft(
+        order_id=draft.id, details=DETAILS, payment_method="manual", policy_accepted=True
+    )
+    assert draft.status == "awaiting_payment" and draft.address_line1 == "1 Crown Lane"
+    services.mark_paid(order_id=draft.id, reference="deposit")
+    assert draft.status == "deposit_paid" and draft.paid_minor == line.deposit_minor
+
+    # After the consultation the final price goes up; the buyer accepts v3.
+    final = [a + 10_000 if i == 0 else a for i, a in enumerate(amounts)] + [25_000]
+    v3 = services.propose_revision(
+        order_id=draft.id, line_id=line.id, amounts_minor=final, by_user_id=None
+    )
+    with pytest.raises(services.InvalidTransition, match="not accepted"):
+        services.request_balance(order_id=draft.id, by_user_id=None)
+    services.accept_revision(order_id=draft.id, revision_id=v3.id)
+    assert draft.total_minor == sum(final)
+    assert draft.balance_minor == sum(final) - line.deposit_minor == draft.outstanding_minor
+    with pytest.raises(services.InvalidTransition):
+        services.mark_shipped(
+            order_id=draft.id, carrier="DHL", tracking_number="1", by_user_id=None
+        )
+    services.request_balance(order_id=draft.id, by_user_id=None)
+    payment = services.start_balance_payment(order_id=draft.id, payment_method="manual")
+    assert payment.amount_minor == draft.outstanding_minor and payment.reference.endswith("-BAL")
+    services.mark_paid(order_id=draft.id, reference="balance")
+    assert draft.status == "paid" and draft.outstanding_minor == 0
+    versions = db.session.execute(
+        select(PriceRevision.version, PriceRevision.accepted_at.is_not(None))
+        .where(PriceRevision.order_line_id == line.id)
+        .order_by(PriceRevision.version)
+    ).all()
+    assert [tuple(v) for v in versions] == [(1, True), (2, True), (3, True)]
+    subjects = [m["Subject"].split(" for ")[0] for m in read_outbox(app.config["MAIL_OUTBOX_DIR"])]
+    assert "The balance" in " ".join(subjects)
+
+
+def test_a_revision_cannot_drop_below_the_paid_deposit(app_ctx, shop):
+    order = place(item(shop.custom_id))
+    services.mark_paid(order_id=order.id)
+    line = order.lines[0]
+    zeros = [0] * len(line.frozen_breakdown().lines)
+    with pytest.raises(services.RevisionError, match="below the deposit"):
+        services.propose_revision(
+            order_id=order.id, line_id=line.id, amounts_minor=zeros, by_user_id=None
+        )
+    with pytest.raises(services.RevisionError, match="negative"):
+        services.propose_revision(
+            order_id=order.id, line_id=line.id, amounts_minor=[-1] + zeros[1:], by_user_id=None
+        )
+
+
+def test_a_card_payment_after_a_recorded_transfer_is_refunded(
+    app_ctx, shop, fake_stripe, monkeypatch
+):
+    order = place(item(shop.tiara_id), method="stripe")
+    card = intent_event("evt_card", "succeeded", order)
+    services.mark_paid(order_id=order.id, reference="transfer came first")
+    assert order.status == "paid" and order.payments[0].status == "cancelled"
+    assert deliver(monkeypatch, card) == "refunding unneeded payment"
+    db.session.expire_all()
+    order = db.session.get(Order, order.id)
+    assert order.status == "paid"
+    assert order.paid_minor == 2 * order.total_minor == 2 * order.refunded_minor
+    assert [r.status for r in order.refunds] == ["succeeded"]

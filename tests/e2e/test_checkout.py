@@ -1,0 +1,79 @@
+"""A guest buys a numbered studio piece by bank transfer in real Chromium, end to end."""
+
+from __future__ import annotations
+
+import re
+
+from app.checkout import services
+from app.mailer import read_outbox
+from tests.e2e.conftest import screenshot
+
+LINK = re.compile(r"(http://\S+/account/orders/DIA-[A-Z0-9]{6}\?t=\S+)")
+
+
+def test_guest_buys_a_studio_piece_by_bank_transfer(seeded, live_server, page, browser):
+    app = seeded
+    page.goto(live_server + "/shop/aurelia-crown")
+    page.get_by_label("Size").select_option("L")
+    page.get_by_label("Metal").select_option("silver")
+    # checkout.js carries the chosen options into the add-to-cart form.
+    choice = page.locator("[data-cart-choice]")
+    choice.filter(has_text="size L · Sterling silver").wait_for()
+    assert page.locator("[data-cart-metal]").input_value() == "silver"
+    page.get_by_label("Pieces").fill("1")
+    screenshot(page, "checkout-product")
+    page.get_by_role("button", name="Add to cart").click()
+
+    page.wait_for_url(re.compile(r"/cart$"))
+    line = page.locator(".cart-line")
+    assert line.count() == 1
+    assert "Sterling silver · size L" in line.inner_text()
+    unit = int(line.locator("[data-total-minor]").get_attribute("data-total-minor"))
+    screenshot(page, "checkout-cart")
+    page.get_by_role("link", name="Checkout").click()
+
+    page.wait_for_url(re.compile(r"/checkout$"))
+    page.get_by_label("Email").fill("guest.buyer@example.com")
+    page.get_by_label("Full name").fill("Gwen Guest")
+    page.get_by_label("Address", exact=True).fill("12 Coronet Street")
+    page.get_by_label("Town or city").fill("Edinburgh")
+    page.get_by_label("Postcode").fill("EH1 1AA")
+    page.get_by_label("Country").select_option("GB")
+    assert page.get_by_label("Bank transfer").is_checked()
+    page.get_by_label("I accept the returns and repairs policy").check()
+    screenshot(page, "checkout-form")
+    page.get_by_role("button", name=re.compile(r"^Place order")).click()
+
+    page.wait_for_url(re.compile(r"/account/orders/DIA-[A-Z0-9]{6}$"))
+    number = page.url.rsplit("/", 1)[1]
+    assert page.locator("[data-order-status]").inner_text() == "Awaiting payment"
+    # Silver pieces 01, 02 and 04 were sold in the demo: the lowest free number is 03.
+    assert "No. 03/50" in page.locator(".order-lines").inner_text()
+    bank = page.locator(".bank-details")
+    assert number in bank.inner_text() and "IBAN" in bank.inner_text()
+    assert int(page.locator("[data-order-total]").get_attribute("data-order-total")) == unit
+    screenshot(page, "checkout-order-placed")
+
+    # The atelier sees the transfer arrive and marks the order paid (a staff request).
+    with app.test_request_context(base_url=live_server):
+        services.mark_paid(order_id=services.get_order_by_number(number).id, reference="BACS")
+    page.reload()
+    assert page.locator("[data-order-status]").inner_text() == "Paid"
+    screenshot(page, "checkout-order-paid")
+    page.get_by_role("link", name="View invoice").click()
+    assert f"Invoice {number}" in page.locator("h1").inner_text()
+    assert page.get_by_role("button", name="Print").is_visible()
+    screenshot(page, "checkout-invoice")
+
+    # The emailed signed link opens the order in another browser, without an account.
+    placed, paid = read_outbox(app.config["MAIL_OUTBOX_DIR"])
+    link = LINK.search(placed.get_body(("plain",)).get_content()).group(1)
+    assert paid["Subject"] == f"Payment received for Diadem order {number}"
+    other = browser.new_context()
+    try:
+        elsewhere = other.new_page()
+        elsewhere.goto(link)
+        assert elsewhere.url.endswith(f"/account/orders/{number}")
+        assert "No. 03/50" in elsewhere.locator(".order-lines").inner_text()
+    finally:
+        other.close()
