@@ -1,0 +1,1 @@
+"""Bespoke consultations: real availability, scheduling back from the event, invites, reminders."""

@@ -1,0 +1,455 @@
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import icalendar
+import pytest
+
+from app.booking import services
+from app.booking.models import Consultation
+from app.domain.scheduling import OpeningInterval
+from app.extensions import db
+from app.mailer import read_outbox
+from tests.booking.builders import NOW, TUESDAY_10, TUESDAY_1115, book
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def outbox(app):
+    return read_outbox(app.config["MAIL_OUTBOX_DIR"])
+
+
+def ics_event(message) -> icalendar.Event:
+    [part] = [p for p in message.iter_attachments() if p.get_content_type() == "text/calendar"]
+    return icalendar.Calendar.from_ical(part.get_content()).walk("VEVENT")[0]
+
+
+def test_booking_stores_utc_and_emails_an_invite(studio):
+    consultation = book()
+    assert consultation.starts_at == TUESDAY_10
+    assert consultation.ends_at == TUESDAY_10 + timedelta(minutes=60)
+    assert consultation.status == "booked" and not consultation.rush
+    assert consultation.latest_safe_date == date(2027, 9, 4) - timedelta(days=8 * 7 + 5 + 7)
+    assert consultation.reference.startswith("DC-")
+    [mail] = outbox(studio)
+    assert mail["To"] == "ada@example.com"
+    assert consultation.reference in mail["Subject"]
+    event = ics_event(mail)
+    assert event.decoded("dtstart") == datetime(2027, 3, 2, 10, 0, tzinfo=LONDON)
+    assert event["dtstart"].params["TZID"] == "Europe/London"
+    assert str(event["uid"]).startswith(f"consultation-{consultation.id}-")
+    assert "mailto:atelier@diadem.test" in str(event["organizer"])
+    assert "Hatton Garden" in str(event["location"])
+    assert "/consultations/manage/" in mail.get_body(("plain",)).get_content()
+
+
+def test_the_same_slot_cannot_be_booked_twice(studio):
+    book()
+    with pytest.raises(services.SlotTaken) as exc:
+        book(email="someone-else@example.com")
+    assert str(exc.value) == "That slot was just taken — please pick another."
+    assert db.session.execute(db.select(db.func.count(Consultation.id))).scalar() == 1
+
+
+def test_database_refuses_a_second_active_booking_of_a_start_time(studio):
+    # The partial unique index holds even if the service's checks were bypassed.
+    first = book()
+    clone = Consultation(
+        **{
+            c.name: getattr(first, c.name)
+            for c in Consultation.__table__.columns
+            if c.name not in ("id", "reference")
+        },
+        reference="DC-CLONE1",
+    )
+    db.session.add(clone)
+    with pytest.raises(Exception, match="(?i)unique|duplicate"):
+        db.session.commit()
+    db.session.rollback()
+
+
+def test_cancelling_frees_the_slot(studio):
+    first = book()
+    services.cancel_consultation(consultation_id=first.id, now=NOW)
+    second = book(email="next@example.com")
+    assert second.starts_at == first.starts_at
+    assert [c.status for c in db.session.execute(db.select(Consultation)).scalars()] == [
+        "cancelled",
+        "booked",
+    ]
+
+
+def test_availability_hides_booked_slots(studio):
+    before = {s.starts_at for s in services.available_slots(now=NOW)}
+    assert TUESDAY_10 in before and TUESDAY_1115 in before
+    book()
+    after = {s.starts_at for s in services.available_slots(now=NOW)}
+    assert before - after == {TUESDAY_10}
+
+
+def test_times_outside_the_grid_are_refused(studio):
+    for starts_at in (
+        datetime(2027, 3, 2, 10, 30),  # off the grid
+        datetime(2027, 3, 1, 10, 0),  # Monday: closed
+        datetime(2027, 3, 2, 16, 15),  # would end after closing
+        datetime(2027, 6, 1, 9, 0),  # beyond the 60-day horizon
+        datetime(2027, 2, 27, 10, 0),  # in the past
+    ):
+        with pytest.raises(services.SlotUnavailable, match="not open for booking"):
+            book(starts_at)
+    with pytest.raises(services.SlotUnavailable, match="too soon"):  # minimum notice: 24 h
+        book(now=TUESDAY_10 - timedelta(hours=2))
+
+
+def test_buffers_hold_after_staff_change_the_length(studio):
+    book()  # 10:00-11:00 with a 15-minute buffer
+    settings = services.get_settings()
+    services.update_settings(
+        changes=services.SettingsUpdate(
+            consultation_minutes=30,
+            buffer_minutes=15,
+            horizon_days=settings.horizon_days,
+            min_notice_hours=settings.min_notice_hours,
+            change_cutoff_hours=settings.change_cutoff_hours,
+            default_lead_time_weeks=settings.default_lead_time_weeks,
+            shipping_days=settings.shipping_days,
+            safety_days=settings.safety_days,
+            weekly_hours=services.weekly_hours(),
+        )
+    )
+    # New grid: 10:00, 10:45, 11:30, ... The existing booking blocks 10:00 and 10:45 (which
+    # starts inside it); 11:30 starts 30 minutes after it ends, clear of the buffer.
+    tuesday = sorted(
+        s.starts_at for s in services.available_slots(now=NOW) if s.local_day == date(2027, 3, 2)
+    )
+    assert tuesday[0] == datetime(2027, 3, 2, 11, 30)
+    with pytest.raises(services.SlotTaken):
+        book(datetime(2027, 3, 2, 10, 45), email="b@example.com")
+
+
+def test_exceptions_and_weekly_hours_change_availability(studio):
+    services.set_exception(
+        first_day=date(2027, 3, 2), last_day=date(2027, 3, 3), hours=(), note="Trade fair"
+    )
+    services.set_exception(
+        first_day=date(2027, 3, 4),
+        last_day=None,
+        hours=(OpeningInterval(time(14), time(16)),),
+        note="Afternoon only",
+    )
+    days = {}
+    for slot in services.available_slots(now=NOW):
+        days.setdefault(slot.local_day, []).append(f"{slot.local_start:%H:%M}")
+    assert date(2027, 3, 2) not in days and date(2027, 3, 3) not in days
+    assert days[date(2027, 3, 4)] == ["14:00"]  # 15:15 would end after 16:00
+    with pytest.raises(services.SlotUnavailable):
+        book()
+    [exception] = [e for e in services.list_exceptions() if e.day == date(2027, 3, 4)]
+    services.delete_exception(exception_id=exception.id)
+    assert len(services.list_exceptions()) == 2
+
+
+def test_bookings_on_a_newly_closed_day_are_listed_for_staff(studio):
+    consultation = book()
+    services.set_exception(first_day=date(2027, 3, 2), last_day=None, hours=(), note="")
+    assert services.bookings_clashing_with_exceptions(now=NOW) == [consultation]
+
+
+def test_booking_across_the_dst_change_keeps_its_wall_clock_time(studio):
+    # Booked on 1 March (GMT) for 10:00 on Tuesday 30 March, after the clocks go forward.
+    consultation = book(datetime(2027, 3, 30, 9, 0))
+    db.session.expire_all()
+    stored = db.session.get(Consultation, consultation.id)
+    assert stored.starts_at == datetime(2027, 3, 30, 9, 0)  # UTC
+    assert stored.local_start == datetime(2027, 3, 30, 10, 0, tzinfo=LONDON)
+    assert stored.when() == "Tuesday 30 March 2027, 10:00 BST (Europe/London)"
+    event = ics_event(outbox(studio)[0])
+    assert event.decoded("dtstart").replace(tzinfo=None) == datetime(2027, 3, 30, 10, 0)
+    assert event.decoded("dtstart").utcoffset() == timedelta(hours=1)
+    # The studio day lists it on 30 March, and 10:00 BST is taken, not 10:00 UTC.
+    assert services.consultations_on(date(2027, 3, 30)) == [stored]
+    free = {s.starts_at for s in services.available_slots(now=NOW)}
+    assert datetime(2027, 3, 30, 9, 0) not in free
+    assert datetime(2027, 3, 31, 9, 0) in free
+
+
+def test_event_close_to_the_date_needs_rush_consent(studio):
+    # Latest safe date for 20 April with 8 weeks + 5 + 7 days: 11 February: already passed.
+    with pytest.raises(services.InvalidBooking) as exc:
+        book(event_date=date(2027, 4, 20))
+    assert exc.value.field == "accept_rush"
+    consultation = book(event_date=date(2027, 4, 20), accept_rush=True)
+    assert consultation.rush
+    assert consultation.latest_safe_date == date(2027, 2, 11)
+
+
+def test_product_lead_time_wins_over_the_studio_default(studio, custom_product):
+    custom_product.lead_time_weeks = 20
+    db.session.commit()
+    plan = services.lead_time_plan(event_date=date(2027, 9, 4), product_id=custom_product.id)
+    assert plan.lead_time_weeks == 20
+    assert plan.latest_safe_date == date(2027, 9, 4) - timedelta(weeks=20, days=12)
+    default = services.lead_time_plan(event_date=date(2027, 9, 4))
+    assert default.lead_time_weeks == 8
+
+
+def test_event_date_rules(studio):
+    for event_date, message in (
+        (date(2027, 2, 20), "in the past"),
+        (date(2027, 3, 1), "before this consultation"),
+        (date(2031, 1, 1), "more than 3 years"),
+    ):
+        with pytest.raises(services.InvalidBooking, match=message) as exc:
+            book(event_date=event_date, accept_rush=True)
+        assert exc.value.field == "event_date"
+
+
+def _snapshot(user_id, **kw):
+    from app.tryon.models import TryonSnapshot
+
+    snap = TryonSnapshot(
+        user_id=user_id,
+        image_name="x.png",
+        head_circumference_mm=kw.get("mm", 571),
+        recommended_size=kw.get("size", "L"),
+    )
+    db.session.add(snap)
+    db.session.commit()
+    return snap
+
+
+def test_own_snapshot_carries_size_and_measurement(studio):
+    from tests.helpers import make_user
+
+    owner = make_user(studio, email="owner@example.com")
+    snap = _snapshot(owner)
+    consultation = book(
+        user_id=owner,
+        snapshot_id=snap.id,
+        fit=services.FitNotes(),  # no measurement typed: the try-on's is used
+    )
+    assert consultation.snapshot_id == snap.id
+    assert consultation.recommended_size == "L"
+    assert consultation.head_circumference_mm == 571
+
+
+def test_someone_elses_snapshot_is_refused(studio):
+    from tests.helpers import make_user
+
+    owner = make_user(studio, email="owner@example.com")
+    other = make_user(studio, email="other@example.com")
+    snap = _snapshot(owner)
+    for user_id in (other, None):
+        with pytest.raises(services.SnapshotNotFound):
+            book(user_id=user_id, snapshot_id=snap.id)
+    assert db.session.execute(db.select(Consultation)).first() is None
+
+
+def test_manage_tokens_round_trip_and_refuse_tampering(studio):
+    consultation = book()
+    token = services.manage_token(consultation)
+    assert services.consultation_for_token(token=token) is consultation
+    for bad in (token[:-2] + "xx", "junk", token.replace(".", "", 1)):
+        with pytest.raises(services.InvalidManageLink):
+            services.consultation_for_token(token=bad)
+    # A token from another purpose (same key, other salt) is not a manage link.
+    from itsdangerous import URLSafeTimedSerializer
+
+    other = URLSafeTimedSerializer(studio.secret_key, salt="diadem.password-reset")
+    with pytest.raises(services.InvalidManageLink):
+        services.consultation_for_token(
+            token=other.dumps({"c": consultation.id, "k": consultation.manage_key})
+        )
+    # Rotating the key revokes every earlier link.
+    consultation.manage_key = "0" * 32
+    db.session.commit()
+    with pytest.raises(services.InvalidManageLink):
+        services.consultation_for_token(token=token)
+
+
+def test_changes_close_24_hours_before(studio):
+    consultation = book()
+    just_inside = TUESDAY_10 - timedelta(hours=24, minutes=1)
+    assert services.can_change(consultation, now=just_inside)
+    too_late = TUESDAY_10 - timedelta(hours=23)
+    assert not services.can_change(consultation, now=too_late)
+    with pytest.raises(services.ChangesClosed, match="24 hours"):
+        services.cancel_consultation(consultation_id=consultation.id, now=too_late)
+    with pytest.raises(services.ChangesClosed):
+        services.reschedule_consultation(
+            consultation_id=consultation.id, starts_at=datetime(2027, 3, 5, 10, 0), now=too_late
+        )
+
+
+def test_reschedule_moves_the_booking_and_frees_the_old_slot(studio):
+    consultation = book()
+    consultation.reminder_sent_at = NOW
+    db.session.commit()
+    moved = services.reschedule_consultation(
+        consultation_id=consultation.id, starts_at=datetime(2027, 3, 30, 9, 0), now=NOW
+    )
+    assert moved.starts_at == datetime(2027, 3, 30, 9, 0)
+    assert moved.reschedule_count == 1 and moved.reminder_sent_at is None
+    free = {s.starts_at for s in services.available_slots(now=NOW)}
+    assert TUESDAY_10 in free
+    mails = outbox(studio)
+    assert len(mails) == 2 and "moved" in mails[1]["Subject"]
+    event = ics_event(mails[1])
+    assert event["sequence"] == 1
+    assert event.decoded("dtstart") == datetime(2027, 3, 30, 10, 0, tzinfo=LONDON)
+    # Someone else may now take the old slot; nobody may take the new one.
+    book(email="x@example.com")
+    with pytest.raises(services.SlotTaken):
+        book(datetime(2027, 3, 30, 9, 0), email="y@example.com")
+
+
+def test_reschedule_to_a_slot_within_its_own_buffer_is_allowed(studio):
+    consultation = book()
+    moved = services.reschedule_consultation(
+        consultation_id=consultation.id, starts_at=TUESDAY_1115, now=NOW
+    )
+    assert moved.starts_at == TUESDAY_1115
+
+
+def test_cancel_sends_a_cancelling_invite(studio):
+    consultation = book()
+    services.cancel_consultation(consultation_id=consultation.id, now=NOW)
+    mail = outbox(studio)[-1]
+    assert "cancelled" in mail["Subject"]
+    event = ics_event(mail)
+    assert str(event["status"]) == "CANCELLED"
+    with pytest.raises(services.ChangesClosed, match="cancelled"):
+        services.cancel_consultation(consultation_id=consultation.id, now=NOW)
+
+
+def test_reminders_are_sent_once(studio):
+    soon = book()  # Tuesday 10:00
+    later = book(datetime(2027, 3, 5, 10, 0), email="later@example.com")
+    cancelled = book(datetime(2027, 3, 2, 12, 30), email="gone@example.com")
+    services.cancel_consultation(consultation_id=cancelled.id, now=NOW)
+    before = len(outbox(studio))
+    evening = datetime(2027, 3, 1, 18, 0)  # 16 hours before Tuesday 10:00
+    assert services.send_due_reminders(now=evening) == 1
+    assert services.send_due_reminders(now=evening) == 0
+    assert services.send_due_reminders(now=evening + timedelta(hours=1)) == 0
+    reminders = outbox(studio)[before:]
+    assert [m["To"] for m in reminders] == ["ada@example.com"]
+    assert "Reminder" in reminders[0]["Subject"]
+    db.session.expire_all()
+    assert db.session.get(Consultation, soon.id).reminder_sent_at == evening
+    assert db.session.get(Consultation, later.id).reminder_sent_at is None
+
+
+def test_a_failed_reminder_is_retried_next_run(studio, monkeypatch):
+    book()
+    evening = datetime(2027, 3, 1, 18, 0)
+
+    def broken(**kwargs):
+        raise OSError("mail server down")
+
+    monkeypatch.setattr(services, "send_mail", broken)
+    assert services.send_due_reminders(now=evening) == 0
+    db.session.expire_all()
+    assert db.session.execute(db.select(Consultation.reminder_sent_at)).scalar() is None
+    monkeypatch.undo()
+    assert services.send_due_reminders(now=evening) == 1
+
+
+def test_consultations_on_a_studio_day(studio):
+    first = book()
+    second = book(TUESDAY_1115, email="b@example.com")
+    gone = book(datetime(2027, 3, 2, 12, 30), email="c@example.com")
+    services.cancel_consultation(consultation_id=gone.id, now=NOW)
+    book(datetime(2027, 3, 3, 10, 0), email="d@example.com")
+    assert services.consultations_on(date(2027, 3, 2)) == [first, second]
+    assert services.consultations_on(date(2027, 3, 4)) == []
+
+
+def test_staff_outcomes_and_notes(studio):
+    from tests.helpers import make_user
+
+    staff = make_user(studio, email="maker@example.com", role="staff")
+    consultation = book()
+    with pytest.raises(services.BookingError, match="not started"):
+        services.mark_outcome(consultation_id=consultation.id, status="done", now=NOW)
+    services.mark_outcome(consultation_id=consultation.id, status="no_show", now=TUESDAY_10)
+    assert consultation.status == "no_show"
+    with pytest.raises(services.BookingError):
+        services.mark_outcome(consultation_id=consultation.id, status="cancelled", now=TUESDAY_10)
+    note = services.add_staff_note(
+        consultation_id=consultation.id, author_id=staff, body="  Prefers rose gold  "
+    )
+    assert note.body == "Prefers rose gold"
+    with pytest.raises(services.BookingError):
+        services.add_staff_note(consultation_id=consultation.id, author_id=staff, body="  ")
+
+
+def test_settings_are_created_once_with_default_hours(studio):
+    settings = services.get_settings()
+    assert settings.id == 1 and settings.consultation_minutes == 60
+    hours = services.weekly_hours()
+    assert sorted(hours) == [1, 2, 3, 4, 5]
+    services.get_settings()
+    assert sum(len(v) for v in services.weekly_hours().values()) == 5
+
+
+def test_fit_notes_travel_as_text(studio):
+    consultation = book(
+        fit=services.FitNotes(
+            head_circumference_mm=565,
+            circumference_unit="cm",
+            hairstyle="updo",
+            allergies="Nickel",
+            notes="Low bun, cathedral veil",
+        ),
+        event_date=date(2027, 4, 20),
+        accept_rush=True,
+    )
+    text = services.fit_notes_text(consultation)
+    assert "Head circumference: 56.5 cm" in text
+    assert "Hairstyle: Updo / bun" in text
+    assert "Allergies: Nickel" in text
+    assert "RUSH" in text
+
+
+# ------------------------------------------------------------------ custom order drafts
+
+
+def test_order_draft_carries_the_fit_notes(studio, custom_product):
+    from app.checkout.models import Order
+
+    consultation = book(
+        product_id=custom_product.id,
+        fit=services.FitNotes(
+            head_circumference_mm=575, circumference_unit="cm", allergies="Nickel", notes="Low bun"
+        ),
+    )
+    drafted = services.create_order_draft(consultation_id=consultation.id, now=NOW)
+    assert drafted.order_number and drafted.order_id
+    order = db.session.get(Order, drafted.order_id)
+    assert order.status == "draft" and order.email == "ada@example.com"
+    assert "Head circumference: 57.5 cm" in order.notes and "Allergies: Nickel" in order.notes
+    assert consultation.reference in order.notes
+    [line] = order.lines
+    assert line.size_code == "L"  # 575 mm falls in L (570-600)
+    with pytest.raises(services.BookingError, match="already has an order draft"):
+        services.create_order_draft(consultation_id=consultation.id, now=NOW)
+    assert db.session.execute(db.select(db.func.count(Order.id))).scalar() == 1
+
+
+def test_order_draft_refusal_releases_the_claim(studio, custom_product):
+    consultation = book(product_id=custom_product.id)
+    with pytest.raises(services.BookingError, match="not made in"):
+        services.create_order_draft(consultation_id=consultation.id, now=NOW, metal_code="platinum")
+    db.session.expire_all()
+    assert db.session.get(Consultation, consultation.id).order_drafted_at is None
+    drafted = services.create_order_draft(consultation_id=consultation.id, now=NOW)
+    assert drafted.order_number
+
+
+def test_order_draft_needs_a_custom_piece(studio):
+    consultation = book()
+    with pytest.raises(services.BookingError, match="custom piece") as exc:
+        services.create_order_draft(consultation_id=consultation.id, now=NOW)
+    assert exc.value.field == "product"

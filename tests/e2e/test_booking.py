@@ -1,0 +1,126 @@
+"""A customer in New York books a consultation in real Chromium and downloads the invite."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, timedelta
+from pathlib import Path
+
+import icalendar
+
+from app.domain.scheduling import parse_slot_key
+from tests.e2e.conftest import SCREENSHOTS, screenshot
+from tests.helpers import make_user
+
+NOTES = "<b>Low bun</b> & a cathedral veil"
+
+
+def test_book_a_consultation_and_download_the_invite(seeded, live_server, browser, tmp_path):
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900},
+        timezone_id="America/New_York",
+        accept_downloads=True,
+    )
+    page = context.new_page()
+    try:
+        page.goto(live_server + "/shop/bespoke-bridal-tiara")
+        page.get_by_role("link", name="Book a consultation for this piece").click()
+        page.wait_for_url(re.compile(r"/consultations/new\?product=bespoke-bridal-tiara"))
+        assert page.locator("#product option:checked").inner_text() == "Bespoke Bridal Tiara"
+        # booking.js told the form our zone and shows slots in it, studio time beside them.
+        assert page.locator("#tz").input_value() == "America/New_York"
+        assert "your time zone (America/New_York)" in page.locator("#tz-note").inner_text()
+
+        page.get_by_label("Your name").fill("Nadia Novak")
+        page.get_by_label("Email").fill("nadia@example.com")
+        page.get_by_label("Your event").select_option("wedding")
+        # Too close first: the customer is told plainly and later slots are marked rush.
+        with page.expect_response(re.compile(r"/consultations/lead-time")):
+            page.get_by_label("Event date").fill((date.today() + timedelta(days=40)).isoformat())
+            page.get_by_label("Event date").blur()
+        assert "too close for our usual timeline" in page.locator("#lead-time").inner_text()
+        assert page.locator("label.slot.slot-rush").count() > 0
+        page.locator("#lead-time").scroll_into_view_if_needed()
+        page.screenshot(path=str(SCREENSHOTS / "booking-rush-notice.png"))
+
+        event = date.today() + timedelta(days=150)
+        with page.expect_response(re.compile(r"/consultations/lead-time")):
+            page.get_by_label("Event date").fill(event.isoformat())
+            page.get_by_label("Event date").blur()
+        headline = page.locator("#lead-time .lead-time-headline")
+        assert page.locator("label.slot.slot-rush").count() == 0
+        latest = event - timedelta(weeks=10, days=12)  # the tiara's 10 weeks + 5 + 7 days
+        expected = f"latest safe date to commission is {latest.day} {latest:%B %Y}"
+        assert expected in headline.inner_text()
+
+        page.get_by_label("Head circumference").fill("22.1")
+        page.get_by_label("Unit").select_option("in")
+        page.get_by_label("Hairstyle on the day").select_option("updo")
+        page.get_by_label("Veil").select_option("veil")
+        page.get_by_label("Allergies (e.g. nickel)").fill("Nickel")
+        page.get_by_label("Anything else we should know").fill(NOTES)
+        page.get_by_label("By video").check()
+
+        first = page.locator("input[name=slot]").first
+        slot_key = first.get_attribute("value")
+        slot_label = page.locator("label.slot").first
+        shown = slot_label.inner_text()
+        assert "studio" in shown  # local time first, studio time in small print
+        slot_label.click()
+        screenshot(page, "booking-form")
+
+        page.get_by_role("button", name="Book consultation").click()
+        page.wait_for_url(re.compile(r"/consultations/manage/"))
+        body = page.locator("main").inner_text()
+        assert "Your consultation is booked" in body
+        assert "Your time:" in body and "America/New_York" in body
+        assert "56.1 cm (22.1 in)" in body
+        assert NOTES in body  # shown as text, not markup
+        assert page.locator("main b").count() == 0
+        screenshot(page, "booking-confirmation")
+
+        with page.expect_download() as download_info:
+            page.get_by_role("link", name="Add to calendar (.ics)").click()
+        download = download_info.value
+        assert download.suggested_filename.startswith("diadem-consultation-DC-")
+        path = tmp_path / "invite.ics"
+        download.save_as(path)
+        calendar = icalendar.Calendar.from_ical(Path(path).read_bytes())
+        event_ics = calendar.walk("VEVENT")[0]
+        start = event_ics.decoded("dtstart")
+        assert event_ics["dtstart"].params["TZID"] == "Europe/London"
+        assert str(start.tzinfo) == "Europe/London"
+        assert start.astimezone(UTC).replace(tzinfo=None) == parse_slot_key(slot_key)
+        assert calendar.walk("VTIMEZONE")[0]["tzid"] == "Europe/London"
+        assert "video" in str(event_ics["location"]).lower()
+    finally:
+        context.close()
+
+
+def test_staff_calendar_and_settings_pages(seeded, live_server, browser, client):
+    # Book through the form (no browser needed), then look at the staff pages in Chromium.
+    from tests.booking.test_views import post, valid_data
+
+    assert post(client, valid_data(client, notes=NOTES)).status_code == 302
+    make_user(seeded, email="maker@example.com", role="staff", name="Mira Maker")
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(live_server + "/account/login?next=/staff/consultations")
+        page.get_by_label("Email").fill("maker@example.com")
+        page.get_by_label("Password").fill("correct horse battery")
+        page.get_by_role("button", name=re.compile("Sign in", re.I)).click()
+        page.wait_for_url(re.compile(r"/staff/consultations$"))
+        card = page.locator(".consultation-card").first
+        assert "Grace Hopper" in card.inner_text() and NOTES in card.inner_text()
+        screenshot(page, "booking-staff-calendar")
+        card.get_by_role("link", name="Grace Hopper").click()
+        page.get_by_label("Add a note").fill("Measure again with the updo.")
+        page.get_by_role("button", name="Add note").click()
+        assert "Measure again with the updo." in page.locator(".staff-note").inner_text()
+        screenshot(page, "booking-staff-detail")
+        page.goto(live_server + "/staff/consultations/settings")
+        assert page.get_by_label("Tuesday").input_value() == "10:00-17:00"
+        screenshot(page, "booking-staff-settings")
+    finally:
+        context.close()
