@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import MultipleFileField
+from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """WTForms 3.3 wants SelectChoice objects rather than (value, label) tuples."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+STAFF_ENTRY_KINDS = [
+    ("step", "A making step (who did what)"),
+    ("material", "Material: metal lot and its origin"),
+    ("stone", "Stone: mine or lab, certificate"),
+    ("document", "Document: assay report or certificate"),
+    ("note", "Note or correction"),
+]
+ORIGINS = [
+    ("", "—"),
+    ("recycled", "Recycled"),
+    ("mined", "Mined"),
+    ("lab", "Lab-grown"),
+    ("fairmined", "Fairmined"),
+    ("heirloom", "Heirloom (customer's own)"),
+]
+
+
+class EntryForm(FlaskForm):
+    kind = SelectField("What happened", choices=choices(STAFF_ENTRY_KINDS))
+    summary = TextAreaField(
+        "Summary (public)", validators=[DataRequired(), Length(max=500)], render_kw={"rows": 3}
+    )
+    occurred_on = DateField("On", validators=[Optional()])
+    actor = StringField("Maker or source (public name)", validators=[Length(max=120)])
+    origin = SelectField("Origin", choices=choices(ORIGINS), validators=[Optional()])
+    source = StringField(
+        "Mine, lab, refiner or assay office", validators=[Optional(), Length(max=200)]
+    )
+    files = MultipleFileField("Photos or PDF reports (optional)")
+    file_label = StringField("Label for the files", validators=[Optional(), Length(max=120)])

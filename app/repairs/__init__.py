@@ -1,0 +1,1 @@
+"""Repairs: tickets from owners and walk-ins, quotes accepted online, provenance entries."""

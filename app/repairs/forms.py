@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import MultipleFileField
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    HiddenField,
+    RadioField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
+
+from app.domain.money import parse_major
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """WTForms 3.3 wants SelectChoice objects rather than (value, label) tuples."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+class RepairRequestForm(FlaskForm):
+    description = TextAreaField(
+        "What needs repairing?",
+        validators=[DataRequired(), Length(min=10, max=5000)],
+        render_kw={"rows": 5},
+    )
+    preferred_return_on = DateField("Preferred return date (optional)", validators=[Optional()])
+    photos = MultipleFileField("Photos (optional, up to 6: JPEG, PNG or WebP)")
+
+
+class WalkInForm(RepairRequestForm):
+    contact_name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    contact_email = EmailField("Email", validators=[Optional(), Email(), Length(max=254)])
+    contact_phone = StringField("Phone", validators=[Optional(), Length(max=40)])
+    passport_code = StringField(
+        "Passport code (from the hangtag or certificate)", validators=[Optional(), Length(max=16)]
+    )
+    piece_description = StringField(
+        "The piece (if it has no passport)", validators=[Optional(), Length(max=200)]
+    )
+
+
+class AssessForm(FlaskForm):
+    assessment = TextAreaField(
+        "Assessment", validators=[DataRequired(), Length(max=5000)], render_kw={"rows": 4}
+    )
+    under_warranty = BooleanField("Covered by the free repair warranty")
+
+
+class QuoteForm(FlaskForm):
+    amount = StringField("Quote", validators=[DataRequired(), Length(max=20)])
+    note = TextAreaField(
+        "What the quote covers", validators=[Optional(), Length(max=2000)], render_kw={"rows": 3}
+    )
+
+    currency = "USD"
+
+    def validate_amount(self, field) -> None:
+        try:
+            money = parse_major(field.data or "", self.currency)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from exc
+        if money.minor < 0:
+            raise ValidationError("A quote cannot be negative.")
+        self.amount_minor = money.minor
+
+
+class DecisionForm(FlaskForm):
+    decision = RadioField(
+        "Your decision",
+        choices=choices(
+            [("accept", "Accept the quote"), ("decline", "Decline and have it returned")]
+        ),
+        validators=[DataRequired(message="Choose accept or decline.")],
+    )
+    comment = TextAreaField("Comment (optional)", validators=[Optional(), Length(max=2000)])
+
+
+class MoveForm(FlaskForm):
+    target = HiddenField(validators=[DataRequired(), Length(max=16)])
+    expected_status = HiddenField(validators=[DataRequired(), Length(max=16)])
+    work_done = TextAreaField(
+        "Work done (public: it goes into the piece's passport)",
+        validators=[Optional(), Length(max=2000)],
+        render_kw={"rows": 3},
+    )
+
+
+class PhotosForm(FlaskForm):
+    photos = MultipleFileField("Add photos")

@@ -1,0 +1,113 @@
+"""Repair tickets: requested by the owner online or opened by staff for a walk-in."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.domain.clock import utcnow
+from app.domain.production import TRACK_STAGES, Track
+from app.extensions import db
+
+REPAIR_STATUSES = TRACK_STAGES[Track.REPAIR]
+OPEN_STATUSES = tuple(s for s in REPAIR_STATUSES if s != "returned")
+SOURCES = ("customer", "walk_in")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class RepairTicket(db.Model):
+    __tablename__ = "repair_tickets"
+    __table_args__ = (
+        CheckConstraint(_in("status", REPAIR_STATUSES), name="status_known"),
+        CheckConstraint(_in("source", SOURCES), name="source_known"),
+        CheckConstraint("quote_minor IS NULL OR quote_minor >= 0", name="quote_not_negative"),
+        CheckConstraint(
+            "source = 'walk_in' OR (customer_id IS NOT NULL AND passport_id IS NOT NULL)",
+            name="online_requests_name_owner_and_piece",
+        ),
+        CheckConstraint(
+            "status IN ('received', 'assessed') OR quote_minor IS NOT NULL",
+            name="quoted_before_decision",
+        ),
+        Index("ix_repair_tickets_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Shown to people and on labels instead of the id ("R-2F7K9Q").
+    reference: Mapped[str] = mapped_column(String(12), unique=True)
+    source: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(16), default="received")
+    passport_id: Mapped[int | None] = mapped_column(ForeignKey("passports.id"))
+    order_line_id: Mapped[int | None] = mapped_column(
+        ForeignKey("order_lines.id", ondelete="SET NULL")
+    )
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    # Walk-ins without an account: how to reach them. Never copied into the passport.
+    contact_name: Mapped[str] = mapped_column(String(120), default="")
+    contact_email: Mapped[str] = mapped_column(String(254), default="")
+    contact_phone: Mapped[str] = mapped_column(String(40), default="")
+    piece_description: Mapped[str] = mapped_column(String(200), default="")
+    description: Mapped[str] = mapped_column(Text)  # the owner's words
+    preferred_return_on: Mapped[date | None]
+    assessment: Mapped[str] = mapped_column(Text, default="")
+    under_warranty: Mapped[bool] = mapped_column(default=False)
+    quote_minor: Mapped[int | None] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    quote_note: Mapped[str] = mapped_column(Text, default="")
+    quote_sent_at: Mapped[datetime | None]
+    decided_at: Mapped[datetime | None]
+    decision_comment: Mapped[str] = mapped_column(Text, default="")
+    work_done: Mapped[str] = mapped_column(Text, default="")  # public: goes into the passport
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    returned_at: Mapped[datetime | None]
+
+    customer = relationship("User", foreign_keys=[customer_id])
+    passport = relationship("Passport")
+    photos: Mapped[list[RepairPhoto]] = relationship(
+        back_populates="ticket", cascade="all, delete-orphan", order_by="RepairPhoto.id"
+    )
+    events: Mapped[list[RepairEvent]] = relationship(
+        back_populates="ticket", cascade="all, delete-orphan", order_by="RepairEvent.id"
+    )
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != "returned"
+
+
+class RepairPhoto(db.Model):
+    __tablename__ = "repair_photos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("repair_tickets.id", ondelete="CASCADE"))
+    upload_name: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(60))
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    ticket: Mapped[RepairTicket] = relationship(back_populates="photos")
+
+
+class RepairEvent(db.Model):
+    """The ticket's history: each status change with who and when."""
+
+    __tablename__ = "repair_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("repair_tickets.id", ondelete="CASCADE"))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    note: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    ticket: Mapped[RepairTicket] = relationship(back_populates="events")
+    by_user = relationship("User")

@@ -1,0 +1,343 @@
+"""Repairs: the owner's requests and quote decisions; the staff repair board (/staff/repairs)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from app.accounts.access import staff_required
+from app.domain import production
+from app.repairs import forms, services
+from app.repairs.models import REPAIR_STATUSES
+from app.staff import forms as staff_forms
+from app.staff import qc
+from app.staff.forms import QcForm
+from app.uploads import UploadError, send_upload
+
+bp = Blueprint("repairs", __name__)
+staff_bp = Blueprint("repairs_staff", __name__, url_prefix="/staff/repairs")
+staff_bp.before_request(staff_required(lambda: None))
+extra_blueprints = (staff_bp,)
+
+REPAIR_ERRORS = (services.RepairError, production.TransitionRefused, UploadError)
+
+
+def _photos(field) -> list[bytes]:
+    return [f.read() for f in field.data or [] if f and f.filename]
+
+
+# --- the owner's side -----------------------------------------------------------------------
+
+
+@bp.get("/account/repairs")
+@login_required
+def index():
+    return render_template(
+        "repairs/repair_list.html",
+        tickets=services.tickets_for_customer(current_user.id),
+        owned=services.owned_pieces(current_user.id),
+    )
+
+
+@bp.route("/account/repairs/new/<int:line_id>", methods=["GET", "POST"])
+@login_required
+def new_request(line_id: int):
+    try:
+        owned = services.owned_line(user_id=current_user.id, order_line_id=line_id)
+    except services.NotYourPiece:
+        abort(404)
+    form = forms.RepairRequestForm()
+    if form.validate_on_submit():
+        try:
+            ticket = services.request_repair(
+                user_id=current_user.id,
+                order_line_id=owned.line.id,
+                description=form.description.data,
+                preferred_return_on=form.preferred_return_on.data,
+                photos=_photos(form.photos),
+            )
+        except REPAIR_ERRORS as exc:
+            form.form_errors.append(str(exc))
+        else:
+            flash(f"Repair request {ticket.reference} received; we will assess it.", "success")
+            return redirect(url_for("repairs.show", ticket_id=ticket.id))
+    status = 400 if form.is_submitted() else 200
+    return render_template("repairs/repair_new.html", form=form, owned=owned), status
+
+
+@bp.get("/account/repairs/<int:ticket_id>")
+@login_required
+def show(ticket_id: int):
+    try:
+        ticket = services.get_customer_ticket(ticket_id=ticket_id, user_id=current_user.id)
+    except services.TicketNotFound:
+        abort(404)
+    return render_template(
+        "repairs/repair_show.html", ticket=ticket, decision_form=forms.DecisionForm(formdata=None)
+    )
+
+
+@bp.post("/account/repairs/<int:ticket_id>/decision")
+@login_required
+def decide(ticket_id: int):
+    try:
+        ticket = services.get_customer_ticket(ticket_id=ticket_id, user_id=current_user.id)
+    except services.TicketNotFound:
+        abort(404)
+    form = forms.DecisionForm()
+    if form.validate_on_submit():
+        try:
+            services.decide_quote(
+                ticket_id=ticket.id,
+                accept=form.decision.data == "accept",
+                comment=form.comment.data or "",
+                by_user_id=current_user.id,
+            )
+        except REPAIR_ERRORS as exc:
+            flash(str(exc), "warning")
+        else:
+            flash("Thank you: we have your decision.", "success")
+            return redirect(url_for("repairs.show", ticket_id=ticket.id))
+    else:
+        flash("Choose accept or decline.", "warning")
+    return redirect(url_for("repairs.show", ticket_id=ticket.id))
+
+
+@bp.get("/account/repairs/<int:ticket_id>/photos/<int:photo_id>")
+@login_required
+def customer_photo(ticket_id: int, photo_id: int):
+    try:
+        ticket = services.get_customer_ticket(ticket_id=ticket_id, user_id=current_user.id)
+        photo = services.photo_for(ticket=ticket, photo_id=photo_id)
+    except services.TicketNotFound:
+        abort(404)
+    return send_upload(photo.upload_name)
+
+
+# --- staff ----------------------------------------------------------------------------------
+
+
+def _ticket_or_404(ticket_id: int):
+    try:
+        return services.get_ticket(ticket_id)
+    except services.TicketNotFound:
+        abort(404)
+
+
+def _back(ticket_id: int):
+    return redirect(url_for("repairs_staff.show", ticket_id=ticket_id))
+
+
+@staff_bp.get("")
+def board():
+    status = request.args.get("status") or None
+    if status not in (None, *REPAIR_STATUSES):
+        status = None
+    return render_template(
+        "repairs/staff_board.html",
+        tickets=services.list_tickets(status=status, open_only=status is None),
+        status=status,
+        statuses=REPAIR_STATUSES,
+    )
+
+
+@staff_bp.route("/new", methods=["GET", "POST"])
+def new_walk_in():
+    form = forms.WalkInForm()
+    if form.validate_on_submit():
+        try:
+            ticket = services.open_walk_in(
+                by_user_id=current_user.id,
+                contact_name=form.contact_name.data,
+                contact_email=form.contact_email.data or "",
+                contact_phone=form.contact_phone.data or "",
+                passport_code=form.passport_code.data or "",
+                piece_description=form.piece_description.data or "",
+                description=form.description.data,
+                preferred_return_on=form.preferred_return_on.data,
+                photos=_photos(form.photos),
+            )
+        except REPAIR_ERRORS as exc:
+            form.form_errors.append(str(exc))
+        else:
+            flash(f"Ticket {ticket.reference} opened.", "success")
+            return _back(ticket.id)
+    status = 400 if form.is_submitted() else 200
+    return render_template("repairs/staff_new.html", form=form), status
+
+
+@staff_bp.get("/<int:ticket_id>", endpoint="show")
+def staff_show(ticket_id: int):
+    ticket = _ticket_or_404(ticket_id)
+    quote_form = forms.QuoteForm(formdata=None)
+    quote_form.currency = ticket.currency
+    if ticket.under_warranty:
+        quote_form.amount.data = "0"
+    return render_template(
+        "repairs/staff_show.html",
+        ticket=ticket,
+        moves=services.staff_options(ticket),
+        assess_form=forms.AssessForm(formdata=None),
+        quote_form=quote_form,
+        decision_form=forms.DecisionForm(formdata=None),
+        move_form=forms.MoveForm(formdata=None),
+        photos_form=forms.PhotosForm(formdata=None),
+        warranty_until=services.warranty_until(ticket),
+        qc_passed=services.qc_passed(ticket) if ticket.status == "qc" else False,
+        latest_check=qc.latest_ticket_check(ticket.id),
+    )
+
+
+@staff_bp.post("/<int:ticket_id>/assess")
+def assess(ticket_id: int):
+    ticket = _ticket_or_404(ticket_id)
+    form = forms.AssessForm()
+    if not form.validate_on_submit():
+        flash("Write the assessment.", "warning")
+        return _back(ticket.id)
+    try:
+        services.assess(
+            ticket_id=ticket.id,
+            assessment=form.assessment.data,
+            under_warranty=form.under_warranty.data,
+            by_user_id=current_user.id,
+        )
+    except REPAIR_ERRORS as exc:
+        flash(str(exc), "warning")
+    else:
+        flash("Assessment recorded.", "success")
+    return _back(ticket.id)
+
+
+@staff_bp.post("/<int:ticket_id>/quote")
+def quote(ticket_id: int):
+    ticket = _ticket_or_404(ticket_id)
+    form = forms.QuoteForm()
+    form.currency = ticket.currency
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for error in errors:
+                flash(error, "warning")
+        return _back(ticket.id)
+    try:
+        services.send_quote(
+            ticket_id=ticket.id,
+            quote_minor=form.amount_minor,
+            note=form.note.data or "",
+            by_user_id=current_user.id,
+        )
+    except REPAIR_ERRORS as exc:
+        flash(str(exc), "warning")
+    else:
+        flash("Quote sent.", "success")
+    return _back(ticket.id)
+
+
+@staff_bp.post("/<int:ticket_id>/decision")
+def record_decision(ticket_id: int):
+    ticket = _ticket_or_404(ticket_id)
+    form = forms.DecisionForm()
+    if not form.validate_on_submit():
+        flash("Choose accept or decline.", "warning")
+        return _back(ticket.id)
+    try:
+        services.decide_quote(
+            ticket_id=ticket.id,
+            accept=form.decision.data == "accept",
+            comment=form.comment.data or "",
+            by_user_id=current_user.id,
+            on_behalf=True,
+        )
+    except REPAIR_ERRORS as exc:
+        flash(str(exc), "warning")
+    else:
+        flash("Decision recorded.", "success")
+    return _back(ticket.id)
+
+
+@staff_bp.post("/<int:ticket_id>/move")
+def move(ticket_id: int):
+    ticket = _ticket_or_404(ticket_id)
+    form = forms.MoveForm()
+    if not form.validate_on_submit():
+        flash("That form was incomplete; try again.", "warning")
+        return _back(ticket.id)
+    try:
+        services.move_ticket(
+            ticket_id=ticket.id,
+            target=form.target.data,
+            expected_status=form.expected_status.data,
+            by_user_id=current_user.id,
+            work_done=form.work_done.data or "",
+        )
+    except REPAIR_ERRORS as exc:
+        flash(str(exc), "warning")
+    else:
+        flash(f"Ticket moved to {production.stage_label(form.target.data)}.", "success")
+    return _back(ticket.id)
+
+
+@staff_bp.route("/<int:ticket_id>/qc", methods=["GET", "POST"])
+def ticket_qc(ticket_id: int):
+    ticket = _ticket_or_404(ticket_id)
+    if ticket.status != "qc":
+        flash("QC is recorded when the repair is at Quality control.", "warning")
+        return _back(ticket.id)
+    try:
+        context = services.repair_qc_context(ticket.id)
+    except services.RepairError as exc:
+        flash(str(exc), "warning")
+        return _back(ticket.id)
+    form = QcForm(formdata=None if request.method == "GET" else request.form)
+    form.artisan_id.choices = staff_forms.choices(
+        [(0, "— choose —")] + [(u.id, qc.display_name(u)) for u in qc.staff_members()]
+    )
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            services.record_repair_check(
+                ticket_id=ticket.id,
+                checker_id=current_user.id,
+                artisan_id=form.artisan_id.data or None,
+                **form.results(),
+            )
+        except (production.FourEyesViolation, qc.QcError, services.RepairError) as exc:
+            form.form_errors.append(str(exc))
+        else:
+            flash("QC recorded.", "success")
+            return _back(ticket.id)
+    status = 400 if request.method == "POST" else 200
+    return render_template(
+        "staff/qc_form.html",
+        form=form,
+        context=context,
+        title=f"Repair {ticket.reference}: {ticket.piece_description}",
+        back_url=url_for("repairs_staff.show", ticket_id=ticket.id),
+        action=url_for("repairs_staff.ticket_qc", ticket_id=ticket.id),
+    ), status
+
+
+@staff_bp.post("/<int:ticket_id>/photos")
+def add_photos(ticket_id: int):
+    ticket = _ticket_or_404(ticket_id)
+    form = forms.PhotosForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        services.add_staff_photos(
+            ticket_id=ticket.id, photos=_photos(form.photos), by_user_id=current_user.id
+        )
+    except REPAIR_ERRORS as exc:
+        flash(str(exc), "warning")
+    else:
+        flash("Photos added.", "success")
+    return _back(ticket.id)
+
+
+@staff_bp.get("/<int:ticket_id>/photos/<int:photo_id>")
+def staff_photo(ticket_id: int, photo_id: int):
+    ticket = _ticket_or_404(ticket_id)
+    try:
+        photo = services.photo_for(ticket=ticket, photo_id=photo_id)
+    except services.TicketNotFound:
+        abort(404)
+    return send_upload(photo.upload_name)

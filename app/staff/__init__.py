@@ -1,0 +1,1 @@
+"""Staff workspace: production stages, design approvals, QC and shipping."""

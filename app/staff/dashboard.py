@@ -1,0 +1,95 @@
+"""The staff dashboard: what needs attention today, gathered in a handful of queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import func
+
+from app.catalog.models import EditionRun, Piece, PieceStatus, piece_is_free
+from app.checkout.models import Order, OrderLine
+from app.domain.clock import utcnow
+from app.extensions import db
+from app.repairs import services as repairs
+from app.repairs.models import RepairTicket
+from app.staff import services
+
+NEARLY_SOLD_OUT_PERMILLE = 200  # an edition with a fifth or less of its pieces left
+
+
+def studio_today() -> date:
+    zone = ZoneInfo(current_app.config.get("STUDIO_TIMEZONE", "Europe/London"))
+    return datetime.now(UTC).astimezone(zone).date()
+
+
+def studio_time(moment: datetime) -> str:
+    """A naive-UTC time as the studio's wall clock ("14:30")."""
+    zone = ZoneInfo(current_app.config.get("STUDIO_TIMEZONE", "Europe/London"))
+    return moment.replace(tzinfo=UTC).astimezone(zone).strftime("%H:%M")
+
+
+@dataclass(frozen=True)
+class ReservedPiece:
+    piece: Piece
+    order: Order | None
+
+
+@dataclass(frozen=True)
+class NearlySoldOut:
+    run: EditionRun
+    free: int
+
+
+@dataclass(frozen=True)
+class Board:
+    stage_counts: list[services.StageCount]
+    status_counts: list[tuple[str, str, int]]
+    in_production: list[tuple[OrderLine, Order, datetime | None]]
+    open_repairs: list[RepairTicket]
+    reserved: list[ReservedPiece]
+    nearly_sold_out: list[NearlySoldOut]
+
+
+def reserved_pieces() -> list[ReservedPiece]:
+    now = utcnow()
+    rows = db.session.execute(
+        db.select(Piece, Order)
+        .outerjoin(
+            OrderLine,
+            (OrderLine.piece_id == Piece.id) & OrderLine.piece_released_at.is_(None),
+        )
+        .outerjoin(Order, Order.id == OrderLine.order_id)
+        .where(Piece.status == PieceStatus.RESERVED.value, Piece.reserved_until >= now)
+        .order_by(Piece.reserved_until)
+    ).all()
+    return [ReservedPiece(piece=piece, order=order) for piece, order in rows]
+
+
+def nearly_sold_out() -> list[NearlySoldOut]:
+    free = (
+        db.select(Piece.run_id, func.count(Piece.id).label("free"))
+        .where(piece_is_free(utcnow()))
+        .group_by(Piece.run_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        db.select(EditionRun, free.c.free)
+        .join(free, free.c.run_id == EditionRun.id)
+        .where(free.c.free * 1000 <= EditionRun.size * NEARLY_SOLD_OUT_PERMILLE)
+        .order_by(free.c.free, EditionRun.id)
+    ).all()
+    return [NearlySoldOut(run=run, free=count) for run, count in rows]
+
+
+def build() -> Board:
+    return Board(
+        stage_counts=services.stage_counts(),
+        status_counts=services.status_counts(),
+        in_production=services.lines_in_production(),
+        open_repairs=repairs.list_tickets(open_only=True)[:20],
+        reserved=reserved_pieces(),
+        nearly_sold_out=nearly_sold_out(),
+    )

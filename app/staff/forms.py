@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from babel.numbers import get_currency_precision
+from flask_wtf import FlaskForm
+from flask_wtf.file import MultipleFileField
+from wtforms import (
+    HiddenField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from app.domain.money import parse_major
+from app.domain.production import FINISH_GRADES, parse_grams
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """WTForms 3.3 wants SelectChoice objects rather than (value, label) tuples."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+def major_text(minor: int, currency: str) -> str:
+    """An amount as the plain decimal staff type into a form ("1234.50")."""
+    digits = get_currency_precision(currency)
+    return str(Decimal(minor).scaleb(-digits).quantize(Decimal(1).scaleb(-digits)))
+
+
+PASS_FAIL = [("pass", "Pass"), ("fail", "Fail")]
+
+
+class MoveForm(FlaskForm):
+    target = HiddenField(validators=[DataRequired(), Length(max=40)])
+    expected_stage = HiddenField(validators=[Optional(), Length(max=40)])
+    note = StringField("Note (optional)", validators=[Optional(), Length(max=500)])
+
+
+class ConfirmForm(FlaskForm):
+    """A button-only form (CSRF token)."""
+
+
+class DesignRoundForm(FlaskForm):
+    kind = HiddenField(validators=[DataRequired()])
+    files = MultipleFileField("Images (JPEG, PNG, WebP) or PDF")
+    caption = StringField("Caption for the images", validators=[Optional(), Length(max=200)])
+    message = TextAreaField(
+        "Message to the customer",
+        validators=[Optional(), Length(max=4000)],
+        render_kw={"rows": 3},
+    )
+
+
+class DesignDecisionForm(FlaskForm):
+    decision = RadioField(
+        "Your answer",
+        choices=choices([("approve", "I approve"), ("changes", "I would like changes")]),
+        validators=[DataRequired(message="Choose approve or changes.")],
+    )
+    comment = TextAreaField(
+        "Comment (needed when you ask for changes)",
+        validators=[Optional(), Length(max=4000)],
+        render_kw={"rows": 3},
+    )
+
+
+class QcForm(FlaskForm):
+    artisan_id = SelectField("Artisan who finished the piece", coerce=int, validators=[Optional()])
+    stone_tightness = RadioField(
+        "Stone tightness", choices=choices(PASS_FAIL), validators=[DataRequired()]
+    )
+    solder_integrity = RadioField(
+        "Solder integrity", choices=choices(PASS_FAIL), validators=[DataRequired()]
+    )
+    hallmark_present = RadioField(
+        "Hallmark present", choices=choices(PASS_FAIL), validators=[DataRequired()]
+    )
+    measured_grams = StringField("Measured weight (grams)", validators=[DataRequired()])
+    finish_grade = RadioField(
+        "Finish grade", choices=choices(list(FINISH_GRADES.items())), validators=[DataRequired()]
+    )
+    notes = TextAreaField("Notes", validators=[Optional(), Length(max=2000)], render_kw={"rows": 3})
+
+    def validate_measured_grams(self, field) -> None:
+        try:
+            self.measured_mg = parse_grams(field.data or "")
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from exc
+
+    def results(self) -> dict[str, object]:
+        return {
+            "stone_tightness": self.stone_tightness.data == "pass",
+            "solder_integrity": self.solder_integrity.data == "pass",
+            "hallmark_present": self.hallmark_present.data == "pass",
+            "measured_mg": self.measured_mg,
+            "finish_grade": self.finish_grade.data,
+            "notes": self.notes.data or "",
+        }
+
+
+class ShipForm(FlaskForm):
+    carrier = StringField("Carrier", validators=[DataRequired(), Length(max=60)])
+    tracking_number = StringField("Tracking number", validators=[DataRequired(), Length(max=100)])
+    insured_value = StringField("Insured value", validators=[DataRequired(), Length(max=20)])
+
+    def validate_insured_value(self, field) -> None:
+        try:
+            amount = parse_major(field.data or "", self.currency)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from exc
+        if amount.minor < 0:
+            raise ValidationError("The insured value cannot be negative.")
+        self.insured_value_minor = amount.minor
+
+    currency = "USD"
+
+
+class OrderLookupForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET search box
+
+    number = StringField("Order number", validators=[Optional(), Length(max=20)])

@@ -1,0 +1,355 @@
+"""The staff workspace (/staff) and the customer's design decisions on their order page."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user
+
+from app.accounts.access import staff_required
+from app.checkout import services as checkout
+from app.checkout.models import Order, OrderLine
+from app.domain import production
+from app.staff import dashboard as board
+from app.staff import forms, qc, services
+from app.staff import forms as staff_forms
+from app.uploads import UploadError, send_upload
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+# One guard for every route of the blueprint: guests go to sign in, customers get 403.
+bp.before_request(staff_required(lambda: None))
+customer_bp = Blueprint("production", __name__)
+extra_blueprints = (customer_bp,)
+
+
+@bp.app_context_processor
+def production_helpers():
+    # The customer's order page (checkout's template) includes staff/_order_production.html,
+    # which asks for the production record of its `order` through this helper.
+    return {
+        "order_production": services.customer_production,
+        "stage_label": production.stage_label,
+        "customer_stage_label": production.customer_stage_label,
+        "qc_template": production.QC_TEMPLATE,
+        "format_grams": production.format_grams,
+        "studio_time": board.studio_time,
+    }
+
+
+def _uploads(field, caption: str = "") -> list[tuple[bytes, str]]:
+    files = [f for f in field.data or [] if f and f.filename]
+    return [(f.read(), caption or f.filename) for f in files]
+
+
+def _order_or_404(number: str) -> Order:
+    try:
+        return services.get_order(number)
+    except services.OrderNotFound:
+        abort(404)
+
+
+def _line_of(order: Order, line_id: int) -> OrderLine:
+    for line in order.lines:
+        if line.id == line_id:
+            return line
+    abort(404)
+
+
+def _back(order: Order, anchor: str | None = None):
+    return redirect(url_for("staff.show_order", number=order.number, _anchor=anchor))
+
+
+# --- dashboard and order list ---------------------------------------------------------------
+
+
+def _consultations_today() -> list | None:
+    """Today's consultations from the booking feature when it is installed; else None."""
+    if importlib.util.find_spec("app.booking") is None:
+        return None
+    if importlib.util.find_spec("app.booking.services") is None:
+        return None
+    booking = importlib.import_module("app.booking.services")
+    consultations_on = getattr(booking, "consultations_on", None)
+    if consultations_on is None:
+        return None
+    return consultations_on(board.studio_today())
+
+
+@bp.get("")
+def dashboard():
+    return render_template(
+        "staff/dashboard.html",
+        board=board.build(),
+        consultations=_consultations_today(),
+        lookup=forms.OrderLookupForm(formdata=None),
+    )
+
+
+@bp.get("/orders")
+def list_orders():
+    form = forms.OrderLookupForm(request.args)
+    number = (form.number.data or "").strip()
+    if number:
+        try:
+            order = services.get_order(number)
+        except services.OrderNotFound as exc:
+            flash(str(exc), "warning")
+        else:
+            return redirect(url_for("staff.show_order", number=order.number))
+    stage = request.args.get("stage") or None
+    status = request.args.get("status") or None
+    if stage and stage not in production.PRODUCTION_STAGES:
+        flash(f"{stage[:30]!r} is not a production stage.", "warning")
+        stage = None
+    return render_template(
+        "staff/order_list.html",
+        orders=services.list_orders(stage=stage, status=status),
+        stage=stage,
+        status=status,
+        lookup=form,
+        stages=production.PRODUCTION_STAGES,
+    )
+
+
+@bp.get("/orders/<number>")
+def show_order(number: str):
+    order = _order_or_404(number)
+    return render_template(
+        "staff/order_show.html",
+        order=order,
+        lines=services.order_production(order),
+        move_form=forms.MoveForm(formdata=None),
+        design_form=forms.DesignRoundForm(formdata=None),
+        confirm_form=forms.ConfirmForm(formdata=None),
+        ship_form=_ship_form(order, formdata=None),
+    )
+
+
+def _ship_form(order: Order, formdata=None) -> forms.ShipForm:
+    form = forms.ShipForm(formdata=formdata)
+    form.currency = order.currency
+    if formdata is None:
+        form.insured_value.data = forms.major_text(
+            services.default_insured_value(order), order.currency
+        )
+        form.carrier.data = order.carrier or ""
+        form.tracking_number.data = order.tracking_number or ""
+    return form
+
+
+@bp.post("/orders/<number>/lines/<int:line_id>/move")
+def move_line(number: str, line_id: int):
+    order = _order_or_404(number)
+    line = _line_of(order, line_id)
+    form = forms.MoveForm()
+    if not form.validate_on_submit():
+        flash("That form was incomplete; try again.", "warning")
+        return _back(order)
+    try:
+        services.move_line(
+            order_line_id=line.id,
+            target=form.target.data,
+            expected_stage=form.expected_stage.data or None,
+            by_user_id=current_user.id,
+            note=form.note.data or "",
+        )
+    except (services.TransitionRefused, services.ProductionError) as exc:
+        flash(str(exc), "warning")
+    else:
+        flash(
+            f"{line.product_name} moved to {production.stage_label(form.target.data)}.", "success"
+        )
+    return _back(order, f"line-{line.id}")
+
+
+@bp.post("/orders/<number>/lines/<int:line_id>/designs")
+def send_design(number: str, line_id: int):
+    order = _order_or_404(number)
+    line = _line_of(order, line_id)
+    form = forms.DesignRoundForm()
+    if not form.validate_on_submit():
+        flash("That form was incomplete; try again.", "warning")
+        return _back(order)
+    try:
+        design_round = services.send_design_round(
+            order_line_id=line.id,
+            kind=form.kind.data,
+            files=_uploads(form.files, form.caption.data or ""),
+            message=form.message.data or "",
+            by_user_id=current_user.id,
+        )
+    except (services.ProductionError, services.TransitionRefused, UploadError) as exc:
+        flash(str(exc), "warning")
+    else:
+        flash(f"{design_round.title} sent to the customer for approval.", "success")
+    return _back(order, f"line-{line.id}")
+
+
+@bp.post("/orders/<number>/lines/<int:line_id>/balance")
+def balance_received(number: str, line_id: int):
+    order = _order_or_404(number)
+    line = _line_of(order, line_id)
+    if not forms.ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        services.record_balance_paid(order_line_id=line.id, by_user_id=current_user.id)
+    except services.TransitionRefused as exc:
+        flash(str(exc), "warning")
+    else:
+        flash(f"{line.product_name}: balance received, ready to pack.", "success")
+    return _back(order, f"line-{line.id}")
+
+
+def _qc_form(context: qc.QcContext, formdata=None) -> forms.QcForm:
+    form = forms.QcForm(formdata=formdata)
+    form.artisan_id.choices = staff_forms.choices(
+        [(0, "— choose —")] + [(u.id, qc.display_name(u)) for u in qc.staff_members()]
+    )
+    return form
+
+
+@bp.route("/orders/<number>/lines/<int:line_id>/qc", methods=["GET", "POST"])
+def line_qc(number: str, line_id: int):
+    order = _order_or_404(number)
+    line = _line_of(order, line_id)
+    if line.stage != "qc":
+        flash(
+            f"QC is recorded at the Quality control stage; {line.product_name} is at "
+            f"{production.stage_label(line.stage)}.",
+            "warning",
+        )
+        return _back(order, f"line-{line.id}")
+    context = qc.line_context(line.id)
+    form = _qc_form(context, formdata=None if request.method == "GET" else request.form)
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            check = qc.record_line_check(
+                order_line_id=line.id,
+                checker_id=current_user.id,
+                artisan_id=form.artisan_id.data or None,
+                **form.results(),
+            )
+        except (production.FourEyesViolation, qc.QcError) as exc:
+            form.form_errors.append(str(exc))
+        else:
+            if check.passed:
+                flash(f"QC passed for {line.product_name}.", "success")
+            else:
+                flash(f"QC failed for {line.product_name}; send it back for rework.", "warning")
+            return _back(order, f"line-{line.id}")
+    status = 400 if request.method == "POST" else 200
+    return render_template(
+        "staff/qc_form.html",
+        form=form,
+        context=context,
+        title=f"{line.product_name} {line.piece_label}".strip(),
+        back_url=url_for("staff.show_order", number=order.number),
+        action=url_for("staff.line_qc", number=order.number, line_id=line.id),
+    ), status
+
+
+@bp.get("/qc/<int:check_id>")
+def qc_report(check_id: int):
+    check = qc.get_check(check_id)
+    if check is None:
+        abort(404)
+    return render_template("staff/qc_report.html", check=check)
+
+
+@bp.post("/orders/<number>/ship")
+def ship(number: str):
+    order = _order_or_404(number)
+    form = _ship_form(order, formdata=request.form)
+    if not form.validate_on_submit():
+        for field_errors in form.errors.values():
+            for error in field_errors:
+                flash(error, "warning")
+        return _back(order, "shipping")
+    try:
+        services.ship_order(
+            order_id=order.id,
+            carrier=form.carrier.data,
+            tracking_number=form.tracking_number.data,
+            insured_value_minor=form.insured_value_minor,
+            by_user_id=current_user.id,
+        )
+    except (services.ProductionError, services.TransitionRefused) as exc:
+        flash(str(exc), "warning")
+    else:
+        flash(f"Order {order.number} shipped; the customer has the tracking number.", "success")
+    return _back(order)
+
+
+@bp.get("/orders/<number>/designs/<int:file_id>")
+def design_file(number: str, file_id: int):
+    order = _order_or_404(number)
+    try:
+        item = services.design_file_for(order=order, file_id=file_id)
+    except services.DesignError:
+        abort(404)
+    return send_upload(item.upload_name)
+
+
+# --- the customer's side: design decisions and files ----------------------------------------
+
+
+def _customer_order(number: str) -> Order:
+    """The order if this visitor may see it (their own, or a guest's with its link); else 404."""
+    try:
+        return checkout.order_for_viewer(
+            number=number,
+            user_id=current_user.id if current_user.is_authenticated else None,
+            guest_numbers=session.get("guest_orders", []),
+            token=request.args.get("t") or request.form.get("t"),
+        )
+    except checkout.OrderNotFound:
+        abort(404)
+
+
+@customer_bp.post("/account/orders/<number>/designs/<int:round_id>")
+def decide_design(number: str, round_id: int):
+    order = _customer_order(number)
+    form = forms.DesignDecisionForm()
+    back = redirect(url_for("checkout.show_order", number=order.number, _anchor="production"))
+    if not form.validate_on_submit():
+        for field_errors in form.errors.values():
+            for error in field_errors:
+                flash(error, "warning")
+        return back
+    try:
+        design_round = services.decide_design_round(
+            order=order,
+            round_id=round_id,
+            approve=form.decision.data == "approve",
+            comment=form.comment.data or "",
+            by_user_id=current_user.id if current_user.is_authenticated else None,
+        )
+    except (services.DesignError, services.TransitionRefused) as exc:
+        flash(str(exc), "warning")
+    else:
+        if design_round.decision == "approved":
+            flash(f"Thank you: you approved the {design_round.title.lower()}.", "success")
+        else:
+            flash("Thank you: the atelier will send a new version with your changes.", "success")
+    return back
+
+
+@customer_bp.get("/account/orders/<number>/design-files/<int:file_id>")
+def customer_design_file(number: str, file_id: int):
+    order = _customer_order(number)
+    try:
+        item = services.design_file_for(order=order, file_id=file_id)
+    except services.DesignError:
+        abort(404)
+    return send_upload(item.upload_name)
