@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -42,6 +43,12 @@ def from_environment(instance_path: str) -> dict[str, object]:
         "STUDIO_ADDRESS": env.get("DIADEM_STUDIO_ADDRESS"),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     }
+    if env.get("DIADEM_BANK_TRANSFER_DETAILS"):
+        # JSON object of label -> value printed on bank-transfer instructions and invoices.
+        config["BANK_TRANSFER_DETAILS"] = json.loads(env["DIADEM_BANK_TRANSFER_DETAILS"])
+    for name in ("CHECKOUT_HOLD_MINUTES", "MANUAL_PAYMENT_HOLD_HOURS", "STUDIO_DISPATCH_DAYS"):
+        if env.get(f"DIADEM_{name}"):
+            config[name] = int(env[f"DIADEM_{name}"])
     if env.get("DIADEM_SECURE_COOKIES") == "1":
         config["SESSION_COOKIE_SECURE"] = True
         config["REMEMBER_COOKIE_SECURE"] = True
