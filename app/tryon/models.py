@@ -3,8 +3,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.catalog.models import Metal, Product
 from app.domain.clock import utcnow
 from app.extensions import db
 
@@ -22,3 +23,6 @@ class TryonSnapshot(db.Model):
     head_circumference_mm: Mapped[int | None]
     recommended_size: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    product: Mapped[Product | None] = relationship()
+    metal: Mapped[Metal | None] = relationship()

@@ -1,0 +1,562 @@
+// Try-on: a live mirror with the piece on your head, photos composited by the server, size advice.
+//
+// The camera's video is drawn on a canvas (mirrored) at the display's frame rate. Separately, small
+// JPEG frames (at most 320 px wide) go to the server one at a time, never faster than it answers and
+// at most 15 a second; each answer places the piece's band in that frame's pixels, and a One Euro
+// filter steadies it before the piece's PNG is drawn there.
+(function () {
+  "use strict";
+
+  // On a product page: keep the "Try it on" link's metal in step with the metal picker.
+  const tryonLink = document.querySelector("[data-tryon-link]");
+  if (tryonLink) {
+    const setMetal = (metal) => {
+      if (!metal) return;
+      const url = new URL(tryonLink.href, window.location.href);
+      url.searchParams.set("metal", metal);
+      tryonLink.href = url.pathname + url.search;
+    };
+    document.addEventListener("diadem:options", (event) => setMetal(event.detail && event.detail.metal));
+    const metalPicker = document.getElementById("metal");
+    if (metalPicker) metalPicker.addEventListener("change", () => setMetal(metalPicker.value));
+  }
+
+  const root = document.getElementById("tryon-app");
+  if (!root) return;
+  const data = JSON.parse(root.dataset.tryon);
+  const $ = (id) => document.getElementById(id);
+  const csrfMeta = document.querySelector('meta[name="csrf-token"]');
+  const csrfToken = csrfMeta ? csrfMeta.content : "";
+
+  const els = {
+    live: $("tryon-live"), canvas: $("tryon-canvas"), video: $("tryon-video"), message: $("tryon-message"),
+    start: $("tryon-start"), stop: $("tryon-stop"), shoot: $("tryon-shoot"),
+    piece: $("tryon-piece"), metal: $("tryon-metal"), pieceName: $("tryon-piece-name"),
+    productLink: $("tryon-product-link"),
+    photoForm: $("tryon-photo-form"), photoMetal: $("tryon-photo-metal"), photoError: $("tryon-photo-error"),
+    photoSubmit: $("tryon-photo-submit"),
+    result: $("tryon-result"), resultTitle: $("tryon-result-title"), resultImage: $("tryon-result-image"),
+    download: $("tryon-download"), save: $("tryon-save"), saved: $("tryon-saved"), book: $("tryon-book"),
+    saveError: $("tryon-save-error"),
+    sizeEmpty: $("tryon-size-empty"), sizeDetails: $("tryon-size-details"),
+    circumference: $("tryon-circumference"), sizeCode: $("tryon-size-code"), sizeLabel: $("tryon-size-label"),
+    confidence: $("tryon-confidence"), reason: $("tryon-confidence-reason"),
+    sizeLink: $("tryon-size-link"), sizeLinkCode: $("tryon-size-link-code"),
+  };
+  const ctx = els.canvas.getContext("2d");
+
+  const NO_FACE = "We can’t see a face just now. Face the camera in good light, with your whole head in view.";
+  const TOO_BIG = "That photo is over 8 MB. Please choose a smaller one (most phone photos are 2 to 5 MB).";
+
+  const state = {
+    piece: null, // {product, metal}
+    overlay: null, // the current piece's PNG once loaded
+    generation: 0,
+    stream: null,
+    running: false,
+    session: 0, // one per camera start: loops from an earlier start stop themselves
+    faces: [], // smoothed placements, canvas pixels
+    tracks: [],
+    misses: 0,
+    placements: 0,
+    advice: [],
+    pinnedAdvice: null, // advice from a full-size photo outranks live frames
+    size: null,
+    lastPhoto: null, // {blob, name, piece}: kept in memory only, to save on request
+    resultUrl: null,
+  };
+
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  function say(text) {
+    els.message.textContent = text;
+    els.message.hidden = !text;
+  }
+
+  // ---- One Euro filter (Casiez, Roussel & Vogel, CHI 2012), on arrays ---------------------
+  function alpha(cutoff, dt) {
+    const tau = 1 / (2 * Math.PI * cutoff);
+    return 1 / (1 + tau / dt);
+  }
+
+  class OneEuroFilter {
+    constructor(minCutoff, beta, dCutoff) {
+      this.minCutoff = minCutoff;
+      this.beta = beta;
+      this.dCutoff = dCutoff;
+      this.value = null;
+      this.speed = null;
+      this.time = 0;
+    }
+
+    filter(x, t) {
+      if (this.value === null) {
+        this.value = x.slice();
+        this.speed = x.map(() => 0);
+        this.time = t;
+        return x.slice();
+      }
+      const dt = Math.max(t - this.time, 1e-3);
+      const ad = alpha(this.dCutoff, dt);
+      this.speed = x.map((v, i) => ad * ((v - this.value[i]) / dt) + (1 - ad) * this.speed[i]);
+      this.value = x.map((v, i) => {
+        const a = alpha(this.minCutoff + this.beta * Math.abs(this.speed[i]), dt);
+        return a * v + (1 - a) * this.value[i];
+      });
+      this.time = Math.max(t, this.time);
+      return this.value.slice();
+    }
+  }
+
+  // Positions are filtered in units of the band's width, so one setting suits near and far faces.
+  function smooth(raw, t, bandLength) {
+    const out = raw.map((face, i) => {
+      const cx = (face.left[0] + face.right[0]) / 2;
+      const cy = (face.left[1] + face.right[1]) / 2;
+      const dx = face.right[0] - face.left[0];
+      const dy = face.right[1] - face.left[1];
+      const width = Math.hypot(dx, dy);
+      let angle = Math.atan2(dy, dx);
+      let track = state.tracks[i];
+      if (!track || Math.hypot(cx - track.cx, cy - track.cy) > track.width) {
+        track = { filter: new OneEuroFilter(1.0, 5.0, 1.0), ref: width, cx, cy, width, angle };
+        state.tracks[i] = track;
+      }
+      angle += 2 * Math.PI * Math.round((track.angle - angle) / (2 * Math.PI));
+      const ref = track.ref;
+      const v = track.filter.filter(
+        [cx / ref, cy / ref, angle, Math.log(width / ref), (face.up[0] * bandLength) / ref, (face.up[1] * bandLength) / ref],
+        t,
+      );
+      const c = [v[0] * ref, v[1] * ref];
+      const w = Math.exp(v[3]) * ref;
+      track.cx = c[0];
+      track.cy = c[1];
+      track.width = w;
+      track.angle = v[2];
+      const half = [(Math.cos(v[2]) * w) / 2, (Math.sin(v[2]) * w) / 2];
+      return {
+        left: [c[0] - half[0], c[1] - half[1]],
+        right: [c[0] + half[0], c[1] + half[1]],
+        up: [(v[4] * ref) / bandLength, (v[5] * ref) / bandLength],
+      };
+    });
+    state.tracks.length = raw.length;
+    return out;
+  }
+
+  // The 2x3 affine (canvas setTransform order a, b, c, d, e, f) taking the PNG's pixels onto the
+  // frame so the spec's band lands on left..right, as ar.placement.placement_from_band does.
+  // Canvas pixels are edge-based; ar's are centre-based, hence the half-pixel shifts.
+  function affine(face, spec) {
+    const px = spec.band_left[0] + 0.5;
+    const py = spec.band_left[1] + 0.5;
+    const ax = spec.band_right[0] - spec.band_left[0];
+    const ay = spec.band_right[1] - spec.band_left[1];
+    const len = Math.hypot(ax, ay);
+    const ux = ax / len;
+    const uy = ay / len;
+    const pux = uy; // PNG direction towards the piece's top
+    const puy = -ux;
+    const dx = face.right[0] - face.left[0];
+    const dy = face.right[1] - face.left[1];
+    const a = (dx * ux) / len + face.up[0] * pux;
+    const c = (dx * uy) / len + face.up[0] * puy;
+    const b = (dy * ux) / len + face.up[1] * pux;
+    const d = (dy * uy) / len + face.up[1] * puy;
+    return [a, b, c, d, face.left[0] - (a * px + c * py), face.left[1] - (b * px + d * py)];
+  }
+
+  function bandLength(spec) {
+    return Math.hypot(spec.band_right[0] - spec.band_left[0], spec.band_right[1] - spec.band_left[1]);
+  }
+
+  // ---- choosing a piece and metal, in place --------------------------------------------------
+  function productBySlug(slug) {
+    return data.pieces.find((p) => p.slug === slug);
+  }
+
+  function selectPiece(slug, metalCode) {
+    const product = productBySlug(slug);
+    if (!product) return;
+    const metal =
+      product.metals.find((m) => m.code === metalCode) ||
+      product.metals.find((m) => m.code === product.default_metal) ||
+      product.metals[0];
+    const productChanged = !state.piece || state.piece.product !== product;
+    state.piece = { product, metal };
+    state.generation += 1;
+    state.overlay = null;
+    state.faces = [];
+    state.tracks = [];
+    const generation = state.generation;
+    const image = new Image();
+    image.onload = () => {
+      if (generation === state.generation) state.overlay = image;
+    };
+    image.src = metal.overlay_url;
+
+    if (productChanged) {
+      els.metal.replaceChildren(...product.metals.map((m) => new Option(m.name, m.code)));
+    }
+    els.piece.value = product.slug;
+    els.metal.value = metal.code;
+    els.pieceName.textContent = product.name;
+    document.title = `Try on the ${product.name} · Diadem Atelier`;
+    els.productLink.textContent = product.name;
+    els.productLink.href = `${product.shop_url}?metal=${encodeURIComponent(metal.code)}`;
+    els.photoForm.action = product.photo_url;
+    els.photoMetal.value = metal.code;
+    els.canvas.setAttribute("aria-label", `Your camera, mirrored, with the ${product.name} on your head`);
+    window.history.replaceState(null, "", `${product.page_url}?metal=${encodeURIComponent(metal.code)}`);
+    root.dataset.piece = `${product.slug}:${metal.code}`;
+    updateSizeLink();
+  }
+
+  els.piece.addEventListener("change", () => {
+    const product = productBySlug(els.piece.value);
+    const keep = product && product.metals.some((m) => m.code === els.metal.value);
+    selectPiece(els.piece.value, keep ? els.metal.value : null);
+  });
+  els.metal.addEventListener("change", () => selectPiece(state.piece.product.slug, els.metal.value));
+
+  // ---- size advice ----------------------------------------------------------------------------
+  function updateSizeLink() {
+    if (!state.piece || !state.size) return;
+    const params = new URLSearchParams({ size: state.size, metal: state.piece.metal.code });
+    els.sizeLink.href = `${state.piece.product.shop_url}?${params}`;
+    els.sizeLinkCode.textContent = state.size;
+  }
+
+  function showAdvice(advice) {
+    els.sizeEmpty.hidden = true;
+    els.sizeDetails.hidden = false;
+    els.circumference.textContent = (advice.head_circumference_mm / 10).toFixed(1);
+    els.sizeCode.textContent = advice.size;
+    els.sizeLabel.textContent = advice.label;
+    els.confidence.textContent = advice.confidence;
+    els.confidence.className = `status tryon-confidence-${advice.confidence}`;
+    let reason = advice.reason;
+    if (advice.alternative) reason += `; size ${advice.alternative} may fit too`;
+    els.reason.textContent = `(${reason})`;
+    state.size = advice.size;
+    updateSizeLink();
+  }
+
+  // Live frames are small and noisy: show the size most often advised over the last 15 answers,
+  // with the median circumference.
+  function recordLiveAdvice(advice) {
+    if (state.pinnedAdvice) return;
+    state.advice.push(advice);
+    if (state.advice.length > 15) state.advice.shift();
+    const counts = new Map();
+    for (const a of state.advice) counts.set(a.size, (counts.get(a.size) || 0) + 1);
+    let best = advice.size;
+    for (const [size, n] of counts) if (n > counts.get(best)) best = size;
+    const latest = [...state.advice].reverse().find((a) => a.size === best);
+    const sorted = state.advice.map((a) => a.head_circumference_mm).sort((x, y) => x - y);
+    const median = sorted[Math.floor(sorted.length / 2)];
+    showAdvice({ ...latest, head_circumference_mm: median });
+  }
+
+  // ---- the live mirror --------------------------------------------------------------------
+  function draw(session) {
+    if (!state.running || session !== state.session) return;
+    const { canvas, video } = els;
+    const W = canvas.width;
+    if (video.readyState >= 2) {
+      ctx.setTransform(-1, 0, 0, 1, W, 0); // mirror
+      ctx.drawImage(video, 0, 0, W, canvas.height);
+      if (state.overlay && state.faces.length) {
+        const spec = state.piece.metal.spec;
+        for (const face of state.faces) {
+          const [a, b, c, d, e, f] = affine(face, spec);
+          ctx.setTransform(-a, b, -c, d, W - e, f); // the same mirror after the placement
+          ctx.drawImage(state.overlay, 0, 0);
+        }
+      }
+      ctx.setTransform(1, 0, 0, 1, 0, 0);
+    }
+    window.requestAnimationFrame(() => draw(session));
+  }
+
+  function onPose(answer, timestamp) {
+    const faces = (answer.faces || []).filter((f) => f.band_left && f.band_right);
+    if (!faces.length) {
+      state.faces = [];
+      state.tracks = [];
+      state.misses += 1;
+      // One miss is often a blink of the detector; two in a row means nobody is there.
+      if (state.misses >= 2) {
+        say(NO_FACE);
+        root.dataset.noFace = "1";
+      }
+      return;
+    }
+    state.misses = 0;
+    delete root.dataset.noFace;
+    say("");
+    const sx = els.canvas.width / answer.frame.width;
+    const sy = els.canvas.height / answer.frame.height;
+    const raw = faces.map((f) => {
+      const left = [(f.band_left[0] + 0.5) * sx, (f.band_left[1] + 0.5) * sy];
+      const right = [(f.band_right[0] + 0.5) * sx, (f.band_right[1] + 0.5) * sy];
+      const length = bandLength(state.piece.metal.spec);
+      const up = f.up
+        ? [f.up[0] * sx, f.up[1] * sy]
+        : [(right[1] - left[1]) / length, -(right[0] - left[0]) / length];
+      return { left, right, up };
+    });
+    state.faces = smooth(raw, timestamp, bandLength(state.piece.metal.spec));
+    state.placements += 1;
+    root.dataset.placements = String(state.placements);
+    if (answer.size_advice) recordLiveAdvice(answer.size_advice);
+  }
+
+  async function poseLoop(session) {
+    const minInterval = 1000 / data.limits.frames_per_second;
+    const small = document.createElement("canvas");
+    const smallCtx = small.getContext("2d");
+    let lastSent = -Infinity;
+    while (state.running && session === state.session) {
+      // Never more than frames_per_second: wait out the interval since the last frame went.
+      const due = lastSent + minInterval - performance.now();
+      if (due > 0) await sleep(due);
+      const started = performance.now();
+      const { video } = els;
+      if (document.hidden || !state.piece || video.readyState < 2 || !video.videoWidth) {
+        await sleep(200);
+        continue;
+      }
+      const piece = state.piece;
+      const width = Math.min(data.limits.frame_width, video.videoWidth);
+      small.width = width;
+      small.height = Math.round((video.videoHeight * width) / video.videoWidth);
+      smallCtx.drawImage(video, 0, 0, small.width, small.height);
+      const blob = await new Promise((resolve) => small.toBlob(resolve, "image/jpeg", 0.8));
+      const body = new FormData();
+      body.append("frame", blob, "frame.jpg");
+      body.append("product", piece.product.slug);
+      body.append("metal", piece.metal.code);
+      let pause = 0;
+      lastSent = performance.now();
+      try {
+        // Awaiting the answer before the next frame: never faster than the server answers.
+        const response = await fetch(data.urls.pose, {
+          method: "POST", body, credentials: "same-origin", headers: { Accept: "application/json" },
+        });
+        if (response.status === 429) {
+          pause = 1000;
+        } else {
+          const answer = await response.json();
+          if (!response.ok) {
+            say(answer.error || "The try-on is not answering; trying again.");
+            pause = 2000;
+          } else if (state.running && session === state.session && piece === state.piece) {
+            onPose(answer, started / 1000);
+          }
+        }
+      } catch (err) {
+        say("We lost touch with the shop; trying again…");
+        pause = 2000;
+      }
+      if (pause) await sleep(pause);
+    }
+  }
+
+  async function startCamera() {
+    els.start.disabled = true;
+    say("Asking for your camera…");
+    try {
+      state.stream = await navigator.mediaDevices.getUserMedia({
+        video: { facingMode: "user", width: { ideal: 1280 }, height: { ideal: 720 } },
+        audio: false,
+      });
+    } catch (err) {
+      els.start.disabled = false;
+      say(
+        err && err.name === "NotAllowedError"
+          ? "The camera is off because permission was not given. You can still try the piece on a photo below."
+          : "We could not start a camera. You can still try the piece on a photo below.",
+      );
+      return;
+    }
+    els.video.srcObject = state.stream;
+    try {
+      await els.video.play();
+    } catch (err) {
+      // Autoplay of a muted stream is allowed; if not, frames still arrive once data loads.
+    }
+    if (!els.video.videoWidth) {
+      await new Promise((resolve) => els.video.addEventListener("loadedmetadata", resolve, { once: true }));
+    }
+    els.canvas.width = els.video.videoWidth;
+    els.canvas.height = els.video.videoHeight;
+    state.running = true;
+    state.session += 1;
+    state.misses = 0;
+    els.start.hidden = true;
+    els.start.disabled = false;
+    els.stop.hidden = false;
+    els.shoot.disabled = false;
+    say("Looking for your face…");
+    const session = state.session;
+    window.requestAnimationFrame(() => draw(session));
+    poseLoop(session);
+  }
+
+  function stopCamera() {
+    state.running = false;
+    if (state.stream) state.stream.getTracks().forEach((track) => track.stop());
+    state.stream = null;
+    els.video.srcObject = null;
+    state.faces = [];
+    state.tracks = [];
+    ctx.clearRect(0, 0, els.canvas.width, els.canvas.height);
+    els.stop.hidden = true;
+    els.start.hidden = false;
+    els.shoot.disabled = true;
+    say("The camera is off.");
+  }
+
+  // ---- photos: snapshots of the live view and uploaded photos ------------------------------
+  async function sendPicture(piece, blob, filename, save) {
+    const body = new FormData();
+    body.append("image", blob, filename);
+    body.append("product", piece.product.slug);
+    body.append("metal", piece.metal.code);
+    if (save) body.append("save", "y");
+    try {
+      const response = await fetch(data.urls.snapshot, {
+        method: "POST",
+        body,
+        credentials: "same-origin",
+        headers: { "X-CSRFToken": csrfToken, Accept: "application/json" },
+      });
+      let answer;
+      try {
+        answer = await response.json();
+      } catch (err) {
+        answer = { error: "Something went wrong; please try again." };
+      }
+      return { ok: response.ok, answer };
+    } catch (err) {
+      return { ok: false, answer: { error: "We could not reach the shop; check your connection." } };
+    }
+  }
+
+  function dataUrlToBlob(url) {
+    const [head, payload] = url.split(",", 2);
+    const type = head.slice(5).split(";")[0];
+    const bytes = atob(payload);
+    const array = new Uint8Array(bytes.length);
+    for (let i = 0; i < bytes.length; i += 1) array[i] = bytes.charCodeAt(i);
+    return new Blob([array], { type });
+  }
+
+  function showResult(answer, original, piece, focus) {
+    if (state.resultUrl) URL.revokeObjectURL(state.resultUrl);
+    state.resultUrl = URL.createObjectURL(dataUrlToBlob(answer.image));
+    els.resultImage.src = state.resultUrl;
+    els.resultImage.width = answer.frame.width;
+    els.resultImage.height = answer.frame.height;
+    els.resultImage.alt = `You wearing the ${piece.product.name} in ${piece.metal.name.toLowerCase()}`;
+    els.download.href = state.resultUrl;
+    els.download.download = answer.download_name;
+    els.result.hidden = false;
+    els.saved.hidden = true;
+    els.saveError.hidden = true;
+    state.lastPhoto = { blob: original.blob, name: original.name, piece };
+    if (els.save) {
+      els.save.hidden = false;
+      els.save.disabled = false;
+    }
+    if (answer.size_advice) {
+      state.pinnedAdvice = answer.size_advice;
+      showAdvice(answer.size_advice);
+    }
+    if (answer.snapshot) showSaved(answer.snapshot);
+    if (focus) els.resultTitle.focus();
+  }
+
+  function showSaved(snapshot) {
+    els.saved.hidden = false;
+    if (els.save) els.save.hidden = true;
+    if (els.book && snapshot.consultation_url) els.book.href = snapshot.consultation_url;
+  }
+
+  async function takePhoto() {
+    if (!state.running || !els.video.videoWidth) return;
+    els.shoot.disabled = true;
+    const full = document.createElement("canvas");
+    full.width = els.video.videoWidth;
+    full.height = els.video.videoHeight;
+    const fullCtx = full.getContext("2d");
+    // The photo shows what the mirror showed; the server then places the piece on it.
+    fullCtx.setTransform(-1, 0, 0, 1, full.width, 0);
+    fullCtx.drawImage(els.video, 0, 0);
+    const blob = await new Promise((resolve) => full.toBlob(resolve, "image/jpeg", 0.92));
+    const piece = state.piece;
+    const { ok, answer } = await sendPicture(piece, blob, "camera.jpg", false);
+    els.shoot.disabled = !state.running;
+    if (!ok) {
+      say(answer.error);
+      return;
+    }
+    showResult(answer, { blob, name: "camera.jpg" }, piece, false);
+  }
+
+  async function savePhoto() {
+    if (!state.lastPhoto) return;
+    els.save.disabled = true;
+    const { blob, name, piece } = state.lastPhoto;
+    const { ok, answer } = await sendPicture(piece, blob, name, true);
+    if (!ok) {
+      els.saveError.textContent = answer.error;
+      els.saveError.hidden = false;
+      els.save.disabled = false;
+      return;
+    }
+    els.saveError.hidden = true;
+    showSaved(answer.snapshot);
+  }
+
+  function photoError(text) {
+    els.photoError.textContent = text;
+    els.photoError.hidden = !text;
+  }
+
+  els.photoForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const input = els.photoForm.querySelector('input[type="file"]');
+    const saveBox = els.photoForm.querySelector('input[name="save"]');
+    const file = input.files && input.files[0];
+    if (!file) {
+      photoError("Choose a photo to upload.");
+      return;
+    }
+    if (file.size > data.limits.max_photo_bytes) {
+      photoError(TOO_BIG);
+      return;
+    }
+    photoError("");
+    els.photoSubmit.disabled = true;
+    const piece = state.piece;
+    const { ok, answer } = await sendPicture(piece, file, file.name, Boolean(saveBox && saveBox.checked));
+    els.photoSubmit.disabled = false;
+    if (!ok) {
+      photoError(answer.error);
+      return;
+    }
+    showResult(answer, { blob: file, name: file.name }, piece, true);
+  });
+
+  if (els.save) els.save.addEventListener("click", savePhoto);
+  els.start.addEventListener("click", startCamera);
+  els.stop.addEventListener("click", stopCamera);
+  els.shoot.addEventListener("click", takePhoto);
+
+  if (navigator.mediaDevices && navigator.mediaDevices.getUserMedia) els.live.hidden = false;
+  selectPiece(data.current.product, data.current.metal);
+  root.dataset.ready = "1";
+})();

@@ -1,0 +1,573 @@
+"""Try-on operations: place a piece on live frames and photos, advise a size, keep snapshots.
+
+Frames and photos are decoded and composited in memory; only a snapshot the buyer saves is
+written (through app.uploads). The AR engine is built once per process, on first use.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+from PIL import Image, UnidentifiedImageError
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+import ar
+from app.catalog import services as catalog
+from app.catalog.models import FitSize, Metal, Overlay, Product
+from app.extensions import db
+from app.tryon.models import TryonSnapshot
+from app.uploads import store_upload, uploads_root
+
+log = logging.getLogger(__name__)
+
+# ar cannot measure anything smaller.
+MIN_SIDE = 32
+MAX_PHOTO_BYTES = 8 * 1024 * 1024
+MAX_PHOTO_PIXELS = 40_000_000
+# Live frames are sent at most 320 px wide; anything much bigger is not our page talking.
+MAX_FRAME_BYTES = 256 * 1024
+MAX_FRAME_SIDE = 640
+ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP")
+SNAPSHOT_FOLDER = "tryon"
+SNAPSHOT_JPEG_QUALITY = 90
+
+
+class TryonError(Exception):
+    """Base of the try-on errors; the message is for the buyer."""
+
+
+class PieceNotFound(TryonError):
+    """No such product, or it has no try-on picture."""
+
+
+class UnknownMetal(TryonError):
+    """The product is not made (or not drawn for try-on) in that metal."""
+
+
+class PhotoRejected(TryonError):
+    """The image sent cannot be used; subclasses say why."""
+
+
+class EmptyPhoto(PhotoRejected):
+    pass
+
+
+class PhotoTooLarge(PhotoRejected):
+    """Too many bytes (checked before anything is decoded)."""
+
+
+class TooManyPixels(PhotoRejected):
+    """Too many pixels (checked from the header before decoding)."""
+
+
+class NotAnImage(PhotoRejected):
+    """Not an image, or a kind of image we do not take."""
+
+
+class CorruptImage(PhotoRejected):
+    """Looks like an image but cannot be decoded."""
+
+
+class PhotoTooSmall(PhotoRejected):
+    pass
+
+
+class FrameTooLarge(PhotoRejected):
+    """A live frame of more bytes than the page ever sends."""
+
+
+class FrameTooWide(PhotoRejected):
+    """A live frame of more pixels than the page ever sends."""
+
+
+class NoFaceFound(PhotoRejected):
+    pass
+
+
+class SnapshotNotFound(TryonError):
+    pass
+
+
+# --- the engine: one per process -------------------------------------------------------------
+
+_engine: ar.TryOnEngine | None = None
+_engine_pid: int | None = None
+_engine_lock = threading.Lock()
+
+
+def get_engine() -> ar.TryOnEngine:
+    """Return this process's still-image engine, building it on first use.
+
+    Still mode detects on every call, so one engine serves every client of the process; its own
+    lock serialises MediaPipe. The pid check rebuilds it in a forked worker rather than sharing
+    graphs across a fork.
+    """
+    global _engine, _engine_pid
+    engine = _engine
+    if engine is not None and _engine_pid == os.getpid():
+        return engine
+    with _engine_lock:
+        if _engine is None or _engine_pid != os.getpid():
+            _engine = ar.create_engine("still", max_faces=4)
+            _engine_pid = os.getpid()
+        return _engine
+
+
+# --- pieces ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TryonPiece:
+    """A product in one metal with its try-on picture."""
+
+    product_id: int
+    slug: str
+    name: str
+    kind: str
+    metal_id: int
+    metal_code: str
+    metal_name: str
+    overlay_path: str  # relative to MEDIA_ROOT/products, served by catalog.product_media
+    spec: ar.PieceSpec
+
+
+@dataclass(frozen=True)
+class TryonMetalChoice:
+    code: str
+    name: str
+    overlay_path: str
+    spec: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class TryonProductChoice:
+    """A product the page can switch to, with the metals it can be tried on in."""
+
+    slug: str
+    name: str
+    kind: str
+    default_metal: str
+    metals: tuple[TryonMetalChoice, ...]
+
+
+def _piece_from(overlay: Overlay, product: Product, metal: Metal) -> TryonPiece:
+    try:
+        spec = ar.PieceSpec.from_dict(overlay.spec)
+    except ar.InvalidSpec as exc:
+        log.error("overlay %s of %s has a bad spec: %s", overlay.id, product.slug, exc)
+        raise PieceNotFound(f"{product.name} cannot be tried on just now.") from None
+    return TryonPiece(
+        product_id=product.id,
+        slug=product.slug,
+        name=product.name,
+        kind=product.kind,
+        metal_id=metal.id,
+        metal_code=metal.code,
+        metal_name=metal.name,
+        overlay_path=overlay.path,
+        spec=spec,
+    )
+
+
+# Live frames arrive up to 15 a second per buyer; the piece and size table they need change
+# rarely, so each process keeps them this long instead of querying for every frame.
+CATALOG_CACHE_SECONDS = 10.0
+
+
+def _cached(key: tuple[Any, ...], load: Callable[[], Any]) -> Any:
+    # Kept on the app, so each app (and each test's database) has its own.
+    cache = current_app.extensions.setdefault("tryon.cache", {})
+    now = time.monotonic()
+    hit = cache.get(key)
+    if hit is not None and now - hit[0] < CATALOG_CACHE_SECONDS:
+        return hit[1]
+    value = load()
+    cache[key] = (now, value)
+    return value
+
+
+def _load_pieces(slug: str) -> tuple[str, list[TryonPiece], int]:
+    rows = db.session.execute(
+        select(Overlay, Product, Metal)
+        .join(Product, Overlay.product_id == Product.id)
+        .join(Metal, Overlay.metal_id == Metal.id)
+        .where(Product.slug == slug)
+        .order_by(Metal.position)
+    ).all()
+    if not rows:
+        exists = db.session.execute(select(Product.name).where(Product.slug == slug)).scalar()
+        if exists is None:
+            raise PieceNotFound(f"No piece called {slug[:80]!r}.")
+        raise PieceNotFound(f"{exists} has no try-on picture yet.")
+    product = rows[0][1]
+    return product.name, [_piece_from(*row) for row in rows], product.default_metal_id
+
+
+def get_piece(*, slug: str, metal_code: str | None = None) -> TryonPiece:
+    """Return the product in this metal (default: its default metal) ready for try-on.
+
+    Raises:
+        PieceNotFound: no such product, or no try-on picture for it.
+        UnknownMetal: the metal is not one it can be tried on in.
+    """
+    name, pieces, default_metal_id = _cached(("piece", slug), lambda: _load_pieces(slug))
+    if not metal_code:
+        return next((p for p in pieces if p.metal_id == default_metal_id), pieces[0])
+    chosen = next((p for p in pieces if p.metal_code == metal_code), None)
+    if chosen is None:
+        offered = ", ".join(p.metal_name.lower() for p in pieces)
+        raise UnknownMetal(f"{name} can be tried on in {offered}, not {metal_code[:30]!r}.")
+    return chosen
+
+
+def tryon_catalogue() -> list[TryonProductChoice]:
+    """Every product that has a try-on picture, with its metals, for the page's piece picker."""
+    products = db.session.execute(
+        select(Product)
+        .where(Product.overlays.any())
+        .options(selectinload(Product.overlays).selectinload(Overlay.metal))
+        .order_by(Product.name)
+    ).scalars()
+    choices = []
+    for product in products:
+        overlays = sorted(product.overlays, key=lambda o: o.metal.position)
+        metals = tuple(
+            TryonMetalChoice(o.metal.code, o.metal.name, o.path, dict(o.spec)) for o in overlays
+        )
+        default = next(
+            (o.metal.code for o in overlays if o.metal_id == product.default_metal_id),
+            metals[0].code,
+        )
+        choices.append(
+            TryonProductChoice(product.slug, product.name, product.kind, default, metals)
+        )
+    return choices
+
+
+def _overlay_file(path: str) -> Path:
+    root = (Path(current_app.config["MEDIA_ROOT"]) / "products").resolve()
+    full = (root / path).resolve()
+    if root not in full.parents:
+        raise PieceNotFound("That piece's try-on picture is missing.")
+    return full
+
+
+@lru_cache(maxsize=64)
+def _prepared_overlay(path: str, mtime_ns: int, size: int) -> ar.Overlay:
+    # Keyed by modification time and size, so redrawn artwork is picked up without a restart.
+    return ar.prepare_overlay(ar.load_overlay(path))
+
+
+def load_overlay(piece: TryonPiece) -> ar.Overlay:
+    """Return the piece's PNG, premultiplied and cached per process."""
+    path = _overlay_file(piece.overlay_path)
+    try:
+        stat = path.stat()
+        overlay = _prepared_overlay(str(path), stat.st_mtime_ns, stat.st_size)
+        piece.spec.check_overlay((overlay.width, overlay.height))
+    except (OSError, ar.InvalidImage, ar.InvalidSpec) as exc:
+        log.error("try-on picture %s unusable: %s", path, exc)
+        raise PieceNotFound(f"{piece.name} cannot be tried on just now.") from None
+    return overlay
+
+
+# --- images ----------------------------------------------------------------------------------
+
+
+def check_image(
+    data: bytes,
+    *,
+    max_bytes: int = MAX_PHOTO_BYTES,
+    max_pixels: int = MAX_PHOTO_PIXELS,
+    max_side: int | None = None,
+) -> tuple[int, int]:
+    """Check size, type and dimensions from the bytes and the header only; return (w, h)."""
+    if not data:
+        raise EmptyPhoto("No picture arrived; choose a photo and try again.")
+    if len(data) > max_bytes:
+        if max_side is not None:
+            raise FrameTooLarge(f"Live frames must be under {max_bytes // 1024} KB.")
+        raise PhotoTooLarge(
+            f"That photo is over {max_bytes // (1024 * 1024)} MB. Please choose a smaller one "
+            "(most phone photos are 2 to 5 MB)."
+        )
+    try:
+        # Image.open reads only the header; pixels are decoded later, after these checks.
+        with Image.open(io.BytesIO(data)) as image:
+            image_format = image.format
+            width, height = image.size
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        # Pillow's own limit (the warning is an error only when warnings are errors).
+        if max_side is not None:
+            raise FrameTooWide(
+                f"Live frames must be at most {max_side} pixels on a side."
+            ) from None
+        raise TooManyPixels(_too_many_pixels(max_pixels)) from None
+    except UnidentifiedImageError:
+        raise NotAnImage(
+            "That file is not a picture we can read. Please choose a JPEG, PNG or WebP photo."
+        ) from None
+    except (OSError, SyntaxError, ValueError):
+        raise CorruptImage(_corrupt()) from None
+    if image_format not in ACCEPTED_FORMATS:
+        raise NotAnImage(
+            f"{image_format} pictures are not accepted. Please choose a JPEG, PNG or WebP photo."
+        )
+    if max_side is not None and max(width, height) > max_side:
+        raise FrameTooWide(f"Live frames must be at most {max_side} pixels on a side.")
+    if width * height > max_pixels:
+        raise TooManyPixels(_too_many_pixels(max_pixels))
+    if min(width, height) < MIN_SIDE:
+        raise PhotoTooSmall(
+            f"That picture is only {width}×{height} pixels; please choose a larger photo."
+        )
+    return width, height
+
+
+def _too_many_pixels(max_pixels: int) -> str:
+    return (
+        f"That picture is over {max_pixels // 1_000_000} megapixels. Please choose a smaller "
+        "one, or resize it first."
+    )
+
+
+def _corrupt() -> str:
+    return "That picture seems damaged or incomplete. Please choose another photo."
+
+
+def decode_checked(data: bytes, **limits: Any) -> Any:
+    """Check the image (see check_image) and decode it to an RGB array."""
+    check_image(data, **limits)
+    max_pixels = limits.get("max_pixels", MAX_PHOTO_PIXELS)
+    try:
+        return ar.decode_image(data, max_pixels=max_pixels)
+    except ar.InvalidImage:
+        raise CorruptImage(_corrupt()) from None
+
+
+# --- size advice -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SizeRecommendation:
+    size_code: str
+    size_label: str
+    confidence: str  # "high" | "medium" | "low"
+    reason: str
+    circumference_mm: int
+    alternative: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "size": self.size_code,
+            "label": self.size_label,
+            "confidence": self.confidence,
+            "reason": self.reason,
+            "head_circumference_mm": self.circumference_mm,
+            "alternative": self.alternative,
+        }
+
+
+def _size_table(sizes: Sequence[FitSize]) -> list[ar.SizeBand]:
+    return [ar.SizeBand(s.code, s.min_circumference_mm, s.max_circumference_mm) for s in sizes]
+
+
+def _load_sizes() -> tuple[list[ar.SizeBand], dict[str, str]]:
+    sizes = catalog.all_sizes()
+    return _size_table(sizes), {s.code: s.label for s in sizes}
+
+
+def advise(measurements: Sequence[ar.FaceMeasurement]) -> SizeRecommendation | None:
+    """Recommend a size for the largest face from the catalog's size table (None: no face)."""
+    if not measurements:
+        return None
+    table, labels = _cached(("sizes",), _load_sizes)
+    if not table:
+        return None
+    advice = ar.advise_size(measurements[0], table)
+    return SizeRecommendation(
+        size_code=advice.label,
+        size_label=labels.get(advice.label, advice.label),
+        confidence=advice.confidence,
+        reason=advice.reason,
+        circumference_mm=round(advice.circumference_mm),
+        alternative=advice.alternative,
+    )
+
+
+# --- live frames -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PoseResult:
+    """Where the piece goes on one live frame, in that frame's pixels."""
+
+    piece: TryonPiece
+    frame_size: tuple[int, int]
+    faces: tuple[ar.FaceMeasurement, ...]
+    placements: tuple[ar.Placement, ...]
+    advice: SizeRecommendation | None
+
+    def to_json(self) -> dict[str, Any]:
+        """Return `python -m ar tryon --json`'s document plus the frame, up vectors and advice."""
+        document = ar.faces_json(self.faces, self.placements)
+        for placement in self.placements:
+            # With band_left/right, `up` fixes the PNG's full affine (pitch, yaw foreshortening).
+            document["faces"][placement.face_index]["up"] = [round(v, 4) for v in placement.up]
+        document["frame"] = {"width": self.frame_size[0], "height": self.frame_size[1]}
+        document["piece"] = {"product": self.piece.slug, "metal": self.piece.metal_code}
+        document["size_advice"] = self.advice.to_json() if self.advice else None
+        return document
+
+
+def locate_piece(*, frame: bytes, slug: str, metal_code: str | None) -> PoseResult:
+    """Find the faces in a small live frame and place the piece on them (nothing is stored).
+
+    No face is not an error here: the result simply has no faces.
+    """
+    piece = get_piece(slug=slug, metal_code=metal_code)
+    rgb = decode_checked(
+        frame, max_bytes=MAX_FRAME_BYTES, max_pixels=MAX_FRAME_SIDE**2, max_side=MAX_FRAME_SIDE
+    )
+    engine = get_engine()
+    faces = engine.measure(rgb)
+    placements = engine.place(faces, piece.spec)
+    return PoseResult(
+        piece, (rgb.shape[1], rgb.shape[0]), tuple(faces), tuple(placements), advise(faces)
+    )
+
+
+# --- photos and snapshots --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class PhotoResult:
+    """A photo with the piece composited at full resolution, as JPEG bytes."""
+
+    piece: TryonPiece
+    jpeg: bytes
+    frame_size: tuple[int, int]
+    faces: tuple[ar.FaceMeasurement, ...]
+    placements: tuple[ar.Placement, ...]
+    advice: SizeRecommendation | None
+
+    @property
+    def data_url(self) -> str:
+        return "data:image/jpeg;base64," + base64.b64encode(self.jpeg).decode("ascii")
+
+    @property
+    def download_name(self) -> str:
+        return f"diadem-{self.piece.slug}-{self.piece.metal_code}.jpg"
+
+    def to_json(self) -> dict[str, Any]:
+        document = ar.faces_json(self.faces, self.placements)
+        document["frame"] = {"width": self.frame_size[0], "height": self.frame_size[1]}
+        document["piece"] = {"product": self.piece.slug, "metal": self.piece.metal_code}
+        document["size_advice"] = self.advice.to_json() if self.advice else None
+        document["image"] = self.data_url
+        document["download_name"] = self.download_name
+        return document
+
+
+def try_on_photo(*, photo: bytes, slug: str, metal_code: str | None) -> PhotoResult:
+    """Composite the piece on every face of a photo at full resolution (nothing is stored).
+
+    Raises:
+        PieceNotFound, UnknownMetal: see get_piece.
+        PhotoRejected: a subclass saying what is wrong with the photo; NoFaceFound if no face.
+    """
+    piece = get_piece(slug=slug, metal_code=metal_code)
+    overlay = load_overlay(piece)
+    rgb = decode_checked(photo)
+    result = get_engine().try_on(rgb, overlay, piece.spec)
+    if not result.faces:
+        raise NoFaceFound(
+            "We could not find a face in that picture. Try a well-lit photo where you face the "
+            "camera and your whole head is in view."
+        )
+    return PhotoResult(
+        piece=piece,
+        jpeg=ar.encode_image(result.image, "jpeg", quality=SNAPSHOT_JPEG_QUALITY),
+        frame_size=(rgb.shape[1], rgb.shape[0]),
+        faces=result.faces,
+        placements=result.placements,
+        advice=advise(result.faces),
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class SavedSnapshot:
+    snapshot: TryonSnapshot
+    result: PhotoResult
+
+
+def save_snapshot(
+    *, user_id: int, photo: bytes, slug: str, metal_code: str | None
+) -> SavedSnapshot:
+    """Composite the photo (as try_on_photo) and keep the result in the buyer's account."""
+    result = try_on_photo(photo=photo, slug=slug, metal_code=metal_code)
+    stored = store_upload(result.jpeg, folder=SNAPSHOT_FOLDER)
+    snapshot = TryonSnapshot(
+        user_id=user_id,
+        product_id=result.piece.product_id,
+        metal_id=result.piece.metal_id,
+        image_name=stored.name,
+        head_circumference_mm=result.advice.circumference_mm if result.advice else None,
+        recommended_size=result.advice.size_code if result.advice else None,
+    )
+    db.session.add(snapshot)
+    try:
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        _remove_upload(stored.name)
+        raise
+    return SavedSnapshot(snapshot, result)
+
+
+def list_snapshots(*, user_id: int) -> list[TryonSnapshot]:
+    """The buyer's saved snapshots, newest first."""
+    return list(
+        db.session.execute(
+            select(TryonSnapshot)
+            .where(TryonSnapshot.user_id == user_id)
+            .options(selectinload(TryonSnapshot.product), selectinload(TryonSnapshot.metal))
+            .order_by(TryonSnapshot.created_at.desc(), TryonSnapshot.id.desc())
+        ).scalars()
+    )
+
+
+def get_snapshot(*, snapshot_id: int, user_id: int) -> TryonSnapshot:
+    """Return the buyer's own snapshot; SnapshotNotFound for anyone else's (or none)."""
+    snapshot = db.session.get(TryonSnapshot, snapshot_id)
+    if snapshot is None or snapshot.user_id != user_id:
+        raise SnapshotNotFound("We could not find that snapshot.")
+    return snapshot
+
+
+def delete_snapshot(*, snapshot_id: int, user_id: int) -> None:
+    """Delete the buyer's snapshot and its picture."""
+    snapshot = get_snapshot(snapshot_id=snapshot_id, user_id=user_id)
+    name = snapshot.image_name
+    db.session.delete(snapshot)
+    db.session.commit()
+    _remove_upload(name)
+
+
+def _remove_upload(name: str) -> None:
+    root = uploads_root().resolve()
+    path = (root / name).resolve()
+    if root in path.parents:
+        path.unlink(missing_ok=True)

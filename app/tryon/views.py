@@ -1,0 +1,388 @@
+"""Try-on pages and their JSON endpoints: live pose, full-size snapshots, photo mode, snapshots."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user, login_required
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import RequestEntityTooLarge, TooManyRequests
+
+from app.extensions import csrf, limiter
+from app.tryon import services
+from app.tryon.forms import DeleteSnapshotForm, PhotoForm, PoseForm, SnapshotForm
+from app.uploads import send_upload
+
+bp = Blueprint("tryon", __name__, url_prefix="/tryon")
+
+# CSRF is checked in _guard_request instead of by CSRFProtect's app-wide hook: that hook reads
+# the form, and the body limit below must be in force before anything reads the body.
+csrf.exempt(bp)
+
+API_ENDPOINTS = frozenset({"tryon.api_pose", "tryon.api_snapshot"})
+PHOTO_BODY_LIMIT = services.MAX_PHOTO_BYTES + 512 * 1024  # the photo plus form fields
+BODY_LIMITS = {
+    "tryon.api_pose": services.MAX_FRAME_BYTES + 16 * 1024,
+    "tryon.api_snapshot": PHOTO_BODY_LIMIT,
+    "tryon.photo": PHOTO_BODY_LIMIT,
+}
+DEFAULT_POSE_RATE_LIMIT = "20 per second"
+# The page sends at most this many frames a second, each at most this wide.
+POSE_FRAMES_PER_SECOND = 15
+POSE_FRAME_WIDTH = 320
+
+STATUS_CODES: dict[type[services.TryonError], int] = {
+    services.PieceNotFound: 404,
+    services.UnknownMetal: 400,
+    services.SnapshotNotFound: 404,
+    services.EmptyPhoto: 400,
+    services.PhotoTooLarge: 413,
+    services.TooManyPixels: 413,
+    services.NotAnImage: 415,
+    services.CorruptImage: 400,
+    services.PhotoTooSmall: 400,
+    services.FrameTooLarge: 413,
+    services.FrameTooWide: 400,
+    services.NoFaceFound: 422,
+}
+
+
+def _status(exc: services.TryonError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS_CODES:
+            return STATUS_CODES[cls]
+    return 400
+
+
+def _memory_stream(*args: Any, **kwargs: Any) -> io.BytesIO:
+    return io.BytesIO()
+
+
+@bp.before_request
+def _guard_request() -> None:
+    limit = BODY_LIMITS.get(request.endpoint or "")
+    if limit is not None:
+        request.max_content_length = limit
+        # Refuse from the header alone; without one Werkzeug stops reading at the limit.
+        if request.content_length is not None and request.content_length > limit:
+            raise RequestEntityTooLarge()
+        # Werkzeug spools file parts over 500 KB to a temporary file; frames and photos are
+        # only ever held in memory.
+        request._get_file_stream = _memory_stream  # type: ignore[method-assign]
+    if request.endpoint != "tryon.api_pose" and current_app.config.get("WTF_CSRF_ENABLED", True):
+        csrf.protect()
+
+
+def _is_api() -> bool:
+    return request.endpoint in API_ENDPOINTS
+
+
+def _json_error(message: str, status: int):
+    response = jsonify(error=message)
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _too_large_message() -> str:
+    if request.endpoint == "tryon.api_pose":
+        return f"Live frames must be under {services.MAX_FRAME_BYTES // 1024} KB."
+    return (
+        f"That photo is over {services.MAX_PHOTO_BYTES // (1024 * 1024)} MB. Please choose a "
+        "smaller one (most phone photos are 2 to 5 MB)."
+    )
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(error: RequestEntityTooLarge):
+    if _is_api():
+        return _json_error(_too_large_message(), 413)
+    if request.endpoint == "tryon.photo" and request.view_args:
+        return _page_for_error(request.view_args["slug"], _too_large_message(), 413)
+    return render_template(
+        "errors/error.html", code=413, title="Too large", message=_too_large_message()
+    ), 413
+
+
+@bp.errorhandler(CSRFError)
+def _csrf_failed(error: CSRFError):
+    message = "This page has expired; reload it and try again."
+    if _is_api():
+        return _json_error(message, 400)
+    if request.endpoint == "tryon.photo" and request.view_args:
+        return _page_for_error(request.view_args["slug"], message, 400)
+    return render_template(
+        "errors/error.html", code=400, title="Form expired", message=message
+    ), 400
+
+
+@bp.errorhandler(TooManyRequests)
+def _too_many(error: TooManyRequests):
+    if _is_api():
+        return _json_error("Too many frames; slowing down.", 429)
+    return render_template(
+        "errors/error.html", code=429, title="Slow down", message="Try again in a moment."
+    ), 429
+
+
+def pose_rate_limit() -> str:
+    return current_app.config.get("TRYON_POSE_RATE_LIMIT", DEFAULT_POSE_RATE_LIMIT)
+
+
+def _first_error(form) -> str:
+    for errors in form.errors.values():
+        if errors:
+            return str(errors[0])
+    return "The request was incomplete."
+
+
+# --- pages -----------------------------------------------------------------------------------
+
+
+def _page_data(piece: services.TryonPiece) -> dict[str, Any]:
+    """What tryon.js needs: every piece it can switch to, URLs and limits."""
+    pieces = []
+    for choice in services.tryon_catalogue():
+        pieces.append(
+            {
+                "slug": choice.slug,
+                "name": choice.name,
+                "kind": choice.kind,
+                "default_metal": choice.default_metal,
+                "page_url": url_for("tryon.show", slug=choice.slug),
+                "photo_url": url_for("tryon.photo", slug=choice.slug),
+                "shop_url": url_for("catalog.show", slug=choice.slug),
+                "metals": [
+                    {
+                        "code": m.code,
+                        "name": m.name,
+                        "overlay_url": url_for("catalog.product_media", filename=m.overlay_path),
+                        "spec": m.spec,
+                    }
+                    for m in choice.metals
+                ],
+            }
+        )
+    return {
+        "current": {"product": piece.slug, "metal": piece.metal_code},
+        "pieces": pieces,
+        "urls": {
+            "pose": url_for("tryon.api_pose"),
+            "snapshot": url_for("tryon.api_snapshot"),
+            "fit_guide": url_for("main.fit_guide"),
+        },
+        "signed_in": current_user.is_authenticated,
+        "limits": {
+            "max_photo_bytes": services.MAX_PHOTO_BYTES,
+            "frame_width": POSE_FRAME_WIDTH,
+            "frames_per_second": POSE_FRAMES_PER_SECOND,
+        },
+    }
+
+
+def _render_page(
+    piece: services.TryonPiece,
+    *,
+    form: PhotoForm | None = None,
+    error: str | None = None,
+    result: services.PhotoResult | None = None,
+    saved: Any = None,
+    status: int = 200,
+):
+    form = form or PhotoForm(formdata=None, metal=piece.metal_code)
+    form.metal.data = piece.metal_code
+    return (
+        render_template(
+            "tryon/tryon_show.html",
+            piece=piece,
+            form=form,
+            error=error,
+            result=result,
+            saved=saved,
+            page_data=_page_data(piece),
+        ),
+        status,
+    )
+
+
+def _page_for_error(slug: str, message: str, status: int):
+    try:
+        piece = services.get_piece(slug=slug)
+    except services.PieceNotFound:
+        abort(404)
+    return _render_page(piece, error=message, status=status)
+
+
+@bp.get("/")
+def choose():
+    """The piece picker without JavaScript: go to the chosen piece's page."""
+    slug = request.args.get("piece", "")[:80]
+    metal = request.args.get("metal") or None
+    try:
+        piece = services.get_piece(slug=slug, metal_code=metal)
+    except services.UnknownMetal:
+        piece = services.get_piece(slug=slug)
+    except services.PieceNotFound:
+        abort(404)
+    return redirect(url_for("tryon.show", slug=piece.slug, metal=piece.metal_code))
+
+
+@bp.get("/<slug>")
+def show(slug: str):
+    status = 200
+    try:
+        piece = services.get_piece(slug=slug, metal_code=request.args.get("metal") or None)
+    except services.UnknownMetal as exc:
+        flash(str(exc), "warning")
+        piece = services.get_piece(slug=slug)
+        status = 400
+    except services.PieceNotFound as exc:
+        return render_template(
+            "errors/error.html", code=404, title="Not found", message=str(exc)
+        ), 404
+    return _render_page(piece, status=status)
+
+
+@bp.post("/<slug>/photo")
+def photo(slug: str):
+    """Photo mode without JavaScript: the page comes back with the picture (or the reason)."""
+    form = PhotoForm()
+    metal = form.metal.data or None
+    try:
+        piece = services.get_piece(slug=slug, metal_code=metal)
+    except services.UnknownMetal as exc:
+        return _page_for_error(slug, str(exc), 400)
+    except services.PieceNotFound:
+        abort(404)
+    if not form.validate():
+        return _render_page(piece, form=form, status=400)
+    save = form.save.data and current_user.is_authenticated
+    data = form.photo.data.read()
+    saved = None
+    try:
+        if save:
+            saved = services.save_snapshot(
+                user_id=current_user.id, photo=data, slug=slug, metal_code=metal
+            )
+            result = saved.result
+        else:
+            result = services.try_on_photo(photo=data, slug=slug, metal_code=metal)
+    except services.TryonError as exc:
+        return _render_page(piece, form=form, error=str(exc), status=_status(exc))
+    return _render_page(
+        piece, form=form, result=result, saved=_snapshot_links(saved.snapshot) if saved else None
+    )
+
+
+# --- JSON endpoints --------------------------------------------------------------------------
+
+
+@bp.post("/api/pose")
+@limiter.limit(pose_rate_limit)
+def api_pose():
+    """Place the piece on one small live frame; the answer is in that frame's pixels."""
+    form = PoseForm()
+    if not form.validate():
+        return _json_error(_first_error(form), 400)
+    try:
+        result = services.locate_piece(
+            frame=form.frame.data.read(),
+            slug=form.product.data,
+            metal_code=form.metal.data or None,
+        )
+    except services.TryonError as exc:
+        return _json_error(str(exc), _status(exc))
+    response = jsonify(result.to_json())
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/api/snapshot")
+def api_snapshot():
+    """Composite a camera frame or photo at full size; with save=1 keep it in the account."""
+    form = SnapshotForm()
+    if not form.validate():
+        return _json_error(_first_error(form), 400)
+    if form.save.data and not current_user.is_authenticated:
+        return _json_error("Sign in to save pictures to your account.", 401)
+    data = form.image.data.read()
+    metal = form.metal.data or None
+    try:
+        if form.save.data:
+            saved = services.save_snapshot(
+                user_id=current_user.id, photo=data, slug=form.product.data, metal_code=metal
+            )
+            document = saved.result.to_json()
+            document["snapshot"] = _snapshot_links(saved.snapshot)
+        else:
+            result = services.try_on_photo(photo=data, slug=form.product.data, metal_code=metal)
+            document = result.to_json()
+            document["snapshot"] = None
+    except services.TryonError as exc:
+        return _json_error(str(exc), _status(exc))
+    response = jsonify(document)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# --- saved snapshots -------------------------------------------------------------------------
+
+
+def _snapshot_links(snapshot) -> dict[str, Any]:
+    booking = "booking.new_consultation"
+    return {
+        "id": snapshot.id,
+        "image_url": url_for("tryon.snapshot_image", snapshot_id=snapshot.id),
+        "list_url": url_for("tryon.snapshots"),
+        "consultation_url": (
+            url_for(booking, snapshot=snapshot.id)
+            if booking in current_app.view_functions
+            else None
+        ),
+    }
+
+
+@bp.get("/snapshots")
+@login_required
+def snapshots():
+    return render_template(
+        "tryon/snapshot_list.html",
+        snapshots=services.list_snapshots(user_id=current_user.id),
+        delete_form=DeleteSnapshotForm(),
+    )
+
+
+@bp.get("/snapshots/<int:snapshot_id>/image")
+@login_required
+def snapshot_image(snapshot_id: int):
+    try:
+        snapshot = services.get_snapshot(snapshot_id=snapshot_id, user_id=current_user.id)
+    except services.SnapshotNotFound:
+        abort(404)
+    return send_upload(snapshot.image_name, download_name=f"diadem-snapshot-{snapshot.id}.jpg")
+
+
+@bp.post("/snapshots/<int:snapshot_id>/delete")
+@login_required
+def delete_snapshot(snapshot_id: int):
+    form = DeleteSnapshotForm()
+    if not form.validate():
+        abort(400)
+    try:
+        services.delete_snapshot(snapshot_id=snapshot_id, user_id=current_user.id)
+    except services.SnapshotNotFound:
+        abort(404)
+    flash("Snapshot deleted.", "success")
+    return redirect(url_for("tryon.snapshots"))

@@ -1,0 +1,355 @@
+"""Benchmark the live try-on endpoint through the real app: gunicorn, 2 workers, 127.0.0.1.
+
+Run: python bench/tryon.py [--seconds S] [--clients 1,4,8] [--modes paced,closed]
+
+It seeds a throwaway SQLite shop, starts gunicorn, and posts 320 px JPEG frames of a real face
+(scikit-image's astronaut, drifting a little) to POST /tryon/api/pose from 1, 4 and 8 concurrent
+clients, each from its own loopback address so the per-client rate limit applies as in production.
+
+- paced: each client behaves like the page: the next frame only after the answer, and at most
+  15 frames a second (the app's real rate limit is in force).
+- closed: each client sends the next frame as soon as the answer arrives (the rate limit is
+  raised for this run, or one fast client would be throttled): the server's capacity.
+
+It prints frames/s, p50/p99 latency and the ratio of the one-client p50 to `ar`'s own end-to-end
+time for the same work (decode, landmarks, pose, placement, JSON) on the same frames, measured
+in this process in the same run. Not a test: figures depend on the machine and its load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+import requests
+import skimage.data
+
+ROOT = Path(__file__).absolute().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import ar  # noqa: E402
+
+PRODUCT = "aurelia-crown"
+FRAME_WIDTH = 320
+PAGE_RATE = 15  # frames a second, as the page sends at most
+
+
+def make_frames(count: int = 40) -> list[bytes]:
+    """320x240 JPEGs (as the page sends) of a face in a 640x480 webcam frame, swaying a little."""
+    base = np.full((480, 640, 3), 30, np.uint8)
+    base[:, 80:560] = cv2.resize(skimage.data.astronaut(), (480, 480), interpolation=cv2.INTER_AREA)
+    frames = []
+    for i in range(count):
+        angle = 4 * np.sin(i / 7)
+        shift = 10 * np.sin(i / 11)
+        matrix = cv2.getRotationMatrix2D((320, 240), angle, 1.0)
+        matrix[0, 2] += shift
+        moved = cv2.warpAffine(base, matrix, (640, 480), borderMode=cv2.BORDER_REPLICATE)
+        small = cv2.resize(moved, (FRAME_WIDTH, 240), interpolation=cv2.INTER_AREA)
+        frames.append(ar.encode_image(small, "jpeg", quality=80))
+    return frames
+
+
+@dataclass
+class ArTimings:
+    """Milliseconds per frame for ar alone, in this process."""
+
+    pose: list[float] = field(default_factory=list)  # decode, landmarks, pose, placement, JSON
+    full: list[float] = field(default_factory=list)  # the same plus composite and JPEG encode
+
+
+def ar_alone(frames: list[bytes], spec: ar.PieceSpec, overlay: ar.Overlay, repeats: int):
+    engine = ar.create_engine("still", max_faces=4)
+    timings = ArTimings()
+    for frame in frames[:5]:  # warm up
+        engine.place(ar.decode_image(frame), spec)
+    for _ in range(repeats):
+        for frame in frames:
+            start = time.perf_counter()
+            rgb = ar.decode_image(frame)
+            faces = engine.measure(rgb)
+            placements = engine.place(faces, spec)
+            json.dumps(ar.faces_json(faces, placements))
+            posed = time.perf_counter()
+            ar.encode_image(ar.composite(rgb, overlay, placements), "jpeg", quality=90)
+            done = time.perf_counter()
+            timings.pose.append((posed - start) * 1000)
+            timings.full.append((done - start) * 1000)
+    engine.close()
+    return timings
+
+
+def seed(workdir: Path) -> tuple[dict[str, str], ar.PieceSpec, ar.Overlay]:
+    """Create and seed a SQLite shop (artwork for the one piece used); return env and its spec."""
+    env = {
+        "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
+        "DIADEM_MEDIA_ROOT": str(workdir / "media"),
+        "DIADEM_MAIL_OUTBOX": str(workdir / "outbox"),
+        "SECRET_KEY": os.urandom(16).hex(),
+    }
+    os.environ.update(env)
+    from app import create_app
+    from app.catalog.models import Metal, Overlay, Product
+    from app.catalog.seed import seed_demo
+    from app.extensions import db
+
+    app = create_app()
+    with app.app_context():
+        db.create_all()
+        seed_demo(media_root=env["DIADEM_MEDIA_ROOT"], draw_artwork=False)
+        product = db.session.execute(db.select(Product).filter_by(slug=PRODUCT)).scalar_one()
+        metal = db.session.execute(db.select(Metal).filter_by(code="yellow-gold")).scalar_one()
+        spec = draw_overlay(Path(env["DIADEM_MEDIA_ROOT"]) / "products" / PRODUCT, product)
+        db.session.add(
+            Overlay(product=product, metal=metal, path=f"{PRODUCT}/overlay.png", spec=spec)
+        )
+        db.session.commit()
+    overlay = ar.prepare_overlay(
+        ar.load_overlay(Path(env["DIADEM_MEDIA_ROOT"]) / "products" / PRODUCT / "overlay.png")
+    )
+    return env, ar.PieceSpec.from_dict(spec), overlay
+
+
+def draw_overlay(folder: Path, product) -> dict:
+    from app.catalog import artwork
+
+    folder.mkdir(parents=True, exist_ok=True)
+    design = artwork.PieceDesign(
+        kind=product.kind, metal="yellow-gold", style="fleur", stone_colour="ruby",
+        stone_count=12, width_mm=160, seed=7,
+    )  # fmt: skip
+    image, spec = artwork.render_overlay(design)
+    (folder / "overlay.png").write_bytes(artwork.png_bytes(image))
+    return spec
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """gunicorn with 2 sync workers on 127.0.0.1, serving the app from the factory."""
+
+    def __init__(self, env: dict[str, str], app_spec: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        command = [
+            sys.executable, "-m", "gunicorn", "--workers", "2", "--bind",
+            f"127.0.0.1:{self.port}", "--chdir", str(ROOT), "--log-level", "warning",
+            "--backlog", "256", app_spec,
+        ]  # fmt: skip
+        self.process = subprocess.Popen(
+            command,
+            env={**os.environ, **env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(self.url + "/healthz", timeout=5).ok:
+                    return
+            except requests.RequestException:
+                time.sleep(0.2)
+            if self.process.poll() is not None:
+                break
+        self.stop()
+        raise RuntimeError("gunicorn did not start")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def multipart_body(frame: bytes, boundary: str) -> bytes:
+    """The body a browser's FormData makes for the page's pose request."""
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="frame"; filename="frame.jpg"\r\n'
+        "Content-Type: image/jpeg\r\n\r\n".encode()
+        + frame
+        + b"\r\n",
+        f'--{boundary}\r\nContent-Disposition: form-data; name="product"\r\n\r\n'
+        f"{PRODUCT}\r\n".encode(),
+        f'--{boundary}\r\nContent-Disposition: form-data; name="metal"\r\n\r\n'
+        "yellow-gold\r\n".encode(),
+        f"--{boundary}--\r\n".encode(),
+    ]
+    return b"".join(parts)
+
+
+@dataclass
+class ClientLog:
+    latencies: list[float] = field(default_factory=list)
+    statuses: dict[int, int] = field(default_factory=dict)
+    with_face: int = 0
+
+
+def run_client(port: int, address: str, frames: list[bytes], stop: float, pace: float, log):
+    """Post frames one at a time from `address` (its own client to the rate limiter)."""
+    boundary = f"----diadem{os.urandom(8).hex()}"
+    # Encoded up front, as the browser has its FormData ready: the bench measures the server.
+    bodies = [multipart_body(frame, boundary) for frame in frames]
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    interval = 1.0 / pace if pace else 0.0
+    i = 0
+    last = -1e9
+    while True:
+        now = time.perf_counter()
+        if interval and now - last < interval:
+            time.sleep(interval - (now - last))
+        if time.perf_counter() >= stop:
+            break
+        body = bodies[i % len(bodies)]
+        i += 1
+        last = time.perf_counter()
+        # gunicorn's sync workers close each connection after one response, as here.
+        connection = http.client.HTTPConnection(
+            "127.0.0.1", port, timeout=30, source_address=(address, 0)
+        )
+        connection.request("POST", "/tryon/api/pose", body=body, headers=headers)
+        response = connection.getresponse()
+        payload = response.read()
+        connection.close()
+        elapsed = (time.perf_counter() - last) * 1000
+        log.statuses[response.status] = log.statuses.get(response.status, 0) + 1
+        if response.status == 200:
+            log.latencies.append(elapsed)
+            log.with_face += bool(json.loads(payload)["faces"])
+
+
+def load(
+    port: int, frames: list[bytes], clients: int, seconds: float, pace: float, first: int = 10
+) -> dict:
+    logs = [ClientLog() for _ in range(clients)]
+    start = time.perf_counter()
+    stop = start + seconds
+    threads = [
+        threading.Thread(
+            target=run_client, args=(port, f"127.0.0.{first + n}", frames, stop, pace, logs[n])
+        )
+        for n in range(clients)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    duration = time.perf_counter() - start
+    latencies = sorted(x for log in logs for x in log.latencies)
+    statuses: dict[int, int] = {}
+    for log in logs:
+        for code, count in log.statuses.items():
+            statuses[code] = statuses.get(code, 0) + count
+    return {
+        "clients": clients,
+        "frames_per_s": len(latencies) / duration,
+        "p50": percentile(latencies, 50),
+        "p99": percentile(latencies, 99),
+        "ok": len(latencies),
+        "with_face": sum(log.with_face for log in logs),
+        "statuses": statuses,
+    }
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+def warm_up(port: int, frames: list[bytes]) -> None:
+    # Enough parallel requests that both workers build their engine before timing starts, from
+    # other addresses than the measured clients so no rate-limit window carries over.
+    load(port, frames, clients=4, seconds=3, pace=PAGE_RATE, first=100)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=8.0, help="per client count")
+    parser.add_argument("--clients", default="1,4,8")
+    parser.add_argument("--modes", default="paced,closed")
+    parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL"))
+    args = parser.parse_args()
+    levels = [int(n) for n in args.clients.split(",")]
+    modes = args.modes.split(",")
+
+    frames = make_frames()
+    with tempfile.TemporaryDirectory(prefix="diadem-bench-") as tmp:
+        env, spec, overlay = seed(Path(tmp))
+        if args.redis_url:
+            env["REDIS_URL"] = args.redis_url
+        print(
+            f"# try-on pose endpoint: gunicorn 2 sync workers, {platform.processor() or 'cpu'}, "
+            f"{os.cpu_count()} cores, python {platform.python_version()}, "
+            f"limiter storage {'redis' if args.redis_url else 'memory (per worker)'}, "
+            f"load average {os.getloadavg()[0]:.2f}"
+        )
+        print(f"# frames: {len(frames)} JPEGs {FRAME_WIDTH}x240, "
+              f"{statistics.mean(map(len, frames)) / 1024:.1f} KB on average")  # fmt: skip
+        before = ar_alone(frames, spec, overlay, repeats=3)
+        results = []
+        for mode in modes:
+            if mode == "paced":
+                app_spec, pace = "wsgi:app", PAGE_RATE
+            else:
+                app_spec = "app:create_app({'TRYON_POSE_RATE_LIMIT': '100000 per second'})"
+                pace = 0
+            server = Server(env, app_spec)
+            try:
+                warm_up(server.port, frames)
+                for clients in levels:
+                    result = load(server.port, frames, clients, args.seconds, pace)
+                    result["mode"] = mode
+                    results.append(result)
+            finally:
+                server.stop()
+        after = ar_alone(frames, spec, overlay, repeats=3)
+
+    pose_p50 = statistics.median(before.pose + after.pose)
+    full_p50 = statistics.median(before.full + after.full)
+    print(
+        f"# ar alone, same frames, still mode: end-to-end (decode, landmarks, pose, placement, "
+        f"composite, encode) p50 {full_p50:.2f} ms; the pose work only (no composite/encode) "
+        f"p50 {pose_p50:.2f} ms (before the load {statistics.median(before.pose):.2f}, after "
+        f"{statistics.median(after.pose):.2f})"
+    )
+    print(f"{'mode':<7} {'clients':>7} {'frames/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
+          f"{'p50/ar':>7} {'p50/pose':>8} {'faces':>6}  statuses")  # fmt: skip
+    for r in results:
+        print(
+            f"{r['mode']:<7} {r['clients']:>7} {r['frames_per_s']:>9.1f} {r['p50']:>8.2f} "
+            f"{r['p99']:>8.2f} {r['p50'] / full_p50:>7.2f} {r['p50'] / pose_p50:>8.2f} "
+            f"{r['with_face'] / max(r['ok'], 1):>6.0%}  {dict(sorted(r['statuses'].items()))}"
+        )
+    for r in results:
+        if r["clients"] == 1:
+            ratio = r["p50"] / full_p50
+            print(
+                f"# target ({r['mode']}) one client p50 <= 1.5 x ar end-to-end: {ratio:.2f} x "
+                f"({'met' if ratio <= 1.5 else 'MISSED'}); against the pose work alone "
+                f"{r['p50'] / pose_p50:.2f} x"
+            )
+        if r["clients"] == 8:
+            fps = r["frames_per_s"]
+            verdict = "met" if fps >= 60 else "MISSED"
+            print(f"# target ({r['mode']}) 8 clients >= 60 frames/s: {fps:.1f} ({verdict})")
+
+
+if __name__ == "__main__":
+    main()
