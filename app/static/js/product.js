@@ -32,12 +32,17 @@
     totalCell.textContent = fmt(data.total_minor);
   }
 
+  // Answers can arrive out of order when options change quickly; only the newest may win.
+  let latest = 0;
+
   async function update() {
+    const ticket = ++latest;
     const params = new URLSearchParams(new FormData(form));
     const url = form.dataset.priceUrl + "?" + params.toString();
     try {
       const response = await fetch(url, { headers: { Accept: "application/json" } });
       const data = await response.json();
+      if (ticket !== latest) return;
       if (!response.ok) {
         errorBox.textContent = data.error || "That option is not available.";
         errorBox.hidden = false;
@@ -48,6 +53,7 @@
       history.replaceState(null, "", "?" + params.toString());
       document.dispatchEvent(new CustomEvent("diadem:options", { detail: Object.fromEntries(params) }));
     } catch (err) {
+      if (ticket !== latest) return;
       errorBox.textContent = "Could not update the price; check your connection.";
       errorBox.hidden = false;
     }
