@@ -129,9 +129,15 @@ def register_template_helpers(app: Flask) -> None:
     def piece_number_filter(number: int, size: int) -> str:
         return format_piece_number(number, size)
 
+    from app.caching import csrf_token
+
+    # Replaces Flask-WTF's csrf_token (a global and a context processor, registered earlier) so
+    # pages rendered for the guest page cache hold a placeholder instead of one visitor's token.
+    app.jinja_env.globals["csrf_token"] = csrf_token
+
     @app.context_processor
     def nav_context() -> dict[str, Any]:
-        return {"has_endpoint": lambda name: name in app.view_functions}
+        return {"has_endpoint": lambda name: name in app.view_functions, "csrf_token": csrf_token}
 
 
 def register_error_pages(app: Flask) -> None:

@@ -37,6 +37,8 @@ def from_environment(instance_path: str) -> dict[str, object]:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
+        # Guests' catalog and product pages are served from a per-process cache this long.
+        "PAGE_CACHE_SECONDS": float(env.get("DIADEM_PAGE_CACHE_SECONDS", "5")),
         "STUDIO_TIMEZONE": env.get("DIADEM_STUDIO_TIMEZONE", "Europe/London"),
         # Base URL for links in mail sent outside a request (e.g. the reminders cron job).
         "PUBLIC_BASE_URL": env.get("DIADEM_PUBLIC_BASE_URL"),

@@ -37,6 +37,7 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
             "UPLOADS_ROOT": str(tmp_path / "uploads"),
             "MAIL_TRANSPORT": "outbox",
             "RATELIMIT_STORAGE_URI": "memory://",
+            "PAGE_CACHE_SECONDS": 0,
             "SERVER_NAME": "diadem.test",
         }
     )

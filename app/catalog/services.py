@@ -122,6 +122,7 @@ def get_product(slug: str) -> Product:
                 joinedload(Product.images),
                 joinedload(Product.metals),
                 joinedload(Product.stones),
+                joinedload(Product.overlays),
                 joinedload(Product.runs).joinedload(EditionRun.metal),
             )
         )

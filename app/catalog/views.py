@@ -13,6 +13,7 @@ from flask import (
     send_from_directory,
 )
 
+from app.caching import cached_page
 from app.catalog import services
 from app.catalog.filters import SORTS, parse_filter
 
@@ -20,6 +21,7 @@ bp = Blueprint("catalog", __name__)
 
 
 @bp.get("/shop")
+@cached_page
 def index():
     metals = services.all_metals()
     catalog_filter = parse_filter(request.args, metal_codes={m.code for m in metals})
@@ -36,6 +38,7 @@ def index():
 
 
 @bp.get("/shop/<slug>")
+@cached_page
 def show(slug: str):
     try:
         product = services.get_product(slug)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 
+from app.caching import cached_page
 from app.catalog import services as catalog
 from app.catalog.filters import CatalogFilter
 
@@ -9,6 +10,7 @@ bp = Blueprint("main", __name__)
 
 
 @bp.get("/")
+@cached_page
 def home():
     cards = catalog.list_products(CatalogFilter(sort="newest"))[:6]
     return render_template("main/home.html", cards=cards)
