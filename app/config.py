@@ -51,6 +51,10 @@ def from_environment(instance_path: str) -> dict[str, object]:
     for name in ("CHECKOUT_HOLD_MINUTES", "MANUAL_PAYMENT_HOLD_HOURS", "STUDIO_DISPATCH_DAYS"):
         if env.get(f"DIADEM_{name}"):
             config[name] = int(env[f"DIADEM_{name}"])
+    if env.get("DIADEM_TRYON_POSE_RATE_LIMIT"):
+        config["TRYON_POSE_RATE_LIMIT"] = env["DIADEM_TRYON_POSE_RATE_LIMIT"]
+    # Behind one reverse proxy, trust its X-Forwarded-For/-Proto so rate limits see real clients.
+    config["PROXY_FIX"] = env.get("DIADEM_PROXY_FIX") == "1"
     if env.get("DIADEM_SECURE_COOKIES") == "1":
         config["SESSION_COOKIE_SECURE"] = True
         config["REMEMBER_COOKIE_SECURE"] = True
