@@ -957,6 +957,7 @@ def create_order_draft(
             metal_code=metal_code,
             size_code=size_code,
             notes=fit_notes_text(consultation),
+            event_date=consultation.event_date,
         )
     except checkout.CheckoutError as exc:
         db.session.rollback()

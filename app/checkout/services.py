@@ -968,12 +968,13 @@ def create_custom_order_draft(
     metal_code: str,
     size_code: str,
     notes: str = "",
+    event_date: date | None = None,
 ) -> Order:
     """Prepare a custom commission as a draft order the buyer completes (address and deposit).
 
-    Used after a consultation. The line is priced with the catalogue estimate; staff may
-    revise it before the buyer checks out. Raises CartError for an unknown product/option or a
-    studio product.
+    Used after a consultation (whose event date it keeps). The line is priced with the
+    catalogue estimate; staff may revise it before the buyer checks out. Raises CartError for
+    an unknown product/option or a studio product.
     """
     product = db.session.get(Product, product_id)
     if product is None or not product.is_custom:
@@ -989,6 +990,7 @@ def create_custom_order_draft(
         email=email.strip().lower(),
         name=name.strip(),
         notes=notes.strip(),
+        event_date=event_date,
         status="draft",
         payment_method="manual",
         currency=priced.breakdown.currency,

@@ -334,6 +334,7 @@ def complete(number: str):
     if not form.is_submitted():
         form.email.data = order.email
         form.name.data = order.name
+        form.event_date.data = order.event_date  # from the consultation, if it had one
     late = False
     if form.validate_on_submit():
         late = services.late_for_event(

@@ -13,7 +13,10 @@ from app.extensions import db
 
 REPAIR_STATUSES = TRACK_STAGES[Track.REPAIR]
 OPEN_STATUSES = tuple(s for s in REPAIR_STATUSES if s != "returned")
-SOURCES = ("customer", "walk_in")
+# customer: an account holder online; guest: a guest buyer online, through the order's signed
+# link (no account: contact_* come from the order); walk_in: opened by staff at the atelier.
+GUEST_SOURCE = "guest"
+SOURCES = ("customer", GUEST_SOURCE, "walk_in")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -27,7 +30,8 @@ class RepairTicket(db.Model):
         CheckConstraint(_in("source", SOURCES), name="source_known"),
         CheckConstraint("quote_minor IS NULL OR quote_minor >= 0", name="quote_not_negative"),
         CheckConstraint(
-            "source = 'walk_in' OR (customer_id IS NOT NULL AND passport_id IS NOT NULL)",
+            "source = 'walk_in' OR (passport_id IS NOT NULL"
+            " AND (customer_id IS NOT NULL OR source = 'guest'))",
             name="online_requests_name_owner_and_piece",
         ),
         CheckConstraint(

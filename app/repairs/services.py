@@ -8,15 +8,17 @@ provenance passport; the owner's name and words stay in the ticket, never in the
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask import current_app, url_for
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from app.accounts.models import User
+from app.checkout import services as checkout
 from app.checkout.models import Order, OrderLine
 from app.domain import production
 from app.domain.clock import utcnow
@@ -25,13 +27,20 @@ from app.extensions import db
 from app.mailer import send_mail
 from app.provenance import services as provenance
 from app.provenance.models import Passport
-from app.repairs.models import OPEN_STATUSES, RepairEvent, RepairPhoto, RepairTicket
+from app.repairs.models import (
+    GUEST_SOURCE,
+    OPEN_STATUSES,
+    RepairEvent,
+    RepairPhoto,
+    RepairTicket,
+)
 from app.staff import qc
 from app.uploads import UploadError, sniff, store_upload
 
 WARRANTY = timedelta(days=2 * 365)  # free workmanship repairs for two years from delivery
 MAX_PHOTOS = 6
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+TICKET_LINK_SALT = "diadem.repair"
 
 
 class RepairError(Exception):
@@ -44,6 +53,10 @@ class TicketNotFound(RepairError):
 
 class NotYourPiece(RepairError):
     pass
+
+
+class OrderNotVisible(RepairError):
+    """A guest without the order's signed link (or its session): same as a missing order."""
 
 
 # --- reading --------------------------------------------------------------------------------
@@ -66,6 +79,52 @@ def get_customer_ticket(*, ticket_id: int, user_id: int) -> RepairTicket:
     if ticket.customer_id is None or ticket.customer_id != user_id:
         raise TicketNotFound("No such repair ticket.")
     return ticket
+
+
+def ticket_link_token(ticket: RepairTicket) -> str:
+    """The signed token in a guest's ticket link (bound to the ticket's id and reference)."""
+    serializer = URLSafeTimedSerializer(current_app.secret_key, salt=TICKET_LINK_SALT)
+    return serializer.dumps([ticket.id, ticket.reference])
+
+
+def _ticket_key_for_token(token: str) -> tuple[int, str] | None:
+    serializer = URLSafeTimedSerializer(current_app.secret_key, salt=TICKET_LINK_SALT)
+    max_age = int(checkout.setting("ORDER_LINK_MAX_AGE_DAYS")) * 86400
+    try:
+        value = serializer.loads(token, max_age=max_age)
+    except BadSignature:
+        return None
+    if (
+        isinstance(value, list)
+        and len(value) == 2
+        and isinstance(value[0], int)
+        and isinstance(value[1], str)
+    ):
+        return value[0], value[1]
+    return None
+
+
+def guest_ticket_url(ticket: RepairTicket) -> str:
+    return url_for(
+        "repairs.guest_show", ticket_id=ticket.id, t=ticket_link_token(ticket), _external=True
+    )
+
+
+def get_guest_ticket(
+    *, ticket_id: int, token: str | None = None, remembered_ids: Collection[int] = ()
+) -> RepairTicket:
+    """A guest's ticket for whoever holds its signed link (or opened it in this session).
+
+    TicketNotFound otherwise, and for tickets of account holders or walk-ins.
+    """
+    ticket = get_ticket(ticket_id)
+    if ticket.source != GUEST_SOURCE:
+        raise TicketNotFound("No such repair ticket.")
+    if ticket.id in remembered_ids:
+        return ticket
+    if token and _ticket_key_for_token(token) == (ticket.id, ticket.reference):
+        return ticket
+    raise TicketNotFound("No such repair ticket.")
 
 
 def tickets_for_customer(user_id: int) -> list[RepairTicket]:
@@ -102,11 +161,16 @@ class OwnedPiece:
 
 def _owned_lines(user_id: int) -> list[tuple[Order, OrderLine]]:
     """Lines of this customer's orders whose piece has reached them (shipped or delivered)."""
+    return _shipped_lines(Order.user_id == user_id)
+
+
+def _shipped_lines(whose) -> list[tuple[Order, OrderLine]]:
+    """Lines of the orders `whose` selects whose piece has been shipped to the buyer."""
     rows = db.session.execute(
         db.select(Order, OrderLine)
         .join(OrderLine, OrderLine.order_id == Order.id)
         .where(
-            Order.user_id == user_id,
+            whose,
             db.or_(OrderLine.stage == "shipped", Order.status.in_(("shipped", "delivered"))),
             db.or_(OrderLine.piece_id.is_(None), OrderLine.piece_released_at.is_(None)),
         )
@@ -134,6 +198,30 @@ def owned_line(*, user_id: int, order_line_id: int) -> OwnedPiece:
         if line.id == order_line_id:
             return OwnedPiece(order=order, line=line, passport=_existing_passport(line))
     raise NotYourPiece("You can ask for a repair of pieces you own once they have reached you.")
+
+
+def guest_owned_line(
+    *,
+    number: str,
+    order_line_id: int,
+    guest_numbers: Collection[str] = (),
+    token: str | None = None,
+) -> OwnedPiece:
+    """A shipped line of a guest order, for whoever may see the order (checkout's rule).
+
+    OrderNotVisible without the order's signed link or session (also for account orders);
+    NotYourPiece for a line of that order that has not shipped (or is not in it).
+    """
+    try:
+        order = checkout.order_for_viewer(
+            number=number, user_id=None, guest_numbers=guest_numbers, token=token
+        )
+    except checkout.OrderNotFound as exc:
+        raise OrderNotVisible("No such order.") from exc
+    for found, line in _shipped_lines(Order.id == order.id):
+        if line.id == order_line_id:
+            return OwnedPiece(order=found, line=line, passport=_existing_passport(line))
+    raise NotYourPiece("You can ask for a repair of a piece once it has been shipped to you.")
 
 
 def warranty_until(ticket: RepairTicket) -> date | None:
@@ -208,29 +296,86 @@ def request_repair(
 ) -> RepairTicket:
     """The owner asks for a repair of a piece they received; commit and confirm by email."""
     owned = owned_line(user_id=user_id, order_line_id=order_line_id)
+    user = db.session.get(User, user_id)
+    return _open_online_request(
+        owned,
+        source="customer",
+        customer_id=user_id,
+        email=user.email,
+        description=description,
+        preferred_return_on=preferred_return_on,
+        photos=photos,
+        note="Requested online by the owner.",
+    )
+
+
+def request_guest_repair(
+    *,
+    number: str,
+    order_line_id: int,
+    guest_numbers: Collection[str] = (),
+    token: str | None = None,
+    description: str,
+    preferred_return_on: date | None,
+    photos: Sequence[bytes] = (),
+) -> RepairTicket:
+    """A guest buyer (holding the order's signed link) asks for a repair of a shipped piece.
+
+    Same checks as for account holders; the ticket is reached through the email on the order,
+    and the confirmation carries a signed link to follow it. Commit.
+    """
+    owned = guest_owned_line(
+        number=number, order_line_id=order_line_id, guest_numbers=guest_numbers, token=token
+    )
+    return _open_online_request(
+        owned,
+        source=GUEST_SOURCE,
+        customer_id=None,
+        email=owned.order.email,
+        contact_name=owned.order.name,
+        description=description,
+        preferred_return_on=preferred_return_on,
+        photos=photos,
+        note="Requested online by the guest buyer (order link).",
+    )
+
+
+def _open_online_request(
+    owned: OwnedPiece,
+    *,
+    source: str,
+    customer_id: int | None,
+    email: str,
+    description: str,
+    preferred_return_on: date | None,
+    photos: Sequence[bytes],
+    note: str,
+    contact_name: str = "",
+) -> RepairTicket:
     description = description.strip()
     if len(description) < 10:
         raise RepairError("Describe what needs repairing (at least a sentence).")
     _check_return_date(preferred_return_on)
     _check_photos(photos)
     passport = owned.passport or provenance.passport_for_line(owned.line)
-    user = db.session.get(User, user_id)
     ticket = RepairTicket(
-        source="customer",
+        source=source,
         status="received",
         passport_id=passport.id,
         order_line_id=owned.line.id,
-        customer_id=user_id,
+        customer_id=customer_id,
+        contact_name=contact_name.strip()[:120],
+        contact_email=email.strip()[:254] if customer_id is None else "",
         piece_description=f"{owned.line.product_name} {owned.line.piece_label}".strip(),
         description=description[:5000],
         preferred_return_on=preferred_return_on,
         currency=owned.order.currency,
     )
-    _add_photos(ticket, photos, user_id)
-    ticket = _insert(ticket, user_id, "Requested online by the owner.")
+    _add_photos(ticket, photos, customer_id)
+    ticket = _insert(ticket, customer_id, note)
     _notify(
         ticket,
-        to=user.email,
+        to=email,
         subject=f"Repair request {ticket.reference} received",
         template="repair_received",
     )
@@ -411,14 +556,62 @@ def decide_quote(
     on_behalf: bool = False,
 ) -> None:
     """The owner accepts or declines the quote (staff record it for walk-ins without accounts)."""
+    _decide(
+        ticket_id=ticket_id,
+        accept=accept,
+        comment=comment,
+        by_user_id=by_user_id,
+        on_behalf=on_behalf,
+        guest=False,
+    )
+
+
+def decide_guest_quote(
+    *,
+    ticket_id: int,
+    accept: bool,
+    comment: str,
+    token: str | None = None,
+    remembered_ids: Collection[int] = (),
+) -> None:
+    """A guest buyer with the ticket's signed link (or its session) accepts or declines."""
+    get_guest_ticket(ticket_id=ticket_id, token=token, remembered_ids=remembered_ids)
+    _decide(
+        ticket_id=ticket_id,
+        accept=accept,
+        comment=comment,
+        by_user_id=None,
+        on_behalf=False,
+        guest=True,
+    )
+
+
+def _decide(
+    *,
+    ticket_id: int,
+    accept: bool,
+    comment: str,
+    by_user_id: int | None,
+    on_behalf: bool,
+    guest: bool,
+) -> None:
     ticket = _lock(ticket_id)
     try:
         if on_behalf and ticket.source != "walk_in":
             raise RepairError("The owner accepts or declines online quotes themselves.")
-        if not on_behalf and ticket.customer_id != by_user_id:
+        if guest and ticket.source != GUEST_SOURCE:
+            raise TicketNotFound("No such repair ticket.")
+        if not (on_behalf or guest) and (
+            ticket.customer_id is None or ticket.customer_id != by_user_id
+        ):
             raise TicketNotFound("No such repair ticket.")
         target = "approved" if accept else "declined"
-        note = "Recorded by staff for a walk-in." if on_behalf else "Decided online by the owner."
+        if on_behalf:
+            note = "Recorded by staff for a walk-in."
+        elif guest:
+            note = "Decided online by the guest buyer."
+        else:
+            note = "Decided online by the owner."
         _transition(
             ticket,
             target,
@@ -555,6 +748,8 @@ def _notify(ticket: RepairTicket, *, to: str, subject: str, template: str) -> No
     link = None
     if ticket.customer_id is not None:
         link = url_for("repairs.show", ticket_id=ticket.id, _external=True)
+    elif ticket.source == GUEST_SOURCE:
+        link = guest_ticket_url(ticket)
     try:
         send_mail(to=to, subject=subject, template=template, ticket=ticket, link=link)
     except Exception:  # the ticket stands; staff see it on the board even if mail failed

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
 from app.accounts.access import staff_required
+from app.checkout.views import GUEST_ORDERS
 from app.domain import production
 from app.repairs import forms, services
 from app.repairs.models import REPAIR_STATUSES
@@ -108,6 +109,120 @@ def decide(ticket_id: int):
 def customer_photo(ticket_id: int, photo_id: int):
     try:
         ticket = services.get_customer_ticket(ticket_id=ticket_id, user_id=current_user.id)
+        photo = services.photo_for(ticket=ticket, photo_id=photo_id)
+    except services.TicketNotFound:
+        abort(404)
+    return send_upload(photo.upload_name)
+
+
+# --- guest buyers (no account): through the order's signed link ------------------------------
+
+GUEST_TICKETS = "guest_repairs"
+MAX_GUEST_TICKETS = 20
+
+
+def _remember_guest_ticket(ticket_id: int) -> None:
+    ids = [i for i in session.get(GUEST_TICKETS, []) if i != ticket_id]
+    session[GUEST_TICKETS] = (ids + [ticket_id])[-MAX_GUEST_TICKETS:]
+
+
+def _guest_ticket_or_404(ticket_id: int):
+    try:
+        return services.get_guest_ticket(
+            ticket_id=ticket_id,
+            token=request.args.get("t"),
+            remembered_ids=session.get(GUEST_TICKETS, []),
+        )
+    except services.TicketNotFound:
+        abort(404)
+
+
+@bp.route("/orders/<number>/repairs/new/<int:line_id>", methods=["GET", "POST"])
+def guest_new_request(number: str, line_id: int):
+    """A guest buyer's repair request: the order's signed link (?t=) or its session."""
+    access = dict(
+        number=number,
+        order_line_id=line_id,
+        guest_numbers=session.get(GUEST_ORDERS, []),
+        token=request.args.get("t"),
+    )
+    try:
+        owned = services.guest_owned_line(**access)
+    except services.OrderNotVisible:
+        abort(404)
+    except services.NotYourPiece as exc:
+        # They may see the order, so they may learn why: the piece has not shipped yet.
+        return render_template(
+            "errors/error.html", code=404, title="Not yet", message=str(exc)
+        ), 404
+    form = forms.RepairRequestForm()
+    if form.validate_on_submit():
+        try:
+            ticket = services.request_guest_repair(
+                **access,
+                description=form.description.data,
+                preferred_return_on=form.preferred_return_on.data,
+                photos=_photos(form.photos),
+            )
+        except services.OrderNotVisible:
+            abort(404)
+        except REPAIR_ERRORS as exc:
+            form.form_errors.append(str(exc))
+        else:
+            _remember_guest_ticket(ticket.id)
+            flash(
+                f"Repair request {ticket.reference} received; we will assess it. "
+                "We have emailed you a link to follow it.",
+                "success",
+            )
+            return redirect(url_for("repairs.guest_show", ticket_id=ticket.id))
+    status = 400 if form.is_submitted() else 200
+    return render_template("repairs/repair_new.html", form=form, owned=owned), status
+
+
+@bp.get("/repairs/<int:ticket_id>")
+def guest_show(ticket_id: int):
+    ticket = _guest_ticket_or_404(ticket_id)
+    if request.args.get("t"):
+        # Remember the signed link for this browser and drop it from the address bar.
+        _remember_guest_ticket(ticket.id)
+        return redirect(url_for("repairs.guest_show", ticket_id=ticket.id))
+    return render_template(
+        "repairs/repair_show.html",
+        ticket=ticket,
+        decision_form=forms.DecisionForm(formdata=None),
+        guest=True,
+    )
+
+
+@bp.post("/repairs/<int:ticket_id>/decision")
+def guest_decide(ticket_id: int):
+    ticket = _guest_ticket_or_404(ticket_id)
+    form = forms.DecisionForm()
+    if form.validate_on_submit():
+        try:
+            services.decide_guest_quote(
+                ticket_id=ticket.id,
+                accept=form.decision.data == "accept",
+                comment=form.comment.data or "",
+                token=request.args.get("t"),
+                remembered_ids=session.get(GUEST_TICKETS, []),
+            )
+        except services.TicketNotFound:
+            abort(404)
+        except REPAIR_ERRORS as exc:
+            flash(str(exc), "warning")
+        else:
+            flash("Thank you: we have your decision.", "success")
+    else:
+        flash("Choose accept or decline.", "warning")
+    return redirect(url_for("repairs.guest_show", ticket_id=ticket.id))
+
+
+@bp.get("/repairs/<int:ticket_id>/photos/<int:photo_id>")
+def guest_photo(ticket_id: int, photo_id: int):
+    ticket = _guest_ticket_or_404(ticket_id)
+    try:
         photo = services.photo_for(ticket=ticket, photo_id=photo_id)
     except services.TicketNotFound:
         abort(404)

@@ -453,3 +453,12 @@ def test_order_draft_needs_a_custom_piece(studio):
     with pytest.raises(services.BookingError, match="custom piece") as exc:
         services.create_order_draft(consultation_id=consultation.id, now=NOW)
     assert exc.value.field == "product"
+
+
+def test_order_draft_keeps_the_consultation_event_date(studio, custom_product):
+    from app.checkout.models import Order
+
+    consultation = book(product_id=custom_product.id, event_date=date(2027, 10, 16))
+    drafted = services.create_order_draft(consultation_id=consultation.id, now=NOW)
+    order = db.session.get(Order, drafted.order_id, populate_existing=True)
+    assert order.event_date == date(2027, 10, 16)

@@ -412,3 +412,38 @@ def test_a_draft_commission_is_completed_by_its_buyer(app, client, shop):
     assert response.status_code == 302
     page = text(client.get(f"/account/orders/{number}"))
     assert "Awaiting payment" in page and "Pay by bank transfer" in page
+
+
+def test_a_draft_keeps_its_event_date_through_completion(app, client, shop):
+    event = utcnow().date() + timedelta(days=400)
+    user_id = make_user(app)
+    with app.app_context():
+        number = services.create_custom_order_draft(
+            user_id=user_id,
+            email="buyer@example.com",
+            name="Bea",
+            product_id=shop.custom_id,
+            metal_code="yellow-gold",
+            size_code="M",
+            event_date=event,
+        ).number
+        assert services.get_order_by_number(number).event_date == event
+    login(client)
+    url = f"/account/orders/{number}/complete"
+    form = client.get(url).get_data(as_text=True)
+    assert f'value="{event.isoformat()}"' in form  # prefilled, so completing does not drop it
+    data = {
+        "csrf_token": csrf_token(client, url),
+        "email": "buyer@example.com",
+        "name": "Bea",
+        "address_line1": "2 Tiara Row",
+        "city": "Bath",
+        "postal_code": "BA1 1AA",
+        "country": "GB",
+        "event_date": event.isoformat(),
+        "payment_method": "manual",
+        "accept_policy": "y",
+    }
+    assert client.post(url, data=data).status_code == 302
+    with app.app_context():
+        assert services.get_order_by_number(number).event_date == event
