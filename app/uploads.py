@@ -24,6 +24,36 @@ IMAGE_FORMATS = {
 }
 PDF_MAGIC = b"%PDF-"
 
+# Short videos (hand-finish proofs), accepted only where the caller opts in with allow_video.
+MAX_VIDEO_BYTES = 50 * 1024 * 1024
+MP4 = ("video/mp4", ".mp4")
+# Major brands of the ISO base media file format (bytes 8..12, after the size and "ftyp") that
+# are video files. Image (heic, avif, mif1) and audio-only (M4A ) brands are deliberately absent.
+ISO_VIDEO_BRANDS = {
+    b"isom": MP4,
+    b"iso2": MP4,
+    b"iso4": MP4,
+    b"iso5": MP4,
+    b"iso6": MP4,
+    b"mp41": MP4,
+    b"mp42": MP4,
+    b"avc1": MP4,
+    b"M4V ": MP4,
+    b"qt  ": ("video/quicktime", ".mov"),
+}
+# What each stored extension is served as (not left to the host's mime.types).
+SERVED_TYPES = {
+    extension: content_type
+    for content_type, extension in [
+        *IMAGE_FORMATS.values(),
+        ("application/pdf", ".pdf"),
+        *ISO_VIDEO_BRANDS.values(),
+        ("video/webm", ".webm"),
+    ]
+}
+EBML_MAGIC = b"\x1a\x45\xdf\xa3"
+EBML_DOCTYPE_ID = b"\x42\x82"
+
 
 class UploadError(ValueError):
     """The upload was refused; the message says why, for the person who sent it."""
@@ -44,11 +74,70 @@ def uploads_root() -> Path:
     return root
 
 
-def sniff(data: bytes, *, allow_pdf: bool = False) -> tuple[str, str]:
-    """Return (content type, extension) judged from the bytes themselves; UploadError if refused."""
+def _ebml_vint(data: bytes, at: int) -> tuple[int, int] | None:
+    """Read an EBML variable-length size at ``at``: (value, bytes used), or None if malformed."""
+    if at >= len(data) or data[at] == 0:
+        return None
+    first = data[at]
+    length = 8 - first.bit_length() + 1
+    if at + length > len(data):
+        return None
+    value = first & (0xFF >> length)
+    for byte in data[at + 1 : at + length]:
+        value = (value << 8) | byte
+    return value, length
+
+
+def _sniff_video(data: bytes) -> tuple[str, str] | None:
+    """(content type, extension) when the bytes start like an MP4/QuickTime or WebM video."""
+    if len(data) >= 16 and data[4:8] == b"ftyp":
+        box_size = int.from_bytes(data[0:4], "big")
+        brand = data[8:12]
+        if 16 <= box_size <= len(data) and brand in ISO_VIDEO_BRANDS:
+            return ISO_VIDEO_BRANDS[brand]
+        return None
+    if data.startswith(EBML_MAGIC):
+        # The EBML header's DocType element says which Matroska flavour this is.
+        header_size = _ebml_vint(data, len(EBML_MAGIC))
+        if header_size is None:
+            return None
+        start = len(EBML_MAGIC) + header_size[1]
+        header = data[start : start + min(header_size[0], 64)]
+        at = header.find(EBML_DOCTYPE_ID)
+        if at < 0:
+            return None
+        size = _ebml_vint(header, at + len(EBML_DOCTYPE_ID))
+        if size is None:
+            return None
+        value_at = at + len(EBML_DOCTYPE_ID) + size[1]
+        if header[value_at : value_at + size[0]] == b"webm":
+            return "video/webm", ".webm"
+    return None
+
+
+def sniff(data: bytes, *, allow_pdf: bool = False, allow_video: bool = False) -> tuple[str, str]:
+    """Return (content type, extension) judged from the bytes themselves; UploadError if refused.
+
+    With ``allow_video``, MP4, QuickTime and WebM videos up to MAX_VIDEO_BYTES are accepted too.
+    """
     if not data:
         raise UploadError("The file is empty.")
+    if allow_video:
+        video = _sniff_video(data)
+        if video is not None:
+            if len(data) > MAX_VIDEO_BYTES:
+                raise UploadError(
+                    f"The video is over {MAX_VIDEO_BYTES // (1024 * 1024)} MB; "
+                    "please send a shorter clip."
+                )
+            return video
     if len(data) > MAX_UPLOAD_BYTES:
+        if allow_video:
+            raise UploadError(
+                f"The file is over {MAX_UPLOAD_BYTES // (1024 * 1024)} MB (images up to "
+                f"{MAX_UPLOAD_BYTES // (1024 * 1024)} MB; MP4, MOV or WebM videos up to "
+                f"{MAX_VIDEO_BYTES // (1024 * 1024)} MB)."
+            )
         raise UploadError(f"The file is over {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
     if allow_pdf and data.startswith(PDF_MAGIC):
         return "application/pdf", ".pdf"
@@ -68,15 +157,22 @@ def sniff(data: bytes, *, allow_pdf: bool = False) -> tuple[str, str]:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise UploadError("The image is over 40 megapixels.") from exc
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        if allow_video:
+            raise UploadError(
+                "The file is not an image or video we can read "
+                "(JPEG, PNG, WebP, or MP4, MOV or WebM video)."
+            ) from exc
         raise UploadError("The file is not an image we can read (JPEG, PNG or WebP).") from exc
     if fmt not in IMAGE_FORMATS:
         raise UploadError("Only JPEG, PNG or WebP images are accepted.")
     return IMAGE_FORMATS[fmt]
 
 
-def store_upload(data: bytes, *, folder: str, allow_pdf: bool = False) -> StoredUpload:
+def store_upload(
+    data: bytes, *, folder: str, allow_pdf: bool = False, allow_video: bool = False
+) -> StoredUpload:
     """Check and store an upload under a random name in uploads/<folder>/."""
-    content_type, extension = sniff(data, allow_pdf=allow_pdf)
+    content_type, extension = sniff(data, allow_pdf=allow_pdf, allow_video=allow_video)
     if not folder.isidentifier():
         raise ValueError(f"Bad upload folder {folder!r}")
     directory = uploads_root() / folder
@@ -94,7 +190,15 @@ def send_upload(name: str, *, download_name: str | None = None):
         from flask import abort
 
         abort(404)
-    response = send_file(path, download_name=download_name, max_age=0)
+    # Given a path, send_file answers conditional and Range requests (206), which <video> needs
+    # to seek; the content type comes from the extension chosen by sniff().
+    response = send_file(
+        path,
+        mimetype=SERVED_TYPES.get(path.suffix.lower()),
+        download_name=download_name,
+        max_age=0,
+        conditional=True,
+    )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     return response

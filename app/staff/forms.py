@@ -45,7 +45,8 @@ class ConfirmForm(FlaskForm):
 
 class DesignRoundForm(FlaskForm):
     kind = HiddenField(validators=[DataRequired()])
-    files = MultipleFileField("Images (JPEG, PNG, WebP) or PDF")
+    # Hand-finish proofs may also be short videos (MP4, MOV, WebM); CAD renders may not.
+    files = MultipleFileField("Images (JPEG, PNG, WebP) or PDF; videos for proofs")
     caption = StringField("Caption for the images", validators=[Optional(), Length(max=200)])
     message = TextAreaField(
         "Message to the customer",

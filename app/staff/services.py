@@ -379,6 +379,8 @@ DESIGN_STAGES = {
     "proof": ("hand_finishing", "proof_approval"),
 }
 DESIGN_NOUNS = {"cad": "CAD render", "proof": "hand-finish proof"}
+# Which rounds may carry short videos: the hand-finish proof, not the CAD render.
+VIDEO_DESIGN_KINDS = frozenset({"proof"})
 
 
 def send_design_round(
@@ -389,15 +391,21 @@ def send_design_round(
     message: str,
     by_user_id: int,
 ) -> DesignRound:
-    """Upload renders or proof photos for the customer and wait for their decision; commit."""
+    """Upload renders or proof photos/videos for the customer and wait for their decision; commit.
+
+    CAD renders are images or PDF; hand-finish proofs may also be short videos (MP4, MOV, WebM).
+    """
     if kind not in DESIGN_STAGES:
         raise DesignError("Send either the CAD render or the hand-finish proof.")
+    allow_video = kind in VIDEO_DESIGN_KINDS
     if not files:
-        raise DesignError(f"Attach at least one image of the {DESIGN_NOUNS[kind]}.")
+        what = "photo or video" if allow_video else "image"
+        raise DesignError(f"Attach at least one {what} of the {DESIGN_NOUNS[kind]}.")
     if len(files) > MAX_DESIGN_FILES:
         raise DesignError(f"Attach at most {MAX_DESIGN_FILES} files per round.")
     for data, _ in files:
-        sniff(data, allow_pdf=True)  # every file is checked before any is stored
+        # every file is checked before any is stored
+        sniff(data, allow_pdf=True, allow_video=allow_video)
     source, target = DESIGN_STAGES[kind]
     line = db.session.get(OrderLine, order_line_id)
     if line is None:
@@ -424,7 +432,7 @@ def send_design_round(
             sent_by_id=by_user_id,
         )
         for data, caption in files:
-            stored = store_upload(data, folder="designs", allow_pdf=True)
+            stored = store_upload(data, folder="designs", allow_pdf=True, allow_video=allow_video)
             design_round.files.append(
                 DesignFile(
                     upload_name=stored.name,

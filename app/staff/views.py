@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+from pathlib import PurePosixPath
 
 from flask import (
     Blueprint,
+    Response,
     abort,
     flash,
     redirect,
@@ -16,6 +18,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.accounts.access import staff_required
 from app.checkout import services as checkout
@@ -24,13 +27,62 @@ from app.domain import production
 from app.staff import dashboard as board
 from app.staff import forms, qc, services
 from app.staff import forms as staff_forms
-from app.uploads import UploadError, send_upload
+from app.staff.models import DesignFile
+from app.uploads import MAX_UPLOAD_BYTES, MAX_VIDEO_BYTES, UploadError, send_upload
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 # One guard for every route of the blueprint: guests go to sign in, customers get 403.
 bp.before_request(staff_required(lambda: None))
 customer_bp = Blueprint("production", __name__)
 extra_blueprints = (customer_bp,)
+
+# The design upload takes hand-finish proof videos (up to MAX_VIDEO_BYTES each), so its request
+# may be larger than the app-wide MAX_CONTENT_LENGTH: one video and a few photos.
+DESIGN_UPLOAD_ENDPOINT = "staff.send_design"
+DESIGN_REQUEST_BYTES = MAX_VIDEO_BYTES + 14 * 1024 * 1024
+
+
+@bp.url_value_preprocessor
+def _design_upload_limit(endpoint: str | None, values: dict | None) -> None:
+    # URL value preprocessors run before every before_request function, including the app-wide
+    # CSRF check that reads the body, so the larger limit must be set here. Only signed-in staff
+    # get it; anyone else keeps the app-wide limit (and is turned away by staff_required).
+    if (
+        endpoint == DESIGN_UPLOAD_ENDPOINT
+        and current_user.is_authenticated
+        and current_user.is_staff
+    ):
+        request.max_content_length = DESIGN_REQUEST_BYTES
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(error: RequestEntityTooLarge):
+    mb = 1024 * 1024
+    if (
+        request.endpoint == DESIGN_UPLOAD_ENDPOINT
+        and request.view_args
+        and current_user.is_authenticated
+        and current_user.is_staff
+    ):
+        flash(
+            f"That upload is over {(request.max_content_length or 0) // mb} MB in total. "
+            f"Send videos of up to {MAX_VIDEO_BYTES // mb} MB and images of up to "
+            f"{MAX_UPLOAD_BYTES // mb} MB each, in fewer files per round if need be.",
+            "warning",
+        )
+        return redirect(
+            url_for(
+                "staff.show_order",
+                number=request.view_args["number"],
+                _anchor=f"line-{request.view_args['line_id']}",
+            )
+        )
+    return render_template(
+        "errors/error.html",
+        code=413,
+        title="Too large",
+        message="That upload is larger than we accept.",
+    ), 413
 
 
 @bp.app_context_processor
@@ -131,6 +183,8 @@ def show_order(number: str):
         lines=services.order_production(order),
         move_form=forms.MoveForm(formdata=None),
         design_form=forms.DesignRoundForm(formdata=None),
+        image_limit_mb=MAX_UPLOAD_BYTES // (1024 * 1024),
+        video_limit_mb=MAX_VIDEO_BYTES // (1024 * 1024),
         confirm_form=forms.ConfirmForm(formdata=None),
         ship_form=_ship_form(order, formdata=None),
     )
@@ -298,7 +352,14 @@ def design_file(number: str, file_id: int):
         item = services.design_file_for(order=order, file_id=file_id)
     except services.DesignError:
         abort(404)
-    return send_upload(item.upload_name)
+    return _send_design_file(order, item)
+
+
+def _send_design_file(order: Order, item: DesignFile) -> Response:
+    # A readable name for "Download the video" (the stored name is random); served inline, with
+    # Range support for <video>.
+    suffix = PurePosixPath(item.upload_name).suffix
+    return send_upload(item.upload_name, download_name=f"{order.number}-design-{item.id}{suffix}")
 
 
 # --- the customer's side: design decisions and files ----------------------------------------
@@ -352,4 +413,4 @@ def customer_design_file(number: str, file_id: int):
         item = services.design_file_for(order=order, file_id=file_id)
     except services.DesignError:
         abort(404)
-    return send_upload(item.upload_name)
+    return _send_design_file(order, item)
