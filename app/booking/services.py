@@ -46,6 +46,7 @@ from app.domain.scheduling import (
 )
 from app.extensions import db
 from app.mailer import send_mail
+from app.tryon import services as tryon
 from app.tryon.models import TryonSnapshot
 
 TOKEN_SALT = "diadem.consultation"
@@ -232,21 +233,20 @@ def product_by_slug(slug: str) -> Product | None:
 
 
 def snapshots_for_user(*, user_id: int) -> list[TryonSnapshot]:
-    return list(
-        db.session.execute(
-            db.select(TryonSnapshot)
-            .where(TryonSnapshot.user_id == user_id)
-            .order_by(TryonSnapshot.created_at.desc())
-        ).scalars()
-    )
+    """The customer's saved try-on snapshots, newest first (the try-on feature's list)."""
+    return tryon.list_snapshots(user_id=user_id)
 
 
 def snapshot_for_user(*, snapshot_id: int, user_id: int | None) -> TryonSnapshot:
     """The user's own snapshot; raise SnapshotNotFound for anyone else's (or a guest)."""
-    snapshot = db.session.get(TryonSnapshot, snapshot_id)
-    if snapshot is None or user_id is None or snapshot.user_id != user_id:
-        raise SnapshotNotFound("We could not find that try-on snapshot in your account.")
-    return snapshot
+    # Ownership is the try-on feature's rule; booking only words the refusal for its form.
+    message = "We could not find that try-on snapshot in your account."
+    if user_id is None:
+        raise SnapshotNotFound(message)
+    try:
+        return tryon.get_snapshot(snapshot_id=snapshot_id, user_id=user_id)
+    except tryon.SnapshotNotFound as exc:
+        raise SnapshotNotFound(message) from exc
 
 
 # ---------------------------------------------------------------------------------------- booking

@@ -84,5 +84,4 @@ def price_json(slug: str):
 def product_media(filename: str):
     # Only product artwork is public; send_from_directory refuses paths that escape the folder.
     folder = Path(current_app.config["MEDIA_ROOT"]) / "products"
-    response = send_from_directory(folder, filename, max_age=86400)
-    return response
+    return send_from_directory(folder, filename, max_age=86400)
