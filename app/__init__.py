@@ -133,7 +133,7 @@ def register_template_helpers(app: Flask) -> None:
     def piece_number_filter(number: int, size: int) -> str:
         return format_piece_number(number, size)
 
-    from app.caching import csrf_token
+    from app.common.caching import csrf_token
 
     # Replaces Flask-WTF's csrf_token (a global and a context processor, registered earlier) so
     # pages rendered for the guest page cache hold a placeholder instead of one visitor's token.

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from app.caching import CSRF_PLACEHOLDER, pages
+from app.common.caching import CSRF_PLACEHOLDER, pages
 from tests.helpers import login, make_user
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')

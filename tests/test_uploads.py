@@ -5,7 +5,7 @@ import io
 import pytest
 from PIL import Image
 
-from app.uploads import UploadError, sniff, store_upload, uploads_root
+from app.common.uploads import UploadError, sniff, store_upload, uploads_root
 
 
 def png(width: int = 40, height: int = 30) -> bytes:
@@ -133,7 +133,7 @@ def test_images_and_pdf_still_pass_when_video_is_allowed(app_ctx):
 
 
 def test_video_size_limit(app_ctx):
-    from app.uploads import MAX_VIDEO_BYTES
+    from app.common.uploads import MAX_VIDEO_BYTES
 
     assert MAX_VIDEO_BYTES == 50 * 1024 * 1024
     header = mp4_bytes(media=0)

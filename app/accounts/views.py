@@ -6,8 +6,8 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, login_required, login_user, logout_user
 
 from app.accounts import forms, services
+from app.common.mail import send_mail
 from app.extensions import limiter, login_manager
-from app.mailer import send_mail
 
 bp = Blueprint("accounts", __name__, url_prefix="/account")
 

@@ -33,6 +33,7 @@ from app.booking.models import (
 )
 from app.catalog import services as catalog_services
 from app.catalog.models import Product, Tier
+from app.common.mail import send_mail
 from app.domain import scheduling
 from app.domain.scheduling import (
     BusyPeriod,
@@ -45,7 +46,6 @@ from app.domain.scheduling import (
     to_utc,
 )
 from app.extensions import db
-from app.mailer import send_mail
 from app.tryon import services as tryon
 from app.tryon.models import TryonSnapshot
 

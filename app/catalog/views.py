@@ -13,9 +13,9 @@ from flask import (
     send_from_directory,
 )
 
-from app.caching import cached_page
 from app.catalog import services
 from app.catalog.filters import SORTS, parse_filter
+from app.common.caching import cached_page
 
 bp = Blueprint("catalog", __name__)
 

@@ -46,12 +46,12 @@ from app.checkout.models import (
     Refund,
     StripeEvent,
 )
+from app.common.mail import send_mail
 from app.domain.clock import utcnow
 from app.domain.editions import format_piece_number
 from app.domain.money import Money
 from app.domain.pricing import Breakdown, PriceLine, deposit_split
 from app.extensions import db
-from app.mailer import send_mail
 
 ORDER_LINK_SALT = "diadem.order-link"
 ORDER_NUMBER_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read aloud safely

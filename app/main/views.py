@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 
-from app.caching import cached_page
 from app.catalog import services as catalog
 from app.catalog.filters import CatalogFilter
+from app.common.caching import cached_page
 
 bp = Blueprint("main", __name__)
 

@@ -12,12 +12,12 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from app.catalog.models import EditionRun, Piece, Product
+from app.common.uploads import StoredUpload, store_upload
 from app.domain import ledger
 from app.domain.clock import utcnow
 from app.domain.editions import format_piece_number
 from app.extensions import db
 from app.provenance.models import ENTRY_KINDS, Passport, ProvenanceEntry
-from app.uploads import StoredUpload, store_upload
 
 # Lower-case letters and digits without the look-alikes (0/o, 1/l/i): 12 of them is ~59 bits,
 # far beyond guessing, and still readable off a hangtag.
@@ -509,7 +509,7 @@ def add_staff_entry(
     if occurred_on is not None and occurred_on > today():
         raise EntryRefused("An entry records what happened, so its date cannot be in the future.")
     # Check every file before storing any, so a bad second file leaves no orphan first one.
-    from app.uploads import sniff
+    from app.common.uploads import sniff
 
     for data, _ in uploads:
         sniff(data, allow_pdf=True)

@@ -6,9 +6,9 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import current_user
 
 from app.accounts.access import staff_required
+from app.common.uploads import UploadError, send_upload
 from app.provenance import forms, services
 from app.provenance.qr import qr_png
-from app.uploads import UploadError, send_upload
 
 bp = Blueprint("provenance", __name__)
 staff_bp = Blueprint("provenance_staff", __name__, url_prefix="/staff/provenance")

@@ -20,11 +20,12 @@ from sqlalchemy.orm import selectinload
 from app.accounts.models import User
 from app.checkout import services as checkout
 from app.checkout.models import Order, OrderLine
+from app.common.mail import send_mail
+from app.common.uploads import UploadError, sniff, store_upload
 from app.domain import production
 from app.domain.clock import utcnow
 from app.domain.production import Track, TransitionRefused, Via
 from app.extensions import db
-from app.mailer import send_mail
 from app.provenance import services as provenance
 from app.provenance.models import Passport
 from app.repairs.models import (
@@ -35,7 +36,6 @@ from app.repairs.models import (
     RepairTicket,
 )
 from app.staff import qc
-from app.uploads import UploadError, sniff, store_upload
 
 WARRANTY = timedelta(days=2 * 365)  # free workmanship repairs for two years from delivery
 MAX_PHOTOS = 6

@@ -7,13 +7,13 @@ from flask_login import current_user, login_required
 
 from app.accounts.access import staff_required
 from app.checkout.views import GUEST_ORDERS
+from app.common.uploads import UploadError, send_upload
 from app.domain import production
 from app.repairs import forms, services
 from app.repairs.models import REPAIR_STATUSES
 from app.staff import forms as staff_forms
 from app.staff import qc
 from app.staff.forms import QcForm
-from app.uploads import UploadError, send_upload
 
 bp = Blueprint("repairs", __name__)
 staff_bp = Blueprint("repairs_staff", __name__, url_prefix="/staff/repairs")

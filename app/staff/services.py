@@ -21,16 +21,16 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.accounts.models import User
 from app.checkout import services as checkout
 from app.checkout.models import Order, OrderLine
+from app.common.mail import send_mail
+from app.common.uploads import UploadError, sniff, store_upload
 from app.domain import production
 from app.domain.clock import utcnow
 from app.domain.production import QcRequired, Track, TransitionRefused, Via
 from app.extensions import db
-from app.mailer import send_mail
 from app.provenance import services as provenance
 from app.provenance.models import Passport
 from app.staff import qc
 from app.staff.models import DesignFile, DesignRound, QcCheck, StageTransition
-from app.uploads import UploadError, sniff, store_upload
 
 STOPPED_STATUSES = ("draft", "awaiting_payment", "payment_failed", "cancelled", "refunded")
 MAX_DESIGN_FILES = 8

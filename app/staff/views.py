@@ -23,12 +23,12 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from app.accounts.access import staff_required
 from app.checkout import services as checkout
 from app.checkout.models import Order, OrderLine
+from app.common.uploads import MAX_UPLOAD_BYTES, MAX_VIDEO_BYTES, UploadError, send_upload
 from app.domain import production
 from app.staff import dashboard as board
 from app.staff import forms, qc, services
 from app.staff import forms as staff_forms
 from app.staff.models import DesignFile
-from app.uploads import MAX_UPLOAD_BYTES, MAX_VIDEO_BYTES, UploadError, send_upload
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 # One guard for every route of the blueprint: guests go to sign in, customers get 403.

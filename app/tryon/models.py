@@ -19,7 +19,7 @@ class TryonSnapshot(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id", ondelete="SET NULL"))
     metal_id: Mapped[int | None] = mapped_column(ForeignKey("metals.id"))
-    image_name: Mapped[str] = mapped_column(String(255))  # app.uploads name
+    image_name: Mapped[str] = mapped_column(String(255))  # app.common.uploads name
     head_circumference_mm: Mapped[int | None]
     recommended_size: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,7 +1,7 @@
 """Try-on operations: place a piece on live frames and photos, advise a size, keep snapshots.
 
 Frames and photos are decoded and composited in memory; only a snapshot the buyer saves is
-written (through app.uploads). The AR engine is built once per process, on first use.
+written (through app.common.uploads). The AR engine is built once per process, on first use.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from sqlalchemy.orm import selectinload
 import ar
 from app.catalog import services as catalog
 from app.catalog.models import FitSize, Metal, Overlay, Product
+from app.common.uploads import store_upload, uploads_root
 from app.extensions import db
 from app.tryon.models import TryonSnapshot
-from app.uploads import store_upload, uploads_root
 
 log = logging.getLogger(__name__)
 

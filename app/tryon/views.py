@@ -20,10 +20,10 @@ from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import RequestEntityTooLarge, TooManyRequests
 
+from app.common.uploads import send_upload
 from app.extensions import csrf, limiter
 from app.tryon import services
 from app.tryon.forms import DeleteSnapshotForm, PhotoForm, PoseForm, SnapshotForm
-from app.uploads import send_upload
 
 bp = Blueprint("tryon", __name__, url_prefix="/tryon")
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import re
 
-from app.mailer import read_outbox
+from app.common.mail import read_outbox
 from tests.helpers import csrf_token, login, make_user
 
 

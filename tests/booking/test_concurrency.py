@@ -13,9 +13,9 @@ import pytest
 
 from app.booking import services
 from app.booking.models import Consultation
+from app.common.mail import read_outbox
 from app.domain.scheduling import Slot, to_local
 from app.extensions import db
-from app.mailer import read_outbox
 from tests.booking.builders import NOW, TUESDAY_10, make_request
 from tests.conftest import POSTGRES_URL
 

@@ -8,9 +8,9 @@ import pytest
 
 from app.booking import services
 from app.booking.models import Consultation
+from app.common.mail import read_outbox
 from app.domain.scheduling import OpeningInterval
 from app.extensions import db
-from app.mailer import read_outbox
 from tests.booking.builders import NOW, TUESDAY_10, TUESDAY_1115, book
 
 LONDON = ZoneInfo("Europe/London")

@@ -9,10 +9,10 @@ import pytest
 
 from app.booking import services
 from app.booking.models import Consultation
+from app.common.mail import read_outbox
 from app.domain.clock import utcnow
 from app.domain.scheduling import local_date, parse_hours, parse_slot_key
 from app.extensions import db
-from app.mailer import read_outbox
 from tests.booking.builders import make_request
 from tests.helpers import csrf_token, login, make_user
 

@@ -11,10 +11,10 @@ from app.catalog.models import EditionRun, Piece, Product
 from app.catalog.services import price_product
 from app.checkout import payments, services
 from app.checkout.models import Order, OrderLine, PriceRevision
+from app.common.mail import read_outbox
 from app.domain.clock import utcnow
 from app.domain.pricing import deposit_split
 from app.extensions import db
-from app.mailer import read_outbox
 from tests.checkout.support import DETAILS, guest, item, place
 from tests.helpers import make_user
 

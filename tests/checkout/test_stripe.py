@@ -13,8 +13,8 @@ from sqlalchemy import select
 from app.catalog.models import Piece
 from app.checkout import services
 from app.checkout.models import StripeEvent
+from app.common.mail import read_outbox
 from app.extensions import db
-from app.mailer import read_outbox
 from tests.checkout.conftest import WEBHOOK_SECRET, register_webhook, stripe_api, wait_for
 from tests.checkout.support import add_to_cart, checkout, order_number
 from tests.helpers import csrf_token, login, make_user

@@ -9,10 +9,10 @@ import pytest
 from app.catalog.models import Product
 from app.catalog.services import price_product
 from app.checkout import services
+from app.common.mail import read_outbox
 from app.domain.clock import utcnow
 from app.domain.pricing import deposit_split
 from app.extensions import db
-from app.mailer import read_outbox
 from tests.checkout.support import add_to_cart, checkout, item, order_number, place
 from tests.helpers import csrf_token, login, make_user
 

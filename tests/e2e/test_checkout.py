@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from app.checkout import services
-from app.mailer import read_outbox
+from app.common.mail import read_outbox
 from tests.e2e.conftest import screenshot
 
 LINK = re.compile(r"(http://\S+/account/orders/DIA-[A-Z0-9]{6}\?t=\S+)")

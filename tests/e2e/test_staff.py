@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
+from app.common.mail import read_outbox
 from app.extensions import db
-from app.mailer import read_outbox
 from tests.e2e.conftest import screenshot
 from tests.staff.builders import PASSWORD, build_atelier, only_line, paid_order
 

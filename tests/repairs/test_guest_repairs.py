@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 
 from app.checkout import services as checkout
+from app.common.mail import read_outbox
 from app.domain.clock import utcnow
 from app.extensions import db
-from app.mailer import read_outbox
 from app.repairs import services as repairs
 from app.repairs.models import RepairTicket
 from app.staff import services as staff

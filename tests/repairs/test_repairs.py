@@ -5,10 +5,10 @@ from datetime import timedelta
 
 import pytest
 
+from app.common.mail import read_outbox
 from app.domain.clock import utcnow
 from app.domain.production import FourEyesViolation, QcRequired, TransitionRefused
 from app.extensions import db
-from app.mailer import read_outbox
 from app.provenance import services as provenance
 from app.repairs import services as repairs
 from app.repairs.models import RepairTicket

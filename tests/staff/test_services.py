@@ -7,9 +7,9 @@ from sqlalchemy.exc import IntegrityError
 
 from app.checkout import services as checkout
 from app.checkout.models import Order, OrderLine
+from app.common.mail import read_outbox
 from app.domain.production import FourEyesViolation, QcRequired, TransitionRefused
 from app.extensions import db
-from app.mailer import read_outbox
 from app.provenance import services as provenance
 from app.staff import qc
 from app.staff import services as staff

@@ -10,11 +10,11 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
 from app.checkout import services as checkout
+from app.common.uploads import MAX_VIDEO_BYTES, uploads_root
 from app.extensions import db
 from app.staff import services as staff
 from app.staff.models import DesignFile, DesignRound
 from app.staff.views import DESIGN_REQUEST_BYTES
-from app.uploads import MAX_VIDEO_BYTES, uploads_root
 from tests.helpers import csrf_token, login
 from tests.staff.builders import PASSWORD, only_line, paid_order, png_bytes
 

@@ -1,0 +1,1 @@
+"""What every feature shares: transactions, signed links, references, locks, mail, uploads."""
