@@ -11,11 +11,12 @@ from typing import Any
 from flask import Flask, render_template
 from PIL import Image
 
+from app.common.uploads import MAX_IMAGE_PIXELS
 from app.config import development_secret, from_environment
 from app.extensions import csrf, db, limiter, login_manager, mail, migrate
 
 # Pillow's decompression-bomb guard stays on everywhere: images over this many pixels raise.
-Image.MAX_IMAGE_PIXELS = 40_000_000
+Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:

@@ -13,6 +13,7 @@ from typing import Any
 from flask import current_app, render_template
 from flask_mail import Attachment, Message
 
+from app.common.transactions import on_commit
 from app.extensions import mail
 
 
@@ -41,6 +42,28 @@ def send_mail(
         path.write_bytes(message.as_bytes())
         current_app.logger.info("Mail to %s (%s) written to %s", to, subject, path)
     return message
+
+
+def send_mail_after_commit(
+    *,
+    to: str,
+    subject: str,
+    template: str,
+    attachments: list[Attachment] | None = None,
+    **context: Any,
+) -> None:
+    """Send the mail once the enclosing atomic() commits; a failure is logged, never raised.
+
+    The change that caused the mail stands whatever the mail server does (staff can resend).
+    """
+
+    def send() -> None:
+        try:
+            send_mail(to=to, subject=subject, template=template, attachments=attachments, **context)
+        except Exception:  # SMTP down, a template bug: log it, the committed work stands
+            current_app.logger.exception("Could not send %r to %s", subject, to)
+
+    on_commit(send)
 
 
 def read_outbox(outbox_dir: str) -> list[Any]:

@@ -26,7 +26,7 @@ from sqlalchemy.orm import selectinload
 import ar
 from app.catalog import services as catalog
 from app.catalog.models import FitSize, Metal, Overlay, Product
-from app.common.uploads import store_upload, uploads_root
+from app.common.uploads import MAX_IMAGE_PIXELS, store_upload, uploads_root
 from app.extensions import db
 from app.tryon.models import TryonSnapshot
 
@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 # ar cannot measure anything smaller.
 MIN_SIDE = 32
 MAX_PHOTO_BYTES = 8 * 1024 * 1024
-MAX_PHOTO_PIXELS = 40_000_000
+MAX_PHOTO_PIXELS = MAX_IMAGE_PIXELS
 # Live frames are sent at most 320 px wide; anything much bigger is not our page talking.
 MAX_FRAME_BYTES = 256 * 1024
 MAX_FRAME_SIDE = 640
