@@ -33,6 +33,8 @@ from sqlalchemy.exc import IntegrityError
 from app.catalog.models import EditionRun, Metal, Piece, PieceStatus, Product, piece_is_free
 from app.catalog.services import UnknownOption, price_product
 from app.checkout import payments
+from app.checkout.guest_access import guest_order_numbers as guest_order_numbers
+from app.checkout.guest_access import remember_guest_order as remember_guest_order
 from app.checkout.models import (
     EXPIRED_REASON,
     MAX_LINE_QUANTITY,
@@ -47,9 +49,11 @@ from app.checkout.models import (
     StripeEvent,
 )
 from app.common.mail import send_mail
+from app.domain import orders
 from app.domain.clock import utcnow
 from app.domain.editions import format_piece_number
 from app.domain.money import Money
+from app.domain.orders import OrderAction
 from app.domain.pricing import Breakdown, PriceLine, deposit_split
 from app.extensions import db
 
@@ -1306,6 +1310,12 @@ def mark_paid(*, order_id: int, by_user_id: int | None = None, reference: str = 
     _cancel_intents(intents)
     notify(order, "payment_received")
     return order
+
+
+def start_production(order: Order) -> None:
+    """Move a paid order (locked by the caller) into production; other statuses stay."""
+    if orders.can(order.status, OrderAction.START_PRODUCTION):
+        order.status = orders.next_status(order.status, OrderAction.START_PRODUCTION)
 
 
 def mark_shipped(

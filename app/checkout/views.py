@@ -33,8 +33,6 @@ def country_name(code: str) -> str:
 
 
 GUEST_CART = "cart"
-GUEST_ORDERS = "guest_orders"
-MAX_GUEST_ORDERS = 20
 
 
 # --- whose cart -----------------------------------------------------------------------------
@@ -74,8 +72,7 @@ def _merge_cart_on_login(sender, user, **extra) -> None:
 
 def _remember_guest_order(order: Order) -> None:
     if order.user_id is None:
-        numbers = [n for n in session.get(GUEST_ORDERS, []) if n != order.number]
-        session[GUEST_ORDERS] = (numbers + [order.number])[-MAX_GUEST_ORDERS:]
+        services.remember_guest_order(session, number=order.number)
 
 
 def _viewable(number: str) -> Order:
@@ -84,7 +81,7 @@ def _viewable(number: str) -> Order:
         return services.order_for_viewer(
             number=number,
             user_id=_user_id(),
-            guest_numbers=session.get(GUEST_ORDERS, []),
+            guest_numbers=services.guest_order_numbers(session),
             token=request.args.get("t"),
         )
     except services.OrderNotFound:

@@ -1,11 +1,11 @@
-"""The order lifecycle: statuses, the events that move an order, and the one transition table.
+"""The order lifecycle: statuses, the actions that move an order, and the one transition table.
 
-``TRANSITIONS`` maps ``(status, event)`` to the next status. Checkout is the only feature that
+``TRANSITIONS`` maps ``(status, action)`` to the next status. Checkout is the only feature that
 applies it (``app.checkout.services``: ``start_production()``, ``mark_shipped()`` ...); other
 features ask checkout, never assign ``order.status`` themselves. Conditions that depend on more
 than the status (is anything still due, did the reservation lapse, is a refund pending) are
 checked by checkout before it asks the table; the table answers only "may an order in this
-status take this event, and where does it go".
+status take this action, and where does it go".
 
 No status is final in the strict sense: a lapsed reservation (``cancelled``) can be paid or
 retried, a refunded order can still be cancelled to return its pieces to sale, and a delivered
@@ -30,7 +30,7 @@ class OrderStatus(enum.StrEnum):
     REFUNDED = "refunded"  # everything paid was refunded
 
 
-class OrderEvent(enum.StrEnum):
+class OrderAction(enum.StrEnum):
     COMPLETE_DRAFT = "complete_draft"  # the buyer completes a draft's checkout
     PAYMENT_FAILED = "payment_failed"  # the card of the current attempt was declined
     RETRY = "retry"  # the buyer pays again after a decline or a lapsed reservation
@@ -45,14 +45,14 @@ class OrderEvent(enum.StrEnum):
     REFUND_ALL = "refund_all"  # refunds now cover everything paid
 
 
-S, E = OrderStatus, OrderEvent
+S, E = OrderStatus, OrderAction
 
 # Where a first payment may arrive: while awaiting it, after a decline, or after the reservation
 # lapsed (checkout re-secures the pieces or refunds the late payment).
 _FIRST_PAYMENT_FROM = (S.AWAITING_PAYMENT, S.PAYMENT_FAILED, S.CANCELLED)
 _HOLDS_MONEY = (S.PAID, S.DEPOSIT_PAID, S.IN_PRODUCTION, S.SHIPPED, S.DELIVERED)
 
-TRANSITIONS: dict[tuple[OrderStatus, OrderEvent], OrderStatus] = {
+TRANSITIONS: dict[tuple[OrderStatus, OrderAction], OrderStatus] = {
     (S.DRAFT, E.COMPLETE_DRAFT): S.AWAITING_PAYMENT,
     (S.AWAITING_PAYMENT, E.PAYMENT_FAILED): S.PAYMENT_FAILED,
     (S.PAYMENT_FAILED, E.RETRY): S.AWAITING_PAYMENT,
@@ -108,22 +108,22 @@ LABELS: dict[OrderStatus, str] = {
 
 
 class InvalidOrderTransition(ValueError):
-    """The order's status does not take this event."""
+    """The order's status does not take this action."""
 
-    def __init__(self, status: OrderStatus, event: OrderEvent) -> None:
-        super().__init__(f"A {LABELS[status].lower()} order cannot take '{event.value}'.")
-        self.status, self.event = status, event
-
-
-def can(status: str, event: OrderEvent) -> bool:
-    """Whether an order in ``status`` may take ``event``."""
-    return (OrderStatus(status), event) in TRANSITIONS
+    def __init__(self, status: OrderStatus, action: OrderAction) -> None:
+        super().__init__(f"A {LABELS[status].lower()} order cannot take '{action.value}'.")
+        self.status, self.action = status, action
 
 
-def next_status(status: str, event: OrderEvent) -> OrderStatus:
-    """The status after ``event``; raise InvalidOrderTransition if the table has no such move."""
+def can(status: str, action: OrderAction) -> bool:
+    """Whether an order in ``status`` may take ``action``."""
+    return (OrderStatus(status), action) in TRANSITIONS
+
+
+def next_status(status: str, action: OrderAction) -> OrderStatus:
+    """The status after ``action``; raise InvalidOrderTransition if the table has no such move."""
     current = OrderStatus(status)
     try:
-        return TRANSITIONS[(current, event)]
+        return TRANSITIONS[(current, action)]
     except KeyError:
-        raise InvalidOrderTransition(current, event) from None
+        raise InvalidOrderTransition(current, action) from None

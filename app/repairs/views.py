@@ -6,7 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_login import current_user, login_required
 
 from app.accounts.access import staff_required
-from app.checkout.views import GUEST_ORDERS
+from app.checkout import services as checkout
 from app.common.uploads import UploadError, send_upload
 from app.domain import production
 from app.repairs import forms, services
@@ -143,7 +143,7 @@ def guest_new_request(number: str, line_id: int):
     access = dict(
         number=number,
         order_line_id=line_id,
-        guest_numbers=session.get(GUEST_ORDERS, []),
+        guest_numbers=checkout.guest_order_numbers(session),
         token=request.args.get("t"),
     )
     try:

@@ -266,8 +266,8 @@ def _apply(
             note=note.strip()[:500],
         )
     )
-    if order.status in ("paid", "deposit_paid") and target != "shipped":
-        order.status = "in_production"
+    if target != "shipped":
+        checkout.start_production(order)
     step = PROVENANCE_STEPS.get((source or "", target))
     if step:
         passport = provenance.find_passport(
