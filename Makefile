@@ -38,6 +38,7 @@ services:
 lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 test-sqlite: install-test
 	$(BIN)/python -m pytest -q

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import os
-from types import ModuleType
 from typing import Any
 
 from flask import Flask, render_template
@@ -83,41 +80,44 @@ def register_extensions(app: Flask) -> None:
 
 def register_models() -> None:
     """Import every feature's models so the metadata (create_all, migrations) sees all tables."""
-    import app.accounts.models  # noqa: F401
-    import app.catalog.models  # noqa: F401
-
-    for feature in FEATURES:
-        _feature_module(feature, "models")
+    import app.accounts.models
+    import app.booking.models
+    import app.catalog.models
+    import app.checkout.models
+    import app.provenance.models
+    import app.repairs.models
+    import app.staff.models
+    import app.tryon.models  # noqa: F401
 
 
 def register_blueprints(app: Flask) -> None:
-    from app.accounts.views import bp as accounts_bp
-    from app.catalog.views import bp as catalog_bp
-    from app.main.views import bp as main_bp
+    from app.accounts import views as accounts
+    from app.booking import views as booking
+    from app.catalog import views as catalog
+    from app.checkout import views as checkout
+    from app.main import views as main
+    from app.provenance import views as provenance
+    from app.repairs import views as repairs
+    from app.staff import views as staff
+    from app.tryon import views as tryon
 
-    for bp in (main_bp, catalog_bp, accounts_bp):
-        app.register_blueprint(bp)
-    for feature in FEATURES:
-        views = _feature_module(feature, "views")
-        if views is not None:
-            app.register_blueprint(views.bp)
-            for extra in getattr(views, "extra_blueprints", ()):
-                app.register_blueprint(extra)
-
-
-# Feature packages beyond the storefront; each registers its blueprint (views.bp) and
-# CLI commands (cli.commands) when its package is present.
-FEATURES: tuple[str, ...] = ("tryon", "checkout", "booking", "staff", "provenance", "repairs")
-
-
-def _feature_module(feature: str, name: str) -> ModuleType | None:
-    """Import app.<feature>.<name> if that module exists."""
-    package = f"app.{feature}"
-    if importlib.util.find_spec(package) is None:
-        return None
-    if importlib.util.find_spec(f"{package}.{name}") is None:
-        return None
-    return importlib.import_module(f"{package}.{name}")
+    for blueprint in (
+        main.bp,
+        catalog.bp,
+        accounts.bp,
+        tryon.bp,
+        checkout.bp,
+        checkout.staff_bp,
+        booking.bp,
+        booking.staff_bp,
+        staff.bp,
+        staff.customer_bp,
+        provenance.bp,
+        provenance.staff_bp,
+        repairs.bp,
+        repairs.staff_bp,
+    ):
+        app.register_blueprint(blueprint)
 
 
 def register_template_helpers(app: Flask) -> None:
@@ -184,11 +184,16 @@ def register_error_pages(app: Flask) -> None:
 
 def register_cli(app: Flask) -> None:
     from app.accounts.cli import create_staff_command
+    from app.booking.cli import send_reminders_command
     from app.catalog.seed import seed_demo_command
+    from app.checkout.cli import expire_reservations_command
+    from app.provenance.cli import verify_provenance_command
 
-    app.cli.add_command(create_staff_command)
-    app.cli.add_command(seed_demo_command)
-    for feature in FEATURES:
-        cli = _feature_module(feature, "cli")
-        for command in getattr(cli, "commands", ()):
-            app.cli.add_command(command)
+    for command in (
+        create_staff_command,
+        seed_demo_command,
+        expire_reservations_command,
+        send_reminders_command,
+        verify_provenance_command,
+    ):
+        app.cli.add_command(command)
