@@ -1,0 +1,52 @@
+"""Staff lists of payments that need attention."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from app.checkout.models import Order, Payment, Refund
+from app.extensions import db
+
+
+@dataclass(frozen=True)
+class PaymentsOverview:
+    awaiting_transfer: list[Order]
+    balance_due: list[Order]
+    failed_refunds: list[Refund]
+    recent_payments: list[Payment]
+
+
+def payments_overview() -> PaymentsOverview:
+    awaiting = (
+        select(Order)
+        .where(Order.status == "awaiting_payment", Order.payment_method == "manual")
+        .order_by(Order.reserved_until)
+    )
+    balance = (
+        select(Order)
+        .where(
+            Order.status.in_(("deposit_paid", "in_production")),
+            Order.balance_requested_at.is_not(None),
+            Order.total_minor > Order.paid_minor,
+        )
+        .order_by(Order.balance_requested_at)
+    )
+    return PaymentsOverview(
+        awaiting_transfer=list(db.session.execute(awaiting.limit(200)).scalars()),
+        balance_due=list(db.session.execute(balance.limit(200)).scalars()),
+        failed_refunds=list(
+            db.session.execute(
+                select(Refund).where(Refund.status.in_(("failed", "pending"))).limit(200)
+            ).scalars()
+        ),
+        recent_payments=list(
+            db.session.execute(
+                select(Payment)
+                .where(Payment.status == "succeeded")
+                .order_by(Payment.settled_at.desc())
+                .limit(50)
+            ).scalars()
+        ),
+    )

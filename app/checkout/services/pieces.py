@@ -1,0 +1,174 @@
+"""Numbered pieces on order lines: reserve, release, and secure them when payment arrives."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+
+from app.catalog.models import EditionRun, Piece, PieceStatus, piece_is_free
+from app.catalog.reservations import _is_postgres, _lock_pieces
+from app.checkout.models import Order, OrderLine
+from app.checkout.services.errors import SoldOut
+from app.checkout.services.records import _event, _refresh_lines
+from app.checkout.services.settings import setting
+from app.domain.editions import format_piece_number
+from app.extensions import db
+
+
+def _reserve_piece(
+    *, product_id: int, metal_id: int, now: datetime, until: datetime
+) -> Piece | None:
+    """Reserve the lowest free numbered piece of this product in this metal, or return None."""
+    candidates = (
+        select(Piece)
+        .join(EditionRun, EditionRun.id == Piece.run_id)
+        .where(
+            EditionRun.product_id == product_id,
+            EditionRun.metal_id == metal_id,
+            piece_is_free(now),
+        )
+        .order_by(EditionRun.id, Piece.number)
+        .limit(1)
+    )
+    piece: Piece | None = None
+    if _is_postgres():
+        # Concurrent buyers skip each other's locked rows instead of queueing behind them,
+        # so each gets a different piece (or none) at once.
+        piece = db.session.execute(
+            candidates.with_for_update(skip_locked=True, of=Piece).execution_options(
+                populate_existing=True
+            )
+        ).scalar_one_or_none()
+        if piece is None:
+            return None
+    else:
+        # SQLite has no row locks: claim the row only if it is still free (compare-and-set);
+        # the database's write lock serialises claimants, a loser simply tries the next one.
+        for _ in range(25):
+            candidate = db.session.execute(candidates.with_only_columns(Piece.id)).scalar()
+            if candidate is None:
+                return None
+            claimed = db.session.execute(
+                update(Piece)
+                .where(Piece.id == candidate, piece_is_free(now))
+                .values(status=PieceStatus.RESERVED.value, reserved_until=until)
+                .execution_options(synchronize_session=False)
+            )
+            if claimed.rowcount == 1:
+                piece = db.session.get(Piece, candidate, populate_existing=True)
+                break
+        if piece is None:
+            return None
+    # A lapsed reservation may still sit on an unpaid order's line: end it, so the
+    # one-live-line-per-piece index admits the new line. That order is expired lazily.
+    db.session.execute(
+        update(OrderLine)
+        .where(OrderLine.piece_id == piece.id, OrderLine.piece_released_at.is_(None))
+        .values(piece_released_at=now)
+        .execution_options(synchronize_session="fetch")
+    )
+    piece.status = PieceStatus.RESERVED.value
+    piece.reserved_until = until
+    return piece
+
+
+def _release_pieces(order: Order, now: datetime, *, restock_sold: bool = False) -> list[str]:
+    """End the order's hold on its pieces (order row already locked); return their labels."""
+    holding = [line for line in order.lines if line.is_holding_piece]
+    pieces = _lock_pieces(line.piece_id for line in holding)
+    _refresh_lines(order)  # another buyer may have taken a lapsed piece meanwhile
+    released = []
+    for line in order.lines:
+        if not line.is_holding_piece:
+            continue
+        piece = pieces[line.piece_id]
+        if piece.status == PieceStatus.RESERVED.value or (
+            restock_sold and piece.status == PieceStatus.SOLD.value
+        ):
+            piece.status = PieceStatus.AVAILABLE.value
+            piece.reserved_until = None
+        line.piece_released_at = now
+        released.append(line.piece_label)
+    return released
+
+
+def _hold_until(method: str, now: datetime) -> datetime:
+    if method == "manual":
+        return now + timedelta(hours=int(setting("MANUAL_PAYMENT_HOLD_HOURS")))
+    return now + timedelta(minutes=int(setting("CHECKOUT_HOLD_MINUTES")))
+
+
+def _reserve_lines(order: Order, now: datetime) -> None:
+    """Reserve a piece for every studio line that holds none; SoldOut if any run is out."""
+    until = order.reserved_until or _hold_until(order.payment_method, now)
+    for line in order.lines:
+        if line.is_custom or line.is_holding_piece:
+            continue
+        piece = _reserve_piece(
+            product_id=line.product_id, metal_id=line.metal_id, now=now, until=until
+        )
+        if piece is None:
+            raise SoldOut(
+                f"Sorry — {line.product_name} in {line.metal_name} has just sold out; "
+                "the last numbered pieces went to other buyers."
+            )
+        line.piece_id = piece.id
+        line.piece = piece
+        line.piece_released_at = None
+        line.piece_label = format_piece_number(piece.number, piece.edition_size)
+    order.reserved_until = until if any(not line.is_custom for line in order.lines) else None
+
+
+def _secure_pieces(order: Order, now: datetime) -> bool:
+    """Turn the order's pieces sold (order row locked); False if a piece could not be had.
+
+    Normally each studio line still holds its reserved piece. If payment arrived after the
+    reservation lapsed, the same piece is taken back when still free, else another free piece
+    of the same edition; only if the edition has none left does this return False.
+    """
+    studio = [line for line in order.lines if not line.is_custom]
+    pieces = _lock_pieces(line.piece_id for line in studio if line.piece_id)
+    _refresh_lines(order)
+    for line in studio:
+        piece = pieces.get(line.piece_id) if line.piece_id else None
+        if line.is_holding_piece and piece is not None:
+            continue
+        if piece is not None and piece.status in (
+            PieceStatus.AVAILABLE.value,
+            PieceStatus.RESERVED.value,
+        ):
+            lapsed = piece.status == PieceStatus.AVAILABLE.value or (
+                piece.reserved_until is not None and piece.reserved_until < now
+            )
+            if lapsed:
+                db.session.execute(
+                    update(OrderLine)
+                    .where(OrderLine.piece_id == piece.id, OrderLine.piece_released_at.is_(None))
+                    .values(piece_released_at=now)
+                    .execution_options(synchronize_session="fetch")
+                )
+                line.piece_released_at = None
+                continue
+        replacement = _reserve_piece(
+            product_id=line.product_id, metal_id=line.metal_id, now=now, until=now
+        )
+        if replacement is None:
+            return False
+        _event(
+            order,
+            "piece_reassigned",
+            f"{line.product_name}: piece {line.piece_label or '—'} was gone; "
+            f"assigned {format_piece_number(replacement.number, replacement.edition_size)}",
+        )
+        line.piece_id = replacement.id
+        line.piece = replacement
+        line.piece_released_at = None
+        line.piece_label = format_piece_number(replacement.number, replacement.edition_size)
+        pieces[replacement.id] = replacement
+    db.session.flush()
+    for line in studio:
+        piece = db.session.get(Piece, line.piece_id)
+        piece.status = PieceStatus.SOLD.value
+        piece.reserved_until = None
+    return True

@@ -1,0 +1,29 @@
+"""Settings a deployment may override in app.config, with checkout's defaults."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+
+# Defaults for settings a deployment may override in app.config.
+DEFAULTS: dict[str, Any] = {
+    # How long a card checkout holds its numbered pieces.
+    "CHECKOUT_HOLD_MINUTES": 20,
+    # Bank transfers take days: a manual-payment order holds its pieces this long instead.
+    "MANUAL_PAYMENT_HOLD_HOURS": 72,
+    # Studio pieces are finished and boxed; they leave the atelier within this many days.
+    "STUDIO_DISPATCH_DAYS": 5,
+    # A guest's signed order link stays valid this long (commissions take months).
+    "ORDER_LINK_MAX_AGE_DAYS": 730,
+    "BANK_TRANSFER_DETAILS": {
+        "Account name": "Diadem Atelier Ltd",
+        "Bank": "Example Bank plc, London",
+        "IBAN": "GB00 EXMP 0000 0000 0000 00",
+        "BIC / SWIFT": "EXMPGB2L",
+    },
+}
+
+
+def setting(name: str) -> Any:
+    return current_app.config.get(name, DEFAULTS[name])

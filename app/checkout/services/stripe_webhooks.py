@@ -1,0 +1,262 @@
+"""Card payments: the Payment Element page, the balance by card, and Stripe's webhook."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app.checkout import payments
+from app.checkout.models import EXPIRED_REASON, Order, Payment, StripeEvent
+from app.checkout.services.errors import (
+    InvalidTransition,
+    OrderNotFound,
+    PaymentError,
+    WebhookRejected,
+)
+from app.checkout.services.expiry import _cancel_intents, expire_if_lapsed
+from app.checkout.services.notifications import notify
+from app.checkout.services.orders import _check_payment_method, _open_intent
+from app.checkout.services.pieces import _release_pieces
+from app.checkout.services.records import _event, _lock_order, _new_payment, _pending
+from app.checkout.services.refunds import _execute_refund, _open_refund
+from app.checkout.services.settlement import _settle
+from app.domain.clock import utcnow
+from app.extensions import db
+
+OPEN_INTENT_STATUSES = ("requires_payment_method", "requires_confirmation", "requires_action")
+
+
+@dataclass(frozen=True)
+class CardPayment:
+    """What the Payment Element page needs."""
+
+    order: Order
+    payment: Payment
+    client_secret: str = field(repr=False)
+    publishable_key: str
+    ready: bool  # False when the intent is already processing/succeeded (nothing to enter)
+
+
+def card_payment(*, order_id: int) -> CardPayment:
+    """The pending card payment of an order, with its intent's client secret."""
+    order = db.session.get(Order, order_id)
+    if order is None:
+        raise OrderNotFound("No such order.")
+    expire_if_lapsed(order)
+    pending = [p for p in order.payments if p.method == "stripe" and p.status == "pending"]
+    if not pending or not payments.stripe_enabled():
+        raise InvalidTransition("There is no card payment to make on this order.")
+    payment = pending[-1]
+    try:
+        _open_intent(payment)
+        info = payments.retrieve_payment_intent(payment.provider_id)
+    except payments.PaymentProviderError as exc:
+        db.session.rollback()
+        raise PaymentError(str(exc)) from exc
+    if info.amount_minor != payment.amount_minor:
+        raise PaymentError("This payment no longer matches the order; please contact us.")
+    return CardPayment(
+        order=order,
+        payment=payment,
+        client_secret=info.client_secret,
+        publishable_key=payments.publishable_key(),
+        ready=info.status in OPEN_INTENT_STATUSES,
+    )
+
+
+def start_balance_payment(*, order_id: int, payment_method: str) -> Payment:
+    """The buyer pays the requested balance of a custom order (card or bank transfer)."""
+    method = _check_payment_method(payment_method)
+    order = _lock_order(order_id)
+    if order.balance_requested_at is None or order.outstanding_minor <= 0:
+        db.session.rollback()
+        raise InvalidTransition("No balance is due on this order yet.")
+    if order.status not in ("deposit_paid", "in_production"):
+        db.session.rollback()
+        raise InvalidTransition("No balance can be paid on this order.")
+    amount = order.outstanding_minor
+    reusable = [
+        p for p in _pending(order, "balance") if p.method == method and p.amount_minor == amount
+    ]
+    stale = [p for p in _pending(order, "balance") if p not in reusable]
+    for payment in stale:
+        payment.status = "cancelled"
+    payment = (
+        reusable[-1]
+        if reusable
+        else _new_payment(order, kind="balance", method=method, amount_minor=amount)
+    )
+    if method == "stripe":
+        order.payment_method = "stripe"
+    _event(order, "balance_started", f"Balance payment started ({method})")
+    db.session.commit()
+    _cancel_intents(p.provider_id for p in stale if p.provider_id)
+    if method == "stripe":
+        try:
+            _open_intent(payment)
+        except payments.PaymentProviderError as exc:
+            raise PaymentError(str(exc)) from exc
+    return payment
+
+
+def handle_stripe_webhook(*, payload: bytes, signature_header: str) -> str:
+    """Verify, record and process one Stripe event at most once; return what happened.
+
+    Raises WebhookRejected for a bad signature or payload (answer 400, Stripe will not
+    retry a forged event). A duplicate delivery returns "duplicate" and changes nothing.
+    """
+    try:
+        event = payments.parse_webhook(payload=payload, signature_header=signature_header)
+    except payments.InvalidWebhook as exc:
+        raise WebhookRejected(str(exc)) from exc
+    record = StripeEvent(
+        event_id=event.id[:255], type=event.type[:100], object_id=event.object_id[:255]
+    )
+    db.session.add(record)
+    try:
+        # The UNIQUE event id is claimed before processing, in the same transaction: a
+        # concurrent duplicate waits here for our commit and then fails.
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        return "duplicate"
+    after: list[tuple[str, Any]] = []
+    try:
+        if event.type == "payment_intent.succeeded":
+            record.outcome = _intent_succeeded(event, after)
+        elif event.type == "payment_intent.payment_failed":
+            record.outcome = _intent_failed(event, after)
+        else:
+            record.outcome = "ignored"
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    for action, arg in after:
+        if action == "notify":
+            notify(*arg)
+        elif action == "refund":
+            _execute_refund(arg)
+        elif action == "cancel":
+            _cancel_intents(arg)
+    return record.outcome
+
+
+def _payment_for_intent(event: payments.WebhookEvent) -> Payment | None:
+    payment = db.session.execute(
+        select(Payment).where(Payment.provider_id == event.object_id)
+    ).scalar_one_or_none()
+    if payment is None and event.metadata.get("payment_id", "").isdigit():
+        # The intent was created but saving its id failed: the metadata still names it.
+        candidate = db.session.get(Payment, int(event.metadata["payment_id"]))
+        if (
+            candidate is not None
+            and candidate.provider_id is None
+            and candidate.order.number == event.metadata.get("order_number")
+        ):
+            candidate.provider_id = event.object_id
+            payment = candidate
+    return payment
+
+
+def _intent_succeeded(event: payments.WebhookEvent, after: list[tuple[str, Any]]) -> str:
+    payment = _payment_for_intent(event)
+    if payment is None:
+        current_app.logger.warning("Stripe: succeeded for unknown intent %s", event.object_id)
+        return "unknown payment intent"
+    order = _lock_order(payment.order_id)
+    db.session.refresh(payment)
+    if payment.status == "succeeded":
+        return "already paid"
+    if event.amount_minor != payment.amount_minor or event.currency != payment.currency:
+        current_app.logger.error(
+            "Stripe: %s paid %s %s but payment %s expects %s %s",
+            event.object_id,
+            event.amount_minor,
+            event.currency,
+            payment.id,
+            payment.amount_minor,
+            payment.currency,
+        )
+        _event(order, "amount_mismatch", f"Intent {event.object_id} amount does not match")
+        return "amount mismatch"
+    now = utcnow()
+    if not _payment_needed(order, payment):
+        # Money arrived that the order no longer needs: paid twice (card after a recorded
+        # transfer, or two browser tabs), or the atelier cancelled the order meanwhile.
+        payment.status = "succeeded"
+        payment.settled_at = now
+        order.paid_minor += payment.amount_minor
+        refund = _open_refund(
+            order,
+            payment,
+            amount_minor=payment.amount_minor,
+            reason="Payment not needed (already paid or order cancelled)",
+            by_user_id=None,
+        )
+        _event(order, "unneeded_payment", f"Card payment {event.object_id} is refunded")
+        after.append(("refund", refund.id))
+        return "refunding unneeded payment"
+    superseded = [
+        p.provider_id for p in _pending(order, payment.kind) if p is not payment and p.provider_id
+    ]
+    if _settle(order, payment, now=now):
+        after.append(("cancel", superseded))
+        after.append(("notify", (order, "payment_received")))
+        return "paid"
+    # Paid after the reservation lapsed and the edition sold out meanwhile: give the money back.
+    _release_pieces(order, now)
+    refund = _open_refund(
+        order,
+        payment,
+        amount_minor=payment.amount_minor,
+        reason="Payment arrived after the reservation expired and the edition sold out",
+        by_user_id=None,
+    )
+    order.status = "cancelled"
+    order.cancel_reason = "Paid too late: the edition sold out; the payment is refunded."
+    order.cancelled_at = now
+    order.reserved_until = None
+    _event(order, "late_payment", order.cancel_reason)
+    after.append(("refund", refund.id))
+    return "refunding late payment"
+
+
+def _payment_needed(order: Order, payment: Payment) -> bool:
+    if order.status in ("refunded", "draft") or (
+        order.status == "cancelled" and order.cancel_reason != EXPIRED_REASON
+    ):
+        return False
+    if payment.kind == "initial":
+        return order.paid_minor < order.due_at_checkout_minor
+    return order.outstanding_minor > 0
+
+
+def _intent_failed(event: payments.WebhookEvent, after: list[tuple[str, Any]]) -> str:
+    payment = _payment_for_intent(event)
+    if payment is None:
+        return "unknown payment intent"
+    order = _lock_order(payment.order_id)
+    db.session.refresh(payment)
+    if payment.status != "pending":
+        # e.g. a failure delivered after the success of a later attempt: nothing to undo.
+        return f"ignored ({payment.status})"
+    payment.status = "failed"
+    payment.failure_message = event.failure_message or "The card was declined."
+    is_current = order.status == "awaiting_payment" and payment.kind == "initial"
+    if is_current:
+        released = _release_pieces(order, utcnow())
+        order.status = "payment_failed"
+        order.reserved_until = None
+        _event(
+            order,
+            "payment_failed",
+            f"{payment.failure_message} Released: {', '.join(released) or '—'}",
+        )
+    else:
+        _event(order, "payment_failed", payment.failure_message)
+    return "payment failed"
