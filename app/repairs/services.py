@@ -28,6 +28,7 @@ from app.domain.production import Track, TransitionRefused, Via
 from app.extensions import db
 from app.provenance import services as provenance
 from app.provenance.models import Passport
+from app.qc import services as qc
 from app.repairs.models import (
     GUEST_SOURCE,
     OPEN_STATUSES,
@@ -35,7 +36,6 @@ from app.repairs.models import (
     RepairPhoto,
     RepairTicket,
 )
-from app.staff import qc
 
 WARRANTY = timedelta(days=2 * 365)  # free workmanship repairs for two years from delivery
 MAX_PHOTOS = 6

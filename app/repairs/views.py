@@ -7,13 +7,13 @@ from flask_login import current_user, login_required
 
 from app.accounts.access import staff_required
 from app.checkout import services as checkout
+from app.common.forms import choices
 from app.common.uploads import UploadError, send_upload
 from app.domain import production
+from app.qc import services as qc
+from app.qc.forms import QcForm
 from app.repairs import forms, services
 from app.repairs.models import REPAIR_STATUSES
-from app.staff import forms as staff_forms
-from app.staff import qc
-from app.staff.forms import QcForm
 
 bp = Blueprint("repairs", __name__)
 staff_bp = Blueprint("repairs_staff", __name__, url_prefix="/staff/repairs")
@@ -404,7 +404,7 @@ def ticket_qc(ticket_id: int):
         flash(str(exc), "warning")
         return _back(ticket.id)
     form = QcForm(formdata=None if request.method == "GET" else request.form)
-    form.artisan_id.choices = staff_forms.choices(
+    form.artisan_id.choices = choices(
         [(0, "— choose —")] + [(u.id, qc.display_name(u)) for u in qc.staff_members()]
     )
     if request.method == "POST" and form.validate_on_submit():

@@ -8,7 +8,6 @@ from flask_wtf.file import MultipleFileField
 from wtforms import (
     HiddenField,
     RadioField,
-    SelectField,
     StringField,
     TextAreaField,
 )
@@ -16,7 +15,6 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from app.domain.money import parse_major
-from app.domain.production import FINISH_GRADES, parse_grams
 
 
 def choices(pairs) -> list[SelectChoice]:
@@ -28,9 +26,6 @@ def major_text(minor: int, currency: str) -> str:
     """An amount as the plain decimal staff type into a form ("1234.50")."""
     digits = get_currency_precision(currency)
     return str(Decimal(minor).scaleb(-digits).quantize(Decimal(1).scaleb(-digits)))
-
-
-PASS_FAIL = [("pass", "Pass"), ("fail", "Fail")]
 
 
 class MoveForm(FlaskForm):
@@ -66,40 +61,6 @@ class DesignDecisionForm(FlaskForm):
         validators=[Optional(), Length(max=4000)],
         render_kw={"rows": 3},
     )
-
-
-class QcForm(FlaskForm):
-    artisan_id = SelectField("Artisan who finished the piece", coerce=int, validators=[Optional()])
-    stone_tightness = RadioField(
-        "Stone tightness", choices=choices(PASS_FAIL), validators=[DataRequired()]
-    )
-    solder_integrity = RadioField(
-        "Solder integrity", choices=choices(PASS_FAIL), validators=[DataRequired()]
-    )
-    hallmark_present = RadioField(
-        "Hallmark present", choices=choices(PASS_FAIL), validators=[DataRequired()]
-    )
-    measured_grams = StringField("Measured weight (grams)", validators=[DataRequired()])
-    finish_grade = RadioField(
-        "Finish grade", choices=choices(list(FINISH_GRADES.items())), validators=[DataRequired()]
-    )
-    notes = TextAreaField("Notes", validators=[Optional(), Length(max=2000)], render_kw={"rows": 3})
-
-    def validate_measured_grams(self, field) -> None:
-        try:
-            self.measured_mg = parse_grams(field.data or "")
-        except ValueError as exc:
-            raise ValidationError(str(exc)) from exc
-
-    def results(self) -> dict[str, object]:
-        return {
-            "stone_tightness": self.stone_tightness.data == "pass",
-            "solder_integrity": self.solder_integrity.data == "pass",
-            "hallmark_present": self.hallmark_present.data == "pass",
-            "measured_mg": self.measured_mg,
-            "finish_grade": self.finish_grade.data,
-            "notes": self.notes.data or "",
-        }
 
 
 class ShipForm(FlaskForm):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from pathlib import PurePosixPath
 
 from flask import (
@@ -23,11 +21,12 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from app.accounts.access import staff_required
 from app.checkout import services as checkout
 from app.checkout.models import Order, OrderLine
+from app.common.forms import choices
 from app.common.uploads import MAX_UPLOAD_BYTES, MAX_VIDEO_BYTES, UploadError, send_upload
 from app.domain import production
-from app.staff import dashboard as board
-from app.staff import forms, qc, services
-from app.staff import forms as staff_forms
+from app.qc import services as qc
+from app.qc.forms import QcForm
+from app.staff import forms, services
 from app.staff.models import DesignFile
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -95,7 +94,6 @@ def production_helpers():
         "customer_stage_label": production.customer_stage_label,
         "qc_template": production.QC_TEMPLATE,
         "format_grams": production.format_grams,
-        "studio_time": board.studio_time,
     }
 
 
@@ -122,30 +120,7 @@ def _back(order: Order, anchor: str | None = None):
     return redirect(url_for("staff.show_order", number=order.number, _anchor=anchor))
 
 
-# --- dashboard and order list ---------------------------------------------------------------
-
-
-def _consultations_today() -> list | None:
-    """Today's consultations from the booking feature when it is installed; else None."""
-    if importlib.util.find_spec("app.booking") is None:
-        return None
-    if importlib.util.find_spec("app.booking.services") is None:
-        return None
-    booking = importlib.import_module("app.booking.services")
-    consultations_on = getattr(booking, "consultations_on", None)
-    if consultations_on is None:
-        return None
-    return consultations_on(board.studio_today())
-
-
-@bp.get("")
-def dashboard():
-    return render_template(
-        "staff/dashboard.html",
-        board=board.build(),
-        consultations=_consultations_today(),
-        lookup=forms.OrderLookupForm(formdata=None),
-    )
+# --- the order list -------------------------------------------------------------------------
 
 
 @bp.get("/orders")
@@ -265,9 +240,9 @@ def balance_received(number: str, line_id: int):
     return _back(order, f"line-{line.id}")
 
 
-def _qc_form(context: qc.QcContext, formdata=None) -> forms.QcForm:
-    form = forms.QcForm(formdata=formdata)
-    form.artisan_id.choices = staff_forms.choices(
+def _qc_form(context: qc.QcContext, formdata=None) -> QcForm:
+    form = QcForm(formdata=formdata)
+    form.artisan_id.choices = choices(
         [(0, "— choose —")] + [(u.id, qc.display_name(u)) for u in qc.staff_members()]
     )
     return form
@@ -284,11 +259,11 @@ def line_qc(number: str, line_id: int):
             "warning",
         )
         return _back(order, f"line-{line.id}")
-    context = qc.line_context(line.id)
+    context = services.line_context(line.id)
     form = _qc_form(context, formdata=None if request.method == "GET" else request.form)
     if request.method == "POST" and form.validate_on_submit():
         try:
-            check = qc.record_line_check(
+            check = services.record_line_check(
                 order_line_id=line.id,
                 checker_id=current_user.id,
                 artisan_id=form.artisan_id.data or None,

@@ -10,9 +10,9 @@ from app.domain.clock import utcnow
 from app.domain.production import FourEyesViolation, QcRequired, TransitionRefused
 from app.extensions import db
 from app.provenance import services as provenance
+from app.qc import services as qc
 from app.repairs import services as repairs
 from app.repairs.models import RepairTicket
-from app.staff import qc
 from app.staff import services as staff
 from tests.helpers import csrf_token, login
 from tests.staff.builders import PASSWORD, only_line, paid_order, png_bytes, studio_to_packed

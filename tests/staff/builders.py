@@ -9,8 +9,8 @@ from werkzeug.security import generate_password_hash
 from app.accounts.models import Role, User
 from app.checkout import services as checkout
 from app.checkout.models import Order, OrderLine
+from app.common.transactions import atomic
 from app.extensions import db
-from app.staff import qc
 from app.staff import services as staff
 from tests.factories import make_product
 
@@ -60,24 +60,25 @@ def paid_order(*, user_id: int | None, product_id: int, email: str = "bea@exampl
     """Place an order through checkout (bank transfer) and record its payment."""
     if user_id is None:
         raise ValueError("tests use signed-in buyers")
-    owner = checkout.CartOwner(user_id=user_id)
-    checkout.add_to_cart(
-        owner=owner, product_id=product_id, metal_code="yellow-gold", size_code="M"
-    )
-    order = checkout.place_order(
-        owner=owner,
-        details=checkout.ShippingDetails(
-            email=email,
-            name="Bea Buyer",
-            address_line1="1 Crown Street",
-            city="London",
-            postal_code="E1 6AN",
-            country="GB",
-        ),
-        payment_method="manual",
-        policy_accepted=True,
-    )
-    return checkout.mark_paid(order_id=order.id, reference="test transfer")
+    with atomic():
+        owner = checkout.CartOwner(user_id=user_id)
+        checkout.add_to_cart(
+            owner=owner, product_id=product_id, metal_code="yellow-gold", size_code="M"
+        )
+        order = checkout.place_order(
+            owner=owner,
+            details=checkout.ShippingDetails(
+                email=email,
+                name="Bea Buyer",
+                address_line1="1 Crown Street",
+                city="London",
+                postal_code="E1 6AN",
+                country="GB",
+            ),
+            payment_method="manual",
+            policy_accepted=True,
+        )
+        return checkout.mark_paid(order_id=order.id, reference="test transfer")
 
 
 def only_line(order: Order) -> OrderLine:
@@ -87,27 +88,30 @@ def only_line(order: Order) -> OrderLine:
 
 
 def qc_pass(line_id: int, *, checker_id: int, measured_mg: int = 100_500, passed: bool = True):
-    return qc.record_line_check(
-        order_line_id=line_id,
-        checker_id=checker_id,
-        stone_tightness=True,
-        solder_integrity=True,
-        hallmark_present=passed,
-        measured_mg=measured_mg,
-        finish_grade="A",
-    )
+    with atomic():
+        return staff.record_line_check(
+            order_line_id=line_id,
+            checker_id=checker_id,
+            stone_tightness=True,
+            solder_integrity=True,
+            hallmark_present=passed,
+            measured_mg=measured_mg,
+            finish_grade="A",
+        )
 
 
 def studio_to_packed(a: Atelier, line_id: int) -> None:
     """Paid -> hand finishing -> QC (by the artisan) -> passing check (by the checker) -> packed."""
     for target in ("hand_finishing", "qc"):
-        staff.move_line(
-            order_line_id=line_id, target=target, expected_stage=None, by_user_id=a.artisan_id
-        )
+        with atomic():
+            staff.move_line(
+                order_line_id=line_id, target=target, expected_stage=None, by_user_id=a.artisan_id
+            )
     qc_pass(line_id, checker_id=a.checker_id)
-    staff.move_line(
-        order_line_id=line_id, target="packed", expected_stage="qc", by_user_id=a.checker_id
-    )
+    with atomic():
+        staff.move_line(
+            order_line_id=line_id, target="packed", expected_stage="qc", by_user_id=a.checker_id
+        )
 
 
 def png_bytes(size: tuple[int, int] = (32, 24), colour: str = "gold") -> bytes:

@@ -11,7 +11,7 @@ from app.common.mail import read_outbox
 from app.domain.production import FourEyesViolation, QcRequired, TransitionRefused
 from app.extensions import db
 from app.provenance import services as provenance
-from app.staff import qc
+from app.qc import services as qc
 from app.staff import services as staff
 from app.staff.models import DesignRound, QcCheck, StageTransition
 from tests.conftest import POSTGRES_URL
@@ -153,7 +153,7 @@ def test_four_eyes_rule_in_the_service(app, atelier, studio_line):
             qc_pass(studio_line, checker_id=a.artisan_id)
         # Naming somebody else as the artisan does not get round the record.
         with pytest.raises(qc.QcError, match="Mira Goldsmith finished this piece"):
-            qc.record_line_check(
+            staff.record_line_check(
                 order_line_id=studio_line,
                 checker_id=a.artisan_id,
                 artisan_id=a.checker_id,
@@ -374,7 +374,7 @@ def test_cancelled_order_stops_production(app, atelier, studio_line):
 
 
 def test_dashboard_counts(app, atelier, studio_line):
-    from app.staff import dashboard
+    from app.dashboard import queries as dashboard
 
     with app.app_context():
         move(studio_line, "hand_finishing", atelier.artisan_id)

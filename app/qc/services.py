@@ -21,7 +21,7 @@ from app.domain.production import FourEyesViolation, QcResult
 from app.extensions import db
 from app.provenance import services as provenance
 from app.provenance.models import Passport
-from app.staff.models import QcCheck, StageTransition
+from app.qc.models import QcCheck
 
 
 class QcError(Exception):
@@ -59,28 +59,6 @@ def expected_weight_for(product: Product, size_code: str | None) -> int:
     return production.expected_weight_mg(product.metal_weight_mg, _size_permille(size_code))
 
 
-def line_finisher_id(order_line_id: int) -> int | None:
-    """Who signed off the hand finishing most recently (the artisan QC must not be done by)."""
-    return db.session.execute(
-        db.select(StageTransition.by_user_id)
-        .where(
-            StageTransition.order_line_id == order_line_id,
-            StageTransition.from_stage == "hand_finishing",
-        )
-        .order_by(StageTransition.id.desc())
-        .limit(1)
-    ).scalar_one_or_none()
-
-
-def _entered_stage_at(order_line_id: int, stage: str) -> datetime | None:
-    return db.session.execute(
-        db.select(StageTransition.created_at)
-        .where(StageTransition.order_line_id == order_line_id, StageTransition.to_stage == stage)
-        .order_by(StageTransition.id.desc())
-        .limit(1)
-    ).scalar_one_or_none()
-
-
 def latest_line_check(order_line_id: int) -> QcCheck | None:
     return db.session.execute(
         db.select(QcCheck)
@@ -88,15 +66,6 @@ def latest_line_check(order_line_id: int) -> QcCheck | None:
         .order_by(QcCheck.id.desc())
         .limit(1)
     ).scalar_one_or_none()
-
-
-def line_qc_passed(order_line_id: int) -> bool:
-    """Whether the line's latest QC check passed since it last came into QC (rework resets it)."""
-    check = latest_line_check(order_line_id)
-    if check is None or not check.passed:
-        return False
-    entered = _entered_stage_at(order_line_id, "qc")
-    return entered is None or check.created_at >= entered
 
 
 def latest_ticket_check(repair_ticket_id: int) -> QcCheck | None:
@@ -120,23 +89,6 @@ def checks_for_line(order_line_id: int) -> list[QcCheck]:
         db.session.execute(
             db.select(QcCheck).where(QcCheck.order_line_id == order_line_id).order_by(QcCheck.id)
         ).scalars()
-    )
-
-
-def line_context(order_line_id: int) -> QcContext:
-    """The QC context of an order line at the QC stage (opens its passport if need be)."""
-    from app.checkout.models import OrderLine
-
-    line = db.session.get(OrderLine, order_line_id)
-    if line is None:
-        raise QcError("No such order line.")
-    passport = provenance.passport_for_line(line)
-    finisher_id = line_finisher_id(line.id)
-    return QcContext(
-        passport=passport,
-        expected_mg=expected_weight_for(line.product, line.size_code),
-        artisan=db.session.get(User, finisher_id) if finisher_id else None,
-        order_line_id=line.id,
     )
 
 
@@ -241,49 +193,6 @@ def record_check(
                 "context": "repair" if context.repair_ticket_id else "production",
             },
         )
-    return check
-
-
-def record_line_check(
-    *,
-    order_line_id: int,
-    checker_id: int,
-    artisan_id: int | None = None,
-    stone_tightness: bool,
-    solder_integrity: bool,
-    hallmark_present: bool,
-    measured_mg: int,
-    finish_grade: str,
-    notes: str = "",
-) -> QcCheck:
-    """Record the QC check of an order line that is at the QC stage; commit."""
-    from app.checkout.models import OrderLine
-
-    line = db.session.get(OrderLine, order_line_id)
-    if line is None:
-        raise QcError("No such order line.")
-    if line.stage != "qc":
-        raise QcError(
-            f"QC is recorded while the piece is at Quality control; it is at "
-            f"{production.stage_label(line.stage)}."
-        )
-    context = line_context(order_line_id)
-    try:
-        check = record_check(
-            context=context,
-            checker_id=checker_id,
-            artisan_id=artisan_id,
-            stone_tightness=stone_tightness,
-            solder_integrity=solder_integrity,
-            hallmark_present=hallmark_present,
-            measured_mg=measured_mg,
-            finish_grade=finish_grade,
-            notes=notes,
-        )
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     return check
 
 

@@ -11,11 +11,13 @@ from sqlalchemy import func
 
 from app.catalog.models import EditionRun, Piece, PieceStatus, piece_is_free
 from app.checkout.models import Order, OrderLine
+from app.domain import production
 from app.domain.clock import utcnow
 from app.extensions import db
 from app.repairs import services as repairs
 from app.repairs.models import RepairTicket
-from app.staff import services
+from app.staff.models import StageTransition
+from app.staff.services import STOPPED_STATUSES
 
 NEARLY_SOLD_OUT_PERMILLE = 200  # an edition with a fifth or less of its pieces left
 
@@ -45,7 +47,7 @@ class NearlySoldOut:
 
 @dataclass(frozen=True)
 class Board:
-    stage_counts: list[services.StageCount]
+    stage_counts: list[StageCount]
     status_counts: list[tuple[str, str, int]]
     in_production: list[tuple[OrderLine, Order, datetime | None]]
     open_repairs: list[RepairTicket]
@@ -84,11 +86,67 @@ def nearly_sold_out() -> list[NearlySoldOut]:
     return [NearlySoldOut(run=run, free=count) for run, count in rows]
 
 
+@dataclass(frozen=True)
+class StageCount:
+    stage: str
+    label: str
+    count: int
+
+
+def stage_counts() -> list[StageCount]:
+    rows = dict(
+        db.session.execute(
+            db.select(OrderLine.stage, db.func.count(OrderLine.id))
+            .join(Order, Order.id == OrderLine.order_id)
+            .where(OrderLine.stage.is_not(None), Order.status.not_in(STOPPED_STATUSES))
+            .group_by(OrderLine.stage)
+        ).all()
+    )
+    return [
+        StageCount(stage=s, label=production.stage_label(s), count=rows.get(s, 0))
+        for s in production.PRODUCTION_STAGES
+    ]
+
+
+def status_counts() -> list[tuple[str, str, int]]:
+    from app.checkout.models import STATUS_LABELS
+
+    rows = db.session.execute(
+        db.select(Order.status, db.func.count(Order.id)).group_by(Order.status)
+    ).all()
+    counts = dict(rows)
+    return [(s, STATUS_LABELS.get(s, s), counts[s]) for s in STATUS_LABELS if counts.get(s)]
+
+
+def lines_in_production(limit: int = 100) -> list[tuple[OrderLine, Order, datetime | None]]:
+    """Lines being worked on, oldest stage change first, with when they entered their stage."""
+    entered = (
+        db.select(
+            StageTransition.order_line_id, db.func.max(StageTransition.created_at).label("at")
+        )
+        .group_by(StageTransition.order_line_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        db.select(OrderLine, Order, entered.c.at)
+        .join(Order, Order.id == OrderLine.order_id)
+        .outerjoin(entered, entered.c.order_line_id == OrderLine.id)
+        .where(
+            OrderLine.stage.is_not(None),
+            OrderLine.stage != "shipped",
+            Order.status.not_in(STOPPED_STATUSES),
+        )
+        .order_by(db.func.coalesce(entered.c.at, Order.paid_at), OrderLine.id)
+        .limit(limit)
+    ).all()
+    return [(line, order, at) for line, order, at in rows]
+
+
 def build() -> Board:
     return Board(
-        stage_counts=services.stage_counts(),
-        status_counts=services.status_counts(),
-        in_production=services.lines_in_production(),
+        stage_counts=stage_counts(),
+        status_counts=status_counts(),
+        in_production=lines_in_production(),
         open_repairs=repairs.list_tickets(open_only=True)[:20],
         reserved=reserved_pieces(),
         nearly_sold_out=nearly_sold_out(),

@@ -1,0 +1,1 @@
+"""The staff dashboard: what needs attention today, across production, repairs and bookings."""

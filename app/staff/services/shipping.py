@@ -1,0 +1,114 @@
+"""Shipping an order once every line is packed with a passing QC check."""
+
+from __future__ import annotations
+
+from app.accounts.models import User
+from app.checkout import services as checkout
+from app.checkout.models import Order, OrderLine
+from app.domain import production
+from app.domain.production import TransitionRefused, Via
+from app.extensions import db
+from app.provenance import services as provenance
+from app.qc import services as qc
+from app.staff.services.common import (
+    OrderNotFound,
+    ShippingError,
+    track_of,
+)
+from app.staff.services.moves import _apply, _ensure_passport
+from app.staff.services.quality import line_qc_passed
+from app.staff.services.reading import _passport_of
+
+# --- shipping -------------------------------------------------------------------------------
+
+
+def ship_order(
+    *,
+    order_id: int,
+    carrier: str,
+    tracking_number: str,
+    insured_value_minor: int | None,
+    by_user_id: int,
+) -> Order:
+    """Ship every line once each is packed with a passing QC, then hand over to checkout.
+
+    The stage changes, the passports' dispatch entries and checkout's status change and email
+    (``mark_shipped``) are one transaction: if checkout refuses (balance due...), nothing moves.
+    """
+    if not carrier.strip() or not tracking_number.strip():
+        raise ShippingError("Give the carrier and the tracking number.")
+    if insured_value_minor is not None and insured_value_minor < 0:
+        raise ShippingError("The insured value cannot be negative.")
+    order = db.session.get(Order, order_id)
+    if order is None:
+        raise OrderNotFound("No such order.")
+    for line in order.lines:
+        if line.stage is not None:
+            _ensure_passport(line)
+    try:
+        order = db.session.execute(
+            db.select(Order)
+            .where(Order.id == order_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).scalar_one()
+        lines = list(
+            db.session.execute(
+                db.select(OrderLine)
+                .where(OrderLine.order_id == order_id)
+                .order_by(OrderLine.id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            ).scalars()
+        )
+        if not lines:
+            raise ShippingError("This order has nothing to ship.")
+        # Check every line before changing any, so the message lists all that block shipping.
+        problems = []
+        for line in lines:
+            try:
+                production.check_transition(
+                    track_of(line),
+                    line.stage,
+                    "shipped",
+                    via=Via.SHIPMENT,
+                    qc_passed=line_qc_passed(line.id),
+                )
+            except TransitionRefused as exc:
+                problems.append(f"{line.product_name} {line.piece_label}".strip() + f": {exc}")
+        if problems:
+            raise ShippingError("Cannot ship yet. " + " ".join(problems))
+        for line in lines:
+            _apply(order, line, "shipped", via=Via.SHIPMENT, by_user_id=by_user_id)
+            passport = _passport_of(line)
+            if passport is not None:
+                provenance.record_entry(
+                    passport_id=passport.id,
+                    kind="dispatch",
+                    summary="Left the atelier, insured and signed for.",
+                    actor=qc.display_name(db.session.get(User, by_user_id)),
+                    recorded_by_id=by_user_id,
+                )
+        if insured_value_minor is not None:
+            order.insured_value_minor = insured_value_minor
+        db.session.flush()
+    except Exception:
+        db.session.rollback()
+        raise
+    try:
+        # Checkout locks the same order row again (already ours), sets the status, commits
+        # everything above with it, and emails the buyer the tracking number.
+        return checkout.mark_shipped(
+            order_id=order_id,
+            carrier=carrier,
+            tracking_number=tracking_number,
+            by_user_id=by_user_id,
+        )
+    except checkout.CheckoutError as exc:
+        db.session.rollback()
+        raise ShippingError(str(exc)) from exc
+
+
+def default_insured_value(order: Order) -> int:
+    """What to insure the parcel for when staff leave it as it is: the goods' value."""
+    return order.insured_value_minor or order.goods_minor
