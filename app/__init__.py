@@ -85,6 +85,7 @@ def register_models() -> None:
     import app.catalog.models
     import app.checkout.models
     import app.provenance.models
+    import app.qc.models
     import app.repairs.models
     import app.staff.models
     import app.tryon.models  # noqa: F401
@@ -95,6 +96,7 @@ def register_blueprints(app: Flask) -> None:
     from app.booking import views as booking
     from app.catalog import views as catalog
     from app.checkout import views as checkout
+    from app.dashboard import views as dashboard
     from app.main import views as main
     from app.provenance import views as provenance
     from app.repairs import views as repairs
@@ -110,6 +112,7 @@ def register_blueprints(app: Flask) -> None:
         checkout.staff_bp,
         booking.bp,
         booking.staff_bp,
+        dashboard.bp,
         staff.bp,
         staff.customer_bp,
         provenance.bp,
