@@ -13,13 +13,14 @@ from app.catalog.models import EditionRun, Piece, PieceStatus, piece_is_free
 from app.checkout.models import Order, OrderLine
 from app.domain import production
 from app.domain.clock import utcnow
+from app.domain.orders import LABELS, PRODUCTION_STOPPED
 from app.extensions import db
 from app.repairs import services as repairs
 from app.repairs.models import RepairTicket
 from app.staff.models import StageTransition
-from app.staff.services import STOPPED_STATUSES
 
 NEARLY_SOLD_OUT_PERMILLE = 200  # an edition with a fifth or less of its pieces left
+_STOPPED = sorted(status.value for status in PRODUCTION_STOPPED)
 
 
 def studio_today() -> date:
@@ -98,7 +99,7 @@ def stage_counts() -> list[StageCount]:
         db.session.execute(
             db.select(OrderLine.stage, db.func.count(OrderLine.id))
             .join(Order, Order.id == OrderLine.order_id)
-            .where(OrderLine.stage.is_not(None), Order.status.not_in(STOPPED_STATUSES))
+            .where(OrderLine.stage.is_not(None), Order.status.not_in(_STOPPED))
             .group_by(OrderLine.stage)
         ).all()
     )
@@ -109,13 +110,12 @@ def stage_counts() -> list[StageCount]:
 
 
 def status_counts() -> list[tuple[str, str, int]]:
-    from app.checkout.models import STATUS_LABELS
-
+    """(status, label, count) for each order status in use, in the lifecycle's order."""
     rows = db.session.execute(
         db.select(Order.status, db.func.count(Order.id)).group_by(Order.status)
     ).all()
     counts = dict(rows)
-    return [(s, STATUS_LABELS.get(s, s), counts[s]) for s in STATUS_LABELS if counts.get(s)]
+    return [(s.value, label, counts[s.value]) for s, label in LABELS.items() if counts.get(s.value)]
 
 
 def lines_in_production(limit: int = 100) -> list[tuple[OrderLine, Order, datetime | None]]:
@@ -134,7 +134,7 @@ def lines_in_production(limit: int = 100) -> list[tuple[OrderLine, Order, dateti
         .where(
             OrderLine.stage.is_not(None),
             OrderLine.stage != "shipped",
-            Order.status.not_in(STOPPED_STATUSES),
+            Order.status.not_in(_STOPPED),
         )
         .order_by(db.func.coalesce(entered.c.at, Order.paid_at), OrderLine.id)
         .limit(limit)

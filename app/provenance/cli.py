@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
+from app.common.transactions import atomic
 from app.provenance import services
 
 
@@ -13,7 +14,8 @@ from app.provenance import services
 @with_appcontext
 def verify_provenance_command(quiet: bool) -> None:
     """Verify every provenance chain; name each broken link and exit 1 if any."""
-    results = services.verify_all()
+    with atomic():  # one consistent snapshot of every chain (nothing is written)
+        results = services.verify_all()
     broken = 0
     for passport, report in results:
         if report.ok:

@@ -3,14 +3,9 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import DateField, SelectField, StringField, TextAreaField
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-
-def choices(pairs) -> list[SelectChoice]:
-    """WTForms 3.3 wants SelectChoice objects rather than (value, label) tuples."""
-    return [SelectChoice(value, label) for value, label in pairs]
-
+from app.common.forms import choices
 
 STAFF_ENTRY_KINDS = [
     ("step", "A making step (who did what)"),

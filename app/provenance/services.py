@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -12,17 +11,20 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from app.catalog.models import EditionRun, Piece, Product
-from app.common.uploads import StoredUpload, store_upload
+from app.common import references
+from app.common.locks import lock_row
+from app.common.transactions import atomic
+from app.common.uploads import StoredUpload, sniff, store_upload
 from app.domain import ledger
 from app.domain.clock import utcnow
 from app.domain.editions import format_piece_number
 from app.extensions import db
 from app.provenance.models import ENTRY_KINDS, Passport, ProvenanceEntry
 
-# Lower-case letters and digits without the look-alikes (0/o, 1/l/i): 12 of them is ~59 bits,
-# far beyond guessing, and still readable off a hangtag.
-CODE_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
+# Lower-case letters and digits without the look-alikes (app.common.references): 12 of them is
+# ~59 bits, far beyond guessing, and still readable off a hangtag.
 CODE_LENGTH = 12
+MAX_CODE_LENGTH = 16  # what a code typed or scanned may be before we bother the database
 ATELIER = "Diadem atelier"
 
 
@@ -39,7 +41,7 @@ class EntryRefused(ProvenanceError):
 
 
 def new_code() -> str:
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    return references.new_code(CODE_LENGTH)
 
 
 # --- reading --------------------------------------------------------------------------------
@@ -47,7 +49,7 @@ def new_code() -> str:
 
 def get_passport(code: str) -> Passport:
     """The passport with this public code, or PassportNotFound."""
-    if not code or len(code) > 16 or any(c not in CODE_ALPHABET for c in code):
+    if not references.is_code(code or "", max_length=MAX_CODE_LENGTH):
         raise PassportNotFound("No passport has that code.")
     passport = db.session.execute(
         db.select(Passport).where(Passport.code == code)
@@ -180,7 +182,7 @@ def record_entry(
     details: dict[str, Any] | None = None,
     files: Iterable[EntryFile] = (),
 ) -> ProvenanceEntry:
-    """Append an entry to a passport's chain inside the caller's transaction (caller commits).
+    """Append an entry to a passport's chain inside the caller's transaction (``atomic()``).
 
     The passport row is locked first (FOR UPDATE on PostgreSQL; SQLite serialises writers), so
     two appends cannot both extend the same head; UNIQUE(passport_id, seq) backs that up.
@@ -190,12 +192,7 @@ def record_entry(
     summary = summary.strip()
     if not summary:
         raise EntryRefused("An entry needs a summary.")
-    passport = db.session.execute(
-        db.select(Passport)
-        .where(Passport.id == passport_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one_or_none()
+    passport = lock_row(Passport, passport_id)
     if passport is None:
         raise PassportNotFound("No such passport.")
     # Whole seconds: what is hashed must survive the round trip through either database.
@@ -227,14 +224,8 @@ def record_entry(
 
 
 def append_entry(**kwargs: Any) -> ProvenanceEntry:
-    """Append an entry and commit (see :func:`record_entry` for the arguments)."""
-    try:
-        entry = record_entry(**kwargs)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
-    return entry
+    """Append an entry in the caller's transaction (the same as :func:`record_entry`)."""
+    return record_entry(**kwargs)
 
 
 # --- opening passports ----------------------------------------------------------------------
@@ -248,17 +239,19 @@ def _stones(product: Product) -> list[dict[str, Any]]:
 
 
 def _create(subject: dict[str, int], title: str, origin: dict[str, Any], summary: str) -> Passport:
-    """Insert a passport with its origin entry; if another request just made it, return that."""
+    """Insert a passport with its origin entry; if another request just made it, return that.
+
+    The insert is a savepoint in the caller's transaction, so losing the race undoes only it.
+    """
     passport = Passport(
         code=new_code(), title=title[:200], head_hash=ledger.GENESIS_HASH, length=0, **subject
     )
-    db.session.add(passport)
     try:
-        db.session.flush()
-        record_entry(passport_id=passport.id, kind="origin", summary=summary, details=origin)
-        db.session.commit()
+        with atomic():
+            db.session.add(passport)
+            db.session.flush()
+            record_entry(passport_id=passport.id, kind="origin", summary=summary, details=origin)
     except IntegrityError:
-        db.session.rollback()
         existing = find_passport(**subject)
         if existing is None:
             raise
@@ -509,8 +502,6 @@ def add_staff_entry(
     if occurred_on is not None and occurred_on > today():
         raise EntryRefused("An entry records what happened, so its date cannot be in the future.")
     # Check every file before storing any, so a bad second file leaves no orphan first one.
-    from app.common.uploads import sniff
-
     for data, _ in uploads:
         sniff(data, allow_pdf=True)
     files = [store_entry_file(data, label=label) for data, label in uploads]
@@ -519,7 +510,7 @@ def add_staff_entry(
         details["origin"] = origin
     if source.strip():
         details["source"] = source.strip()[:200]
-    return append_entry(
+    return record_entry(
         passport_id=passport_id,
         kind=kind,
         summary=summary,

@@ -6,6 +6,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import current_user
 
 from app.accounts.access import staff_required
+from app.common.transactions import atomic
 from app.common.uploads import UploadError, send_upload
 from app.provenance import forms, services
 from app.provenance.qr import qr_png
@@ -95,7 +96,8 @@ def run_pieces(run_id: int):
 @staff_bp.post("/runs/<int:run_id>/passport")
 def open_run_passport(run_id: int):
     try:
-        passport = services.passport_for_run(run_id=run_id)
+        with atomic():
+            passport = services.passport_for_run(run_id=run_id)
     except services.PassportNotFound:
         abort(404)
     return redirect(url_for("provenance_staff.manage", code=passport.code))
@@ -104,7 +106,8 @@ def open_run_passport(run_id: int):
 @staff_bp.post("/pieces/<int:piece_id>/passport")
 def open_piece_passport(piece_id: int):
     try:
-        passport = services.passport_for_piece(piece_id=piece_id)
+        with atomic():
+            passport = services.passport_for_piece(piece_id=piece_id)
     except services.PassportNotFound:
         abort(404)
     return redirect(url_for("provenance_staff.manage", code=passport.code))
@@ -129,21 +132,22 @@ def add_entry(code: str):
     form = forms.EntryForm()
     if form.validate_on_submit():
         try:
-            services.add_staff_entry(
-                passport_id=passport.id,
-                kind=form.kind.data,
-                summary=form.summary.data,
-                occurred_on=form.occurred_on.data,
-                actor=form.actor.data or "",
-                origin=form.origin.data or "",
-                source=form.source.data or "",
-                uploads=[
-                    (f.read(), form.file_label.data or f.filename or "")
-                    for f in form.files.data
-                    if f and f.filename
-                ],
-                recorded_by_id=current_user.id,
-            )
+            with atomic():
+                services.add_staff_entry(
+                    passport_id=passport.id,
+                    kind=form.kind.data,
+                    summary=form.summary.data,
+                    occurred_on=form.occurred_on.data,
+                    actor=form.actor.data or "",
+                    origin=form.origin.data or "",
+                    source=form.source.data or "",
+                    uploads=[
+                        (f.read(), form.file_label.data or f.filename or "")
+                        for f in form.files.data
+                        if f and f.filename
+                    ],
+                    recorded_by_id=current_user.id,
+                )
         except (services.ProvenanceError, UploadError) as exc:
             form.form_errors.append(str(exc))
         else:

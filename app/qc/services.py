@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import User
 from app.catalog.models import FitSize, Product
+from app.common.transactions import atomic
 from app.domain import production
 from app.domain.production import FourEyesViolation, QcResult
 from app.extensions import db
@@ -59,29 +60,61 @@ def expected_weight_for(product: Product, size_code: str | None) -> int:
     return production.expected_weight_mg(product.metal_weight_mg, _size_permille(size_code))
 
 
-def latest_line_check(order_line_id: int) -> QcCheck | None:
+def latest_check(
+    *, order_line_id: int | None = None, repair_ticket_id: int | None = None
+) -> QcCheck | None:
+    """The newest check of an order line or of a repair ticket."""
+    if (order_line_id is None) == (repair_ticket_id is None):
+        raise ValueError("latest_check needs an order line or a repair ticket")
+    where = (
+        QcCheck.order_line_id == order_line_id
+        if order_line_id is not None
+        else QcCheck.repair_ticket_id == repair_ticket_id
+    )
     return db.session.execute(
-        db.select(QcCheck)
-        .where(QcCheck.order_line_id == order_line_id)
-        .order_by(QcCheck.id.desc())
-        .limit(1)
+        db.select(QcCheck).where(where).order_by(QcCheck.id.desc()).limit(1)
     ).scalar_one_or_none()
+
+
+def latest_line_check(order_line_id: int) -> QcCheck | None:
+    return latest_check(order_line_id=order_line_id)
 
 
 def latest_ticket_check(repair_ticket_id: int) -> QcCheck | None:
-    return db.session.execute(
-        db.select(QcCheck)
-        .where(QcCheck.repair_ticket_id == repair_ticket_id)
-        .order_by(QcCheck.id.desc())
-        .limit(1)
-    ).scalar_one_or_none()
+    return latest_check(repair_ticket_id=repair_ticket_id)
 
 
-def ticket_qc_passed(repair_ticket_id: int, entered_qc_at: datetime | None) -> bool:
-    check = latest_ticket_check(repair_ticket_id)
+def passed_since(check: QcCheck | None, entered_qc_at: datetime | None) -> bool:
+    """Whether ``check`` passed and is no older than the piece's last entry into QC.
+
+    Rework resets QC: a pass from before the piece went back to the bench does not count.
+    """
     if check is None or not check.passed:
         return False
     return entered_qc_at is None or check.created_at >= entered_qc_at
+
+
+def ticket_qc_passed(repair_ticket_id: int, entered_qc_at: datetime | None) -> bool:
+    return passed_since(latest_ticket_check(repair_ticket_id), entered_qc_at)
+
+
+def context_for(
+    *,
+    passport: Passport | None,
+    product: Product,
+    size_code: str | None,
+    artisan_id: int | None,
+    order_line_id: int | None = None,
+    repair_ticket_id: int | None = None,
+) -> QcContext:
+    """The QC context of a piece: its passport, specified weight and who finished it."""
+    return QcContext(
+        passport=passport,
+        expected_mg=expected_weight_for(product, size_code),
+        artisan=db.session.get(User, artisan_id) if artisan_id else None,
+        order_line_id=order_line_id,
+        repair_ticket_id=repair_ticket_id,
+    )
 
 
 def checks_for_line(order_line_id: int) -> list[QcCheck]:
@@ -115,7 +148,8 @@ def record_check(
     notes: str = "",
     append_to_passport: bool = True,
 ) -> QcCheck:
-    """Record a filled-in checklist and append its outcome to the passport (caller commits).
+    """Record a filled-in checklist and append its outcome to the passport (in the caller's
+    transaction: call it inside ``atomic()``).
 
     Raises FourEyesViolation when the checker is the artisan, QcError for bad input.
     """
@@ -162,11 +196,12 @@ def record_check(
         passed=result.passed,
         notes=notes.strip()[:2000],
     )
-    db.session.add(check)
     try:
-        db.session.flush()
+        # A savepoint: a refused insert undoes only itself, never the caller's work.
+        with atomic():
+            db.session.add(check)
+            db.session.flush()
     except IntegrityError as exc:
-        db.session.rollback()
         # The database's four-eyes CHECK caught what the service should have.
         raise FourEyesViolation("The checker must not be the artisan (four-eyes rule).") from exc
     if context.passport is not None and append_to_passport:

@@ -8,12 +8,12 @@ from flask_login import current_user, login_required
 from app.accounts.access import staff_required
 from app.checkout import services as checkout
 from app.common.forms import choices
+from app.common.transactions import atomic
 from app.common.uploads import UploadError, send_upload
 from app.domain import production
 from app.qc import services as qc
 from app.qc.forms import QcForm
 from app.repairs import forms, services
-from app.repairs.models import REPAIR_STATUSES
 
 bp = Blueprint("repairs", __name__)
 staff_bp = Blueprint("repairs_staff", __name__, url_prefix="/staff/repairs")
@@ -50,13 +50,14 @@ def new_request(line_id: int):
     form = forms.RepairRequestForm()
     if form.validate_on_submit():
         try:
-            ticket = services.request_repair(
-                user_id=current_user.id,
-                order_line_id=owned.line.id,
-                description=form.description.data,
-                preferred_return_on=form.preferred_return_on.data,
-                photos=_photos(form.photos),
-            )
+            with atomic():
+                ticket = services.request_repair(
+                    user_id=current_user.id,
+                    order_line_id=owned.line.id,
+                    description=form.description.data,
+                    preferred_return_on=form.preferred_return_on.data,
+                    photos=_photos(form.photos),
+                )
         except REPAIR_ERRORS as exc:
             form.form_errors.append(str(exc))
         else:
@@ -88,12 +89,13 @@ def decide(ticket_id: int):
     form = forms.DecisionForm()
     if form.validate_on_submit():
         try:
-            services.decide_quote(
-                ticket_id=ticket.id,
-                accept=form.decision.data == "accept",
-                comment=form.comment.data or "",
-                by_user_id=current_user.id,
-            )
+            with atomic():
+                services.decide_quote(
+                    ticket_id=ticket.id,
+                    accept=form.decision.data == "accept",
+                    comment=form.comment.data or "",
+                    by_user_id=current_user.id,
+                )
         except REPAIR_ERRORS as exc:
             flash(str(exc), "warning")
         else:
@@ -158,12 +160,13 @@ def guest_new_request(number: str, line_id: int):
     form = forms.RepairRequestForm()
     if form.validate_on_submit():
         try:
-            ticket = services.request_guest_repair(
-                **access,
-                description=form.description.data,
-                preferred_return_on=form.preferred_return_on.data,
-                photos=_photos(form.photos),
-            )
+            with atomic():
+                ticket = services.request_guest_repair(
+                    **access,
+                    description=form.description.data,
+                    preferred_return_on=form.preferred_return_on.data,
+                    photos=_photos(form.photos),
+                )
         except services.OrderNotVisible:
             abort(404)
         except REPAIR_ERRORS as exc:
@@ -201,13 +204,14 @@ def guest_decide(ticket_id: int):
     form = forms.DecisionForm()
     if form.validate_on_submit():
         try:
-            services.decide_guest_quote(
-                ticket_id=ticket.id,
-                accept=form.decision.data == "accept",
-                comment=form.comment.data or "",
-                token=request.args.get("t"),
-                remembered_ids=session.get(GUEST_TICKETS, []),
-            )
+            with atomic():
+                services.decide_guest_quote(
+                    ticket_id=ticket.id,
+                    accept=form.decision.data == "accept",
+                    comment=form.comment.data or "",
+                    token=request.args.get("t"),
+                    remembered_ids=session.get(GUEST_TICKETS, []),
+                )
         except services.TicketNotFound:
             abort(404)
         except REPAIR_ERRORS as exc:
@@ -246,13 +250,13 @@ def _back(ticket_id: int):
 @staff_bp.get("")
 def board():
     status = request.args.get("status") or None
-    if status not in (None, *REPAIR_STATUSES):
+    if status not in (None, *services.REPAIR_STATUSES):
         status = None
     return render_template(
         "repairs/staff_board.html",
         tickets=services.list_tickets(status=status, open_only=status is None),
         status=status,
-        statuses=REPAIR_STATUSES,
+        statuses=services.REPAIR_STATUSES,
     )
 
 
@@ -261,17 +265,18 @@ def new_walk_in():
     form = forms.WalkInForm()
     if form.validate_on_submit():
         try:
-            ticket = services.open_walk_in(
-                by_user_id=current_user.id,
-                contact_name=form.contact_name.data,
-                contact_email=form.contact_email.data or "",
-                contact_phone=form.contact_phone.data or "",
-                passport_code=form.passport_code.data or "",
-                piece_description=form.piece_description.data or "",
-                description=form.description.data,
-                preferred_return_on=form.preferred_return_on.data,
-                photos=_photos(form.photos),
-            )
+            with atomic():
+                ticket = services.open_walk_in(
+                    by_user_id=current_user.id,
+                    contact_name=form.contact_name.data,
+                    contact_email=form.contact_email.data or "",
+                    contact_phone=form.contact_phone.data or "",
+                    passport_code=form.passport_code.data or "",
+                    piece_description=form.piece_description.data or "",
+                    description=form.description.data,
+                    preferred_return_on=form.preferred_return_on.data,
+                    photos=_photos(form.photos),
+                )
         except REPAIR_ERRORS as exc:
             form.form_errors.append(str(exc))
         else:
@@ -311,12 +316,13 @@ def assess(ticket_id: int):
         flash("Write the assessment.", "warning")
         return _back(ticket.id)
     try:
-        services.assess(
-            ticket_id=ticket.id,
-            assessment=form.assessment.data,
-            under_warranty=form.under_warranty.data,
-            by_user_id=current_user.id,
-        )
+        with atomic():
+            services.assess(
+                ticket_id=ticket.id,
+                assessment=form.assessment.data,
+                under_warranty=form.under_warranty.data,
+                by_user_id=current_user.id,
+            )
     except REPAIR_ERRORS as exc:
         flash(str(exc), "warning")
     else:
@@ -335,12 +341,13 @@ def quote(ticket_id: int):
                 flash(error, "warning")
         return _back(ticket.id)
     try:
-        services.send_quote(
-            ticket_id=ticket.id,
-            quote_minor=form.amount_minor,
-            note=form.note.data or "",
-            by_user_id=current_user.id,
-        )
+        with atomic():
+            services.send_quote(
+                ticket_id=ticket.id,
+                quote_minor=form.amount_minor,
+                note=form.note.data or "",
+                by_user_id=current_user.id,
+            )
     except REPAIR_ERRORS as exc:
         flash(str(exc), "warning")
     else:
@@ -356,13 +363,14 @@ def record_decision(ticket_id: int):
         flash("Choose accept or decline.", "warning")
         return _back(ticket.id)
     try:
-        services.decide_quote(
-            ticket_id=ticket.id,
-            accept=form.decision.data == "accept",
-            comment=form.comment.data or "",
-            by_user_id=current_user.id,
-            on_behalf=True,
-        )
+        with atomic():
+            services.decide_quote(
+                ticket_id=ticket.id,
+                accept=form.decision.data == "accept",
+                comment=form.comment.data or "",
+                by_user_id=current_user.id,
+                on_behalf=True,
+            )
     except REPAIR_ERRORS as exc:
         flash(str(exc), "warning")
     else:
@@ -378,13 +386,14 @@ def move(ticket_id: int):
         flash("That form was incomplete; try again.", "warning")
         return _back(ticket.id)
     try:
-        services.move_ticket(
-            ticket_id=ticket.id,
-            target=form.target.data,
-            expected_status=form.expected_status.data,
-            by_user_id=current_user.id,
-            work_done=form.work_done.data or "",
-        )
+        with atomic():
+            services.move_ticket(
+                ticket_id=ticket.id,
+                target=form.target.data,
+                expected_status=form.expected_status.data,
+                by_user_id=current_user.id,
+                work_done=form.work_done.data or "",
+            )
     except REPAIR_ERRORS as exc:
         flash(str(exc), "warning")
     else:
@@ -409,12 +418,13 @@ def ticket_qc(ticket_id: int):
     )
     if request.method == "POST" and form.validate_on_submit():
         try:
-            services.record_repair_check(
-                ticket_id=ticket.id,
-                checker_id=current_user.id,
-                artisan_id=form.artisan_id.data or None,
-                **form.results(),
-            )
+            with atomic():
+                services.record_repair_check(
+                    ticket_id=ticket.id,
+                    checker_id=current_user.id,
+                    artisan_id=form.artisan_id.data or None,
+                    **form.results(),
+                )
         except (production.FourEyesViolation, qc.QcError, services.RepairError) as exc:
             form.form_errors.append(str(exc))
         else:
@@ -438,9 +448,10 @@ def add_photos(ticket_id: int):
     if not form.validate_on_submit():
         abort(400)
     try:
-        services.add_staff_photos(
-            ticket_id=ticket.id, photos=_photos(form.photos), by_user_id=current_user.id
-        )
+        with atomic():
+            services.add_staff_photos(
+                ticket_id=ticket.id, photos=_photos(form.photos), by_user_id=current_user.id
+            )
     except REPAIR_ERRORS as exc:
         flash(str(exc), "warning")
     else:

@@ -11,15 +11,10 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from app.common.forms import choices
 from app.domain.money import parse_major
-
-
-def choices(pairs) -> list[SelectChoice]:
-    """WTForms 3.3 wants SelectChoice objects rather than (value, label) tuples."""
-    return [SelectChoice(value, label) for value, label in pairs]
 
 
 def major_text(minor: int, currency: str) -> str:

@@ -1,4 +1,4 @@
-"""Production records: every stage move, design approval rounds and QC checks."""
+"""Production records: every stage move and design approval round (QC checks live in app.qc)."""
 
 from __future__ import annotations
 
@@ -17,10 +17,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.domain.clock import utcnow
 from app.extensions import db
-
-# QcCheck lives beneath staff and repairs (app.qc); re-exported so the app factory, which
-# registers app.staff.models, still sees its table.
-from app.qc.models import QcCheck as QcCheck
 
 DESIGN_KINDS = ("cad", "proof")
 DECISIONS = ("approved", "changes_requested")

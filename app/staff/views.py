@@ -20,8 +20,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.accounts.access import staff_required
 from app.checkout import services as checkout
-from app.checkout.models import Order, OrderLine
 from app.common.forms import choices
+from app.common.transactions import atomic
 from app.common.uploads import MAX_UPLOAD_BYTES, MAX_VIDEO_BYTES, UploadError, send_upload
 from app.domain import production
 from app.qc import services as qc
@@ -102,21 +102,21 @@ def _uploads(field, caption: str = "") -> list[tuple[bytes, str]]:
     return [(f.read(), caption or f.filename) for f in files]
 
 
-def _order_or_404(number: str) -> Order:
+def _order_or_404(number: str):
     try:
         return services.get_order(number)
     except services.OrderNotFound:
         abort(404)
 
 
-def _line_of(order: Order, line_id: int) -> OrderLine:
+def _line_of(order, line_id: int):
     for line in order.lines:
         if line.id == line_id:
             return line
     abort(404)
 
 
-def _back(order: Order, anchor: str | None = None):
+def _back(order, anchor: str | None = None):
     return redirect(url_for("staff.show_order", number=order.number, _anchor=anchor))
 
 
@@ -165,7 +165,7 @@ def show_order(number: str):
     )
 
 
-def _ship_form(order: Order, formdata=None) -> forms.ShipForm:
+def _ship_form(order, formdata=None) -> forms.ShipForm:
     form = forms.ShipForm(formdata=formdata)
     form.currency = order.currency
     if formdata is None:
@@ -186,13 +186,14 @@ def move_line(number: str, line_id: int):
         flash("That form was incomplete; try again.", "warning")
         return _back(order)
     try:
-        services.move_line(
-            order_line_id=line.id,
-            target=form.target.data,
-            expected_stage=form.expected_stage.data or None,
-            by_user_id=current_user.id,
-            note=form.note.data or "",
-        )
+        with atomic():
+            services.move_line(
+                order_line_id=line.id,
+                target=form.target.data,
+                expected_stage=form.expected_stage.data or None,
+                by_user_id=current_user.id,
+                note=form.note.data or "",
+            )
     except (services.TransitionRefused, services.ProductionError) as exc:
         flash(str(exc), "warning")
     else:
@@ -211,13 +212,14 @@ def send_design(number: str, line_id: int):
         flash("That form was incomplete; try again.", "warning")
         return _back(order)
     try:
-        design_round = services.send_design_round(
-            order_line_id=line.id,
-            kind=form.kind.data,
-            files=_uploads(form.files, form.caption.data or ""),
-            message=form.message.data or "",
-            by_user_id=current_user.id,
-        )
+        with atomic():
+            design_round = services.send_design_round(
+                order_line_id=line.id,
+                kind=form.kind.data,
+                files=_uploads(form.files, form.caption.data or ""),
+                message=form.message.data or "",
+                by_user_id=current_user.id,
+            )
     except (services.ProductionError, services.TransitionRefused, UploadError) as exc:
         flash(str(exc), "warning")
     else:
@@ -232,7 +234,8 @@ def balance_received(number: str, line_id: int):
     if not forms.ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        services.record_balance_paid(order_line_id=line.id, by_user_id=current_user.id)
+        with atomic():
+            services.record_balance_paid(order_line_id=line.id, by_user_id=current_user.id)
     except services.TransitionRefused as exc:
         flash(str(exc), "warning")
     else:
@@ -259,16 +262,18 @@ def line_qc(number: str, line_id: int):
             "warning",
         )
         return _back(order, f"line-{line.id}")
-    context = services.line_context(line.id)
+    with atomic():  # opens the piece's passport on first use
+        context = services.line_context(line.id)
     form = _qc_form(context, formdata=None if request.method == "GET" else request.form)
     if request.method == "POST" and form.validate_on_submit():
         try:
-            check = services.record_line_check(
-                order_line_id=line.id,
-                checker_id=current_user.id,
-                artisan_id=form.artisan_id.data or None,
-                **form.results(),
-            )
+            with atomic():
+                check = services.record_line_check(
+                    order_line_id=line.id,
+                    checker_id=current_user.id,
+                    artisan_id=form.artisan_id.data or None,
+                    **form.results(),
+                )
         except (production.FourEyesViolation, qc.QcError) as exc:
             form.form_errors.append(str(exc))
         else:
@@ -306,13 +311,14 @@ def ship(number: str):
                 flash(error, "warning")
         return _back(order, "shipping")
     try:
-        services.ship_order(
-            order_id=order.id,
-            carrier=form.carrier.data,
-            tracking_number=form.tracking_number.data,
-            insured_value_minor=form.insured_value_minor,
-            by_user_id=current_user.id,
-        )
+        with atomic():
+            services.ship_order(
+                order_id=order.id,
+                carrier=form.carrier.data,
+                tracking_number=form.tracking_number.data,
+                insured_value_minor=form.insured_value_minor,
+                by_user_id=current_user.id,
+            )
     except (services.ProductionError, services.TransitionRefused) as exc:
         flash(str(exc), "warning")
     else:
@@ -330,7 +336,7 @@ def design_file(number: str, file_id: int):
     return _send_design_file(order, item)
 
 
-def _send_design_file(order: Order, item: DesignFile) -> Response:
+def _send_design_file(order, item: DesignFile) -> Response:
     # A readable name for "Download the video" (the stored name is random); served inline, with
     # Range support for <video>.
     suffix = PurePosixPath(item.upload_name).suffix
@@ -340,7 +346,7 @@ def _send_design_file(order: Order, item: DesignFile) -> Response:
 # --- the customer's side: design decisions and files ----------------------------------------
 
 
-def _customer_order(number: str) -> Order:
+def _customer_order(number: str):
     """The order if this visitor may see it (their own, or a guest's with its link); else 404."""
     try:
         return checkout.order_for_viewer(
@@ -364,13 +370,14 @@ def decide_design(number: str, round_id: int):
                 flash(error, "warning")
         return back
     try:
-        design_round = services.decide_design_round(
-            order=order,
-            round_id=round_id,
-            approve=form.decision.data == "approve",
-            comment=form.comment.data or "",
-            by_user_id=current_user.id if current_user.is_authenticated else None,
-        )
+        with atomic():
+            design_round = services.decide_design_round(
+                order=order,
+                round_id=round_id,
+                approve=form.decision.data == "approve",
+                comment=form.comment.data or "",
+                by_user_id=current_user.id if current_user.is_authenticated else None,
+            )
     except (services.DesignError, services.TransitionRefused) as exc:
         flash(str(exc), "warning")
     else:

@@ -8,6 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from app.catalog.models import Piece
+from app.common.transactions import atomic
 from app.domain.ledger import GENESIS_HASH
 from app.extensions import db
 from app.provenance import services
@@ -34,7 +35,8 @@ def drop_append_only_trigger() -> None:
 
 def test_piece_passport_opens_with_run_passport_and_origin(app, atelier):
     with app.app_context():
-        passport = services.passport_for_piece(piece_id=first_piece_id(app))
+        with atomic():
+            passport = services.passport_for_piece(piece_id=first_piece_id(app))
         assert re.fullmatch(r"[2-9a-hjkmnp-z]{12}", passport.code)
         assert passport.kind == "piece" and passport.length == 1
         origin = passport.entries[0]
@@ -51,17 +53,20 @@ def test_piece_passport_opens_with_run_passport_and_origin(app, atelier):
 
 def test_entries_chain_and_verify(app, atelier):
     with app.app_context():
-        passport = services.passport_for_piece(piece_id=first_piece_id(app))
+        with atomic():
+            passport = services.passport_for_piece(piece_id=first_piece_id(app))
         photo = services.store_entry_file(png_bytes(), label="Casting")
-        services.append_entry(
-            passport_id=passport.id,
-            kind="step",
-            summary="Cast in recycled 18k gold",
-            actor="Mira Goldsmith",
-            details={"origin": "recycled", "grams": 101},
-            files=[photo],
-        )
-        services.append_entry(passport_id=passport.id, kind="note", summary="Polished twice")
+        with atomic():
+            services.append_entry(
+                passport_id=passport.id,
+                kind="step",
+                summary="Cast in recycled 18k gold",
+                actor="Mira Goldsmith",
+                details={"origin": "recycled", "grams": 101},
+                files=[photo],
+            )
+        with atomic():
+            services.append_entry(passport_id=passport.id, kind="note", summary="Polished twice")
         entries = services.entries_of(passport.id)
         assert [e.seq for e in entries] == [1, 2, 3]
         assert entries[1].prev_hash == entries[0].hash and entries[2].prev_hash == entries[1].hash
@@ -82,15 +87,17 @@ def test_entries_chain_and_verify(app, atelier):
 )
 def test_bad_entries_are_refused(app, atelier, kwargs, message):
     with app.app_context():
-        passport = services.passport_for_piece(piece_id=first_piece_id(app))
-        with pytest.raises(services.EntryRefused, match=message):
+        with atomic():
+            passport = services.passport_for_piece(piece_id=first_piece_id(app))
+        with pytest.raises(services.EntryRefused, match=message), atomic():
             services.append_entry(passport_id=passport.id, **kwargs)
         assert services.verify_passport(passport).ok
 
 
 def test_database_refuses_update_and_delete(app, atelier):
     with app.app_context():
-        passport = services.passport_for_piece(piece_id=first_piece_id(app))
+        with atomic():
+            passport = services.passport_for_piece(piece_id=first_piece_id(app))
         for statement in (
             "UPDATE provenance_entries SET summary = 'forged'",
             "DELETE FROM provenance_entries",
@@ -126,9 +133,12 @@ def test_migration_installs_the_append_only_trigger(app):
 
 def test_altered_entry_is_named_by_verify_provenance(app, atelier, runner):
     with app.app_context():
-        passport = services.passport_for_piece(piece_id=first_piece_id(app))
-        services.append_entry(passport_id=passport.id, kind="step", summary="Set four diamonds")
-        services.append_entry(passport_id=passport.id, kind="step", summary="Polished")
+        with atomic():
+            passport = services.passport_for_piece(piece_id=first_piece_id(app))
+        with atomic():
+            services.append_entry(passport_id=passport.id, kind="step", summary="Set four diamonds")
+        with atomic():
+            services.append_entry(passport_id=passport.id, kind="step", summary="Polished")
         code = passport.code
         drop_append_only_trigger()
         db.session.execute(
@@ -149,8 +159,10 @@ def test_altered_entry_is_named_by_verify_provenance(app, atelier, runner):
 
 def test_truncated_chain_is_named(app, atelier, runner):
     with app.app_context():
-        passport = services.passport_for_piece(piece_id=first_piece_id(app))
-        services.append_entry(passport_id=passport.id, kind="step", summary="Polished")
+        with atomic():
+            passport = services.passport_for_piece(piece_id=first_piece_id(app))
+        with atomic():
+            services.append_entry(passport_id=passport.id, kind="step", summary="Polished")
         drop_append_only_trigger()
         db.session.execute(
             text("DELETE FROM provenance_entries WHERE passport_id = :p AND seq = 2"),
@@ -163,7 +175,7 @@ def test_truncated_chain_is_named(app, atelier, runner):
 
 
 def test_clean_chains_verify_with_exit_code_zero(app, atelier, runner):
-    with app.app_context():
+    with app.app_context(), atomic():
         services.passport_for_piece(piece_id=first_piece_id(app))
     result = runner.invoke(args=["verify-provenance"])
     assert result.exit_code == 0, result.output
@@ -181,7 +193,10 @@ def test_concurrent_appends_keep_one_chain(app, atelier):
         with app.app_context():
             try:
                 barrier.wait(timeout=10)
-                services.append_entry(passport_id=passport_id, kind="note", summary=f"worker {n}")
+                with atomic():
+                    services.append_entry(
+                        passport_id=passport_id, kind="note", summary=f"worker {n}"
+                    )
             except BaseException as exc:  # pragma: no cover - reported below
                 errors.append(exc)
             finally:

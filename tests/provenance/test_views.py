@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 from app.catalog.models import Piece
+from app.common.transactions import atomic
 from app.extensions import db
 from app.provenance import services
 from tests.helpers import csrf_token, login
@@ -18,13 +19,15 @@ from tests.staff.builders import PASSWORD, png_bytes
 def passport_code(app, atelier) -> str:
     with app.app_context():
         piece_id = db.session.execute(db.select(Piece.id).order_by(Piece.id).limit(1)).scalar_one()
-        passport = services.passport_for_piece(piece_id=piece_id)
-        services.append_entry(
-            passport_id=passport.id,
-            kind="step",
-            summary="Hand finished the filigree",
-            actor="Mira Goldsmith",
-        )
+        with atomic():
+            passport = services.passport_for_piece(piece_id=piece_id)
+        with atomic():
+            services.append_entry(
+                passport_id=passport.id,
+                kind="step",
+                summary="Hand finished the filigree",
+                actor="Mira Goldsmith",
+            )
         return passport.code
 
 

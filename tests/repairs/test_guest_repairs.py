@@ -10,6 +10,7 @@ import pytest
 
 from app.checkout import services as checkout
 from app.common.mail import read_outbox
+from app.common.transactions import atomic
 from app.domain.clock import utcnow
 from app.extensions import db
 from app.repairs import services as repairs
@@ -27,31 +28,34 @@ def guest_order(atelier, *, email: str, name: str, ship: bool = True) -> tuple[s
     owner = checkout.CartOwner(
         guest_items=(checkout.CartItem(atelier.studio_product_id, "yellow-gold", "M", 1),)
     )
-    order = checkout.place_order(
-        owner=owner,
-        details=checkout.ShippingDetails(
-            email=email,
-            name=name,
-            address_line1="3 Circlet Lane",
-            city="York",
-            postal_code="YO1 7HH",
-            country="GB",
-        ),
-        payment_method="manual",
-        policy_accepted=True,
-    )
+    with atomic():
+        order = checkout.place_order(
+            owner=owner,
+            details=checkout.ShippingDetails(
+                email=email,
+                name=name,
+                address_line1="3 Circlet Lane",
+                city="York",
+                postal_code="YO1 7HH",
+                country="GB",
+            ),
+            payment_method="manual",
+            policy_accepted=True,
+        )
     assert order.user_id is None
-    order = checkout.mark_paid(order_id=order.id, reference="guest transfer")
+    with atomic():
+        order = checkout.mark_paid(order_id=order.id, reference="guest transfer")
     line_id = only_line(order).id
     if ship:
         studio_to_packed(atelier, line_id)
-        staff.ship_order(
-            order_id=order.id,
-            carrier="DHL",
-            tracking_number="G1",
-            insured_value_minor=None,
-            by_user_id=atelier.checker_id,
-        )
+        with atomic():
+            staff.ship_order(
+                order_id=order.id,
+                carrier="DHL",
+                tracking_number="G1",
+                insured_value_minor=None,
+                by_user_id=atelier.checker_id,
+            )
     return order.number, line_id
 
 
@@ -123,15 +127,17 @@ def test_guest_with_the_order_link_requests_and_follows_a_repair(app, atelier, g
 
     # The guest accepts the quote online through the same link.
     with app.app_context():
-        repairs.assess(
-            ticket_id=ticket_id,
-            assessment="Re-set the comb, replace the pearl.",
-            under_warranty=False,
-            by_user_id=atelier.artisan_id,
-        )
-        repairs.send_quote(
-            ticket_id=ticket_id, quote_minor=4_500, note="", by_user_id=atelier.artisan_id
-        )
+        with atomic():
+            repairs.assess(
+                ticket_id=ticket_id,
+                assessment="Re-set the comb, replace the pearl.",
+                under_warranty=False,
+                by_user_id=atelier.artisan_id,
+            )
+        with atomic():
+            repairs.send_quote(
+                ticket_id=ticket_id, quote_minor=4_500, note="", by_user_id=atelier.artisan_id
+            )
     [quote_mail] = [
         m for m in read_outbox(app.config["MAIL_OUTBOX_DIR"]) if "quote" in m["Subject"]
     ]
@@ -172,7 +178,7 @@ def test_guest_without_a_valid_order_link_is_refused(app, atelier, gwen, how):
     assert post_request(client, url, refused=True).status_code == 404
     with app.app_context():
         assert db.session.execute(db.select(db.func.count(RepairTicket.id))).scalar() == 0
-        with pytest.raises(repairs.OrderNotVisible):
+        with pytest.raises(repairs.OrderNotVisible), atomic():
             repairs.request_guest_repair(
                 number=number,
                 order_line_id=line_id,
@@ -195,7 +201,7 @@ def test_guest_cannot_ask_before_the_piece_has_shipped(app, atelier):
     # Nor is the link offered on the order page.
     order_page = client.get(f"/account/orders/{number}?t={token}", follow_redirects=True)
     assert "/repairs/new/" not in order_page.get_data(as_text=True)
-    with app.app_context(), pytest.raises(repairs.NotYourPiece, match="shipped"):
+    with app.app_context(), pytest.raises(repairs.NotYourPiece, match="shipped"), atomic():
         repairs.request_guest_repair(
             number=number,
             order_line_id=line_id,
@@ -224,21 +230,23 @@ def test_one_guests_ticket_link_does_not_open_another(app, atelier, gwen):
     number, line_id, token = gwen
     with app.app_context():
         hal_number, hal_line = guest_order(atelier, email="hal@example.com", name="Hal")
-        gwen_ticket = repairs.request_guest_repair(
-            number=number,
-            order_line_id=line_id,
-            token=token,
-            description=DESCRIPTION,
-            preferred_return_on=None,
-            photos=[png_bytes()],
-        )
-        hal_ticket = repairs.request_guest_repair(
-            number=hal_number,
-            order_line_id=hal_line,
-            token=checkout.order_link_token(hal_number),
-            description="A stone fell out of the central setting.",
-            preferred_return_on=None,
-        )
+        with atomic():
+            gwen_ticket = repairs.request_guest_repair(
+                number=number,
+                order_line_id=line_id,
+                token=token,
+                description=DESCRIPTION,
+                preferred_return_on=None,
+                photos=[png_bytes()],
+            )
+        with atomic():
+            hal_ticket = repairs.request_guest_repair(
+                number=hal_number,
+                order_line_id=hal_line,
+                token=checkout.order_link_token(hal_number),
+                description="A stone fell out of the central setting.",
+                preferred_return_on=None,
+            )
         gwen_id, gwen_photo = gwen_ticket.id, gwen_ticket.photos[0].id
         hal_id, hal_token = hal_ticket.id, repairs.ticket_link_token(hal_ticket)
         order_token = checkout.order_link_token(number)  # another salt: not a ticket link
@@ -255,7 +263,7 @@ def test_one_guests_ticket_link_does_not_open_another(app, atelier, gwen):
         data={"csrf_token": csrf_token(client, LOGIN), "decision": "accept"},
     )
     assert decision.status_code == 404
-    with app.app_context(), pytest.raises(repairs.TicketNotFound):
+    with app.app_context(), pytest.raises(repairs.TicketNotFound), atomic():
         repairs.decide_guest_quote(
             ticket_id=gwen_id, accept=True, comment="", token=hal_token, remembered_ids=[hal_id]
         )
@@ -267,19 +275,21 @@ def test_ticket_links_open_guest_tickets_only(app, atelier, gwen):
         order = paid_order(user_id=atelier.customer_id, product_id=atelier.studio_product_id)
         line_id = only_line(order).id
         studio_to_packed(atelier, line_id)
-        staff.ship_order(
-            order_id=order.id,
-            carrier="DHL",
-            tracking_number="2",
-            insured_value_minor=None,
-            by_user_id=atelier.checker_id,
-        )
-        ticket = repairs.request_repair(
-            user_id=atelier.customer_id,
-            order_line_id=line_id,
-            description=DESCRIPTION,
-            preferred_return_on=None,
-        )
+        with atomic():
+            staff.ship_order(
+                order_id=order.id,
+                carrier="DHL",
+                tracking_number="2",
+                insured_value_minor=None,
+                by_user_id=atelier.checker_id,
+            )
+        with atomic():
+            ticket = repairs.request_repair(
+                user_id=atelier.customer_id,
+                order_line_id=line_id,
+                description=DESCRIPTION,
+                preferred_return_on=None,
+            )
         token = repairs.ticket_link_token(ticket)
         ticket_id = ticket.id
         # The account holder's order is not reachable through the guest route either.

@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 
 from app.common.mail import read_outbox
+from app.common.transactions import atomic
 from app.domain.clock import utcnow
 from app.domain.production import FourEyesViolation, QcRequired, TransitionRefused
 from app.extensions import db
@@ -25,13 +26,14 @@ def delivered(app, atelier):
         order = paid_order(user_id=atelier.customer_id, product_id=atelier.studio_product_id)
         line_id = only_line(order).id
         studio_to_packed(atelier, line_id)
-        staff.ship_order(
-            order_id=order.id,
-            carrier="DHL",
-            tracking_number="1",
-            insured_value_minor=None,
-            by_user_id=atelier.checker_id,
-        )
+        with atomic():
+            staff.ship_order(
+                order_id=order.id,
+                carrier="DHL",
+                tracking_number="1",
+                insured_value_minor=None,
+                by_user_id=atelier.checker_id,
+            )
         return order.number, line_id
 
 
@@ -44,7 +46,8 @@ def check(ticket_id, checker_id, **overrides):
         finish_grade="A",
     )
     values.update(overrides)
-    return repairs.record_repair_check(ticket_id=ticket_id, checker_id=checker_id, **values)
+    with atomic():
+        return repairs.record_repair_check(ticket_id=ticket_id, checker_id=checker_id, **values)
 
 
 def test_owner_requests_and_the_repair_goes_into_the_passport(app, client, atelier, delivered):
@@ -71,24 +74,31 @@ def test_owner_requests_and_the_repair_goes_into_the_passport(app, client, ateli
         mails = read_outbox(app.config["MAIL_OUTBOX_DIR"])
         assert any(ticket.reference in m["subject"] for m in mails)
 
-        with pytest.raises(TransitionRefused, match="From Received it can go to: Assessed"):
+        with (
+            pytest.raises(TransitionRefused, match="From Received it can go to: Assessed"),
+            atomic(),
+        ):
             repairs.move_ticket(
                 ticket_id=ticket_id,
                 target="in_repair",
                 expected_status="received",
                 by_user_id=a.artisan_id,
             )
-        repairs.assess(
-            ticket_id=ticket_id,
-            assessment="Claw worn on stone 3; re-tip.",
-            under_warranty=True,
-            by_user_id=a.artisan_id,
-        )
-        with pytest.raises(repairs.RepairError, match="under warranty"):
+        with atomic():
+            repairs.assess(
+                ticket_id=ticket_id,
+                assessment="Claw worn on stone 3; re-tip.",
+                under_warranty=True,
+                by_user_id=a.artisan_id,
+            )
+        with pytest.raises(repairs.RepairError, match="under warranty"), atomic():
             repairs.send_quote(
                 ticket_id=ticket_id, quote_minor=5_000, note="", by_user_id=a.artisan_id
             )
-        repairs.send_quote(ticket_id=ticket_id, quote_minor=0, note="Free", by_user_id=a.artisan_id)
+        with atomic():
+            repairs.send_quote(
+                ticket_id=ticket_id, quote_minor=0, note="Free", by_user_id=a.artisan_id
+            )
 
     # The owner accepts online.
     page = client.get(ticket_url).get_data(as_text=True)
@@ -103,27 +113,29 @@ def test_owner_requests_and_the_repair_goes_into_the_passport(app, client, ateli
     assert "Quote approved" in response.get_data(as_text=True)
 
     with app.app_context():
-        repairs.move_ticket(
-            ticket_id=ticket_id,
-            target="in_repair",
-            expected_status="approved",
-            by_user_id=a.artisan_id,
-        )
-        with pytest.raises(repairs.RepairError, match="Describe the work done"):
+        with atomic():
+            repairs.move_ticket(
+                ticket_id=ticket_id,
+                target="in_repair",
+                expected_status="approved",
+                by_user_id=a.artisan_id,
+            )
+        with pytest.raises(repairs.RepairError, match="Describe the work done"), atomic():
             repairs.move_ticket(
                 ticket_id=ticket_id,
                 target="qc",
                 expected_status="in_repair",
                 by_user_id=a.artisan_id,
             )
-        repairs.move_ticket(
-            ticket_id=ticket_id,
-            target="qc",
-            expected_status="in_repair",
-            by_user_id=a.artisan_id,
-            work_done="Re-tipped the claws of stone 3 and polished the arch.",
-        )
-        with pytest.raises(QcRequired):
+        with atomic():
+            repairs.move_ticket(
+                ticket_id=ticket_id,
+                target="qc",
+                expected_status="in_repair",
+                by_user_id=a.artisan_id,
+                work_done="Re-tipped the claws of stone 3 and polished the arch.",
+            )
+        with pytest.raises(QcRequired), atomic():
             repairs.move_ticket(
                 ticket_id=ticket_id,
                 target="returned",
@@ -133,9 +145,13 @@ def test_owner_requests_and_the_repair_goes_into_the_passport(app, client, ateli
         with pytest.raises(FourEyesViolation):
             check(ticket_id, a.artisan_id)
         check(ticket_id, a.checker_id)
-        repairs.move_ticket(
-            ticket_id=ticket_id, target="returned", expected_status="qc", by_user_id=a.checker_id
-        )
+        with atomic():
+            repairs.move_ticket(
+                ticket_id=ticket_id,
+                target="returned",
+                expected_status="qc",
+                by_user_id=a.checker_id,
+            )
         ticket = repairs.get_ticket(ticket_id)
         assert ticket.status == "returned" and ticket.returned_at is not None
         passport = ticket.passport
@@ -197,13 +213,14 @@ def test_request_needs_a_description_and_real_photos(client, atelier, delivered)
 def test_tickets_and_photos_are_private(app, client, atelier, delivered):
     _, line_id = delivered
     with app.app_context():
-        ticket = repairs.request_repair(
-            user_id=atelier.customer_id,
-            order_line_id=line_id,
-            description="The hallmark area is scratched.",
-            preferred_return_on=None,
-            photos=[png_bytes()],
-        )
+        with atomic():
+            ticket = repairs.request_repair(
+                user_id=atelier.customer_id,
+                order_line_id=line_id,
+                description="The hallmark area is scratched.",
+                preferred_return_on=None,
+                photos=[png_bytes()],
+            )
         ticket_id, photo_id = ticket.id, ticket.photos[0].id
     assert client.get(f"/account/repairs/{ticket_id}").status_code == 302  # sign in first
     login(client, "cy@example.com", PASSWORD)
@@ -246,15 +263,17 @@ def test_walk_in_declined_is_returned_without_a_repair_entry(app, client, atelie
     with app.app_context():
         ticket = db.session.execute(db.select(RepairTicket)).scalar_one()
         assert ticket.source == "walk_in" and ticket.passport.code == code
-        repairs.assess(
-            ticket_id=ticket.id,
-            assessment="Re-plating",
-            under_warranty=False,
-            by_user_id=a.checker_id,
-        )
-        repairs.send_quote(
-            ticket_id=ticket.id, quote_minor=18_000, note="", by_user_id=a.checker_id
-        )
+        with atomic():
+            repairs.assess(
+                ticket_id=ticket.id,
+                assessment="Re-plating",
+                under_warranty=False,
+                by_user_id=a.checker_id,
+            )
+        with atomic():
+            repairs.send_quote(
+                ticket_id=ticket.id, quote_minor=18_000, note="", by_user_id=a.checker_id
+            )
         length_before = ticket.passport.length
     response = client.post(
         ticket_url.replace("http://diadem.test", "") + "/decision",
@@ -264,12 +283,13 @@ def test_walk_in_declined_is_returned_without_a_repair_entry(app, client, atelie
     assert "Decision recorded" in response.get_data(as_text=True)
     with app.app_context():
         ticket = repairs.get_ticket(ticket.id)
-        repairs.move_ticket(
-            ticket_id=ticket.id,
-            target="returned",
-            expected_status="declined",
-            by_user_id=a.checker_id,
-        )
+        with atomic():
+            repairs.move_ticket(
+                ticket_id=ticket.id,
+                target="returned",
+                expected_status="declined",
+                by_user_id=a.checker_id,
+            )
         assert repairs.get_ticket(ticket.id).passport.length == length_before
 
 
@@ -302,19 +322,25 @@ def test_walk_in_needs_contact_and_a_known_passport(client, atelier):
 def test_staff_cannot_decide_for_online_owners(app, atelier, delivered):
     _, line_id = delivered
     with app.app_context():
-        ticket = repairs.request_repair(
-            user_id=atelier.customer_id,
-            order_line_id=line_id,
-            description="The comb came loose.",
-            preferred_return_on=None,
-        )
-        repairs.assess(
-            ticket_id=ticket.id, assessment="x", under_warranty=False, by_user_id=atelier.artisan_id
-        )
-        repairs.send_quote(
-            ticket_id=ticket.id, quote_minor=100, note="", by_user_id=atelier.artisan_id
-        )
-        with pytest.raises(repairs.RepairError, match="themselves"):
+        with atomic():
+            ticket = repairs.request_repair(
+                user_id=atelier.customer_id,
+                order_line_id=line_id,
+                description="The comb came loose.",
+                preferred_return_on=None,
+            )
+        with atomic():
+            repairs.assess(
+                ticket_id=ticket.id,
+                assessment="x",
+                under_warranty=False,
+                by_user_id=atelier.artisan_id,
+            )
+        with atomic():
+            repairs.send_quote(
+                ticket_id=ticket.id, quote_minor=100, note="", by_user_id=atelier.artisan_id
+            )
+        with pytest.raises(repairs.RepairError, match="themselves"), atomic():
             repairs.decide_quote(
                 ticket_id=ticket.id,
                 accept=True,
@@ -322,7 +348,7 @@ def test_staff_cannot_decide_for_online_owners(app, atelier, delivered):
                 by_user_id=atelier.checker_id,
                 on_behalf=True,
             )
-        with pytest.raises(repairs.TicketNotFound):
+        with pytest.raises(repairs.TicketNotFound), atomic():
             repairs.decide_quote(
                 ticket_id=ticket.id, accept=True, comment="", by_user_id=atelier.other_customer_id
             )
@@ -330,7 +356,7 @@ def test_staff_cannot_decide_for_online_owners(app, atelier, delivered):
 
 def test_staff_ticket_page_walks_the_flow(app, client, atelier, delivered):
     _, line_id = delivered
-    with app.app_context():
+    with app.app_context(), atomic():
         ticket_id = repairs.request_repair(
             user_id=atelier.customer_id,
             order_line_id=line_id,

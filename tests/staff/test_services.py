@@ -8,20 +8,23 @@ from sqlalchemy.exc import IntegrityError
 from app.checkout import services as checkout
 from app.checkout.models import Order, OrderLine
 from app.common.mail import read_outbox
+from app.common.transactions import atomic
 from app.domain.production import FourEyesViolation, QcRequired, TransitionRefused
 from app.extensions import db
 from app.provenance import services as provenance
 from app.qc import services as qc
+from app.qc.models import QcCheck
 from app.staff import services as staff
-from app.staff.models import DesignRound, QcCheck, StageTransition
+from app.staff.models import DesignRound, StageTransition
 from tests.conftest import POSTGRES_URL
 from tests.staff.builders import only_line, paid_order, png_bytes, qc_pass, studio_to_packed
 
 
 def move(line_id, target, by, expected=None):
-    return staff.move_line(
-        order_line_id=line_id, target=target, expected_stage=expected, by_user_id=by
-    )
+    with atomic():
+        return staff.move_line(
+            order_line_id=line_id, target=target, expected_stage=expected, by_user_id=by
+        )
 
 
 @pytest.fixture
@@ -37,13 +40,14 @@ def test_studio_piece_from_paid_to_shipped(app, atelier, studio_line):
         studio_to_packed(a, studio_line)
         line = db.session.get(OrderLine, studio_line)
         assert line.order.status == "in_production"
-        staff.ship_order(
-            order_id=line.order_id,
-            carrier="Royal Mail Special Delivery",
-            tracking_number="RM123456789GB",
-            insured_value_minor=250_000,
-            by_user_id=a.checker_id,
-        )
+        with atomic():
+            staff.ship_order(
+                order_id=line.order_id,
+                carrier="Royal Mail Special Delivery",
+                tracking_number="RM123456789GB",
+                insured_value_minor=250_000,
+                by_user_id=a.checker_id,
+            )
         db.session.expire_all()
         line = db.session.get(OrderLine, studio_line)
         order = line.order
@@ -123,7 +127,7 @@ def test_qc_gate_blocks_packing_and_shipping(app, atelier, studio_line):
         with pytest.raises(QcRequired):
             move(studio_line, "packed", a.checker_id)
         order_id = db.session.get(OrderLine, studio_line).order_id
-        with pytest.raises(staff.ShippingError, match="Cannot ship yet"):
+        with pytest.raises(staff.ShippingError, match="Cannot ship yet"), atomic():
             staff.ship_order(
                 order_id=order_id,
                 carrier="DHL",
@@ -152,7 +156,7 @@ def test_four_eyes_rule_in_the_service(app, atelier, studio_line):
         with pytest.raises(FourEyesViolation, match="someone else must check"):
             qc_pass(studio_line, checker_id=a.artisan_id)
         # Naming somebody else as the artisan does not get round the record.
-        with pytest.raises(qc.QcError, match="Mira Goldsmith finished this piece"):
+        with pytest.raises(qc.QcError, match="Mira Goldsmith finished this piece"), atomic():
             staff.record_line_check(
                 order_line_id=studio_line,
                 checker_id=a.artisan_id,
@@ -226,74 +230,88 @@ def test_custom_commission_with_two_approval_rounds(app, atelier):
         move(line.id, "cad_design", a.artisan_id)
         with pytest.raises(TransitionRefused, match="only when staff upload the design"):
             move(line.id, "cad_approval", a.artisan_id)
-        staff.send_design_round(
-            order_line_id=line.id,
-            kind="cad",
-            files=[(png_bytes(), "Front view")],
-            message="Here is the first render.",
-            by_user_id=a.artisan_id,
-        )
+        with atomic():
+            staff.send_design_round(
+                order_line_id=line.id,
+                kind="cad",
+                files=[(png_bytes(), "Front view")],
+                message="Here is the first render.",
+                by_user_id=a.artisan_id,
+            )
         mails = read_outbox(app.config["MAIL_OUTBOX_DIR"])
         assert any("CAD render is ready" in m["subject"] for m in mails)
         first = db.session.execute(db.select(DesignRound)).scalar_one()
-        with pytest.raises(staff.DesignError, match="what you would like changed"):
+        with pytest.raises(staff.DesignError, match="what you would like changed"), atomic():
             staff.decide_design_round(
-                order=order, round_id=first.id, approve=False, comment=" ", by_user_id=a.customer_id
+                order=order,
+                round_id=first.id,
+                approve=False,
+                comment=" ",
+                by_user_id=a.customer_id,
             )
-        staff.decide_design_round(
-            order=order,
-            round_id=first.id,
-            approve=False,
-            comment="Taller central arch, please.",
-            by_user_id=a.customer_id,
-        )
+        with atomic():
+            staff.decide_design_round(
+                order=order,
+                round_id=first.id,
+                approve=False,
+                comment="Taller central arch, please.",
+                by_user_id=a.customer_id,
+            )
         assert only_line(order).stage == "cad_design"
-        second = staff.send_design_round(
-            order_line_id=line.id,
-            kind="cad",
-            files=[(png_bytes(colour="silver"), "")],
-            message="Taller arch.",
-            by_user_id=a.artisan_id,
-        )
+        with atomic():
+            second = staff.send_design_round(
+                order_line_id=line.id,
+                kind="cad",
+                files=[(png_bytes(colour="silver"), "")],
+                message="Taller arch.",
+                by_user_id=a.artisan_id,
+            )
         assert second.number == 2
-        with pytest.raises(staff.DesignError, match="already answered"):
+        with pytest.raises(staff.DesignError, match="already answered"), atomic():
             staff.decide_design_round(
                 order=order, round_id=first.id, approve=True, comment="", by_user_id=a.customer_id
             )
-        staff.decide_design_round(
-            order=order, round_id=second.id, approve=True, comment="", by_user_id=a.customer_id
-        )
+        with atomic():
+            staff.decide_design_round(
+                order=order, round_id=second.id, approve=True, comment="", by_user_id=a.customer_id
+            )
         assert only_line(order).stage == "casting"
         move(line.id, "hand_finishing", a.artisan_id)
-        proof = staff.send_design_round(
-            order_line_id=line.id,
-            kind="proof",
-            files=[(png_bytes(), "Proof")],
-            message="",
-            by_user_id=a.artisan_id,
-        )
-        staff.decide_design_round(
-            order=order,
-            round_id=proof.id,
-            approve=True,
-            comment="Perfect",
-            by_user_id=a.customer_id,
-        )
+        with atomic():
+            proof = staff.send_design_round(
+                order_line_id=line.id,
+                kind="proof",
+                files=[(png_bytes(), "Proof")],
+                message="",
+                by_user_id=a.artisan_id,
+            )
+        with atomic():
+            staff.decide_design_round(
+                order=order,
+                round_id=proof.id,
+                approve=True,
+                comment="Perfect",
+                by_user_id=a.customer_id,
+            )
         assert only_line(order).stage == "qc"
         qc_pass(line.id, checker_id=a.checker_id, measured_mg=80_000)
-        with pytest.raises(TransitionRefused, match="balance of .* is still due"):
+        with pytest.raises(TransitionRefused, match="balance of .* is still due"), atomic():
             staff.record_balance_paid(order_line_id=line.id, by_user_id=a.checker_id)
-        checkout.request_balance(order_id=order.id, by_user_id=a.checker_id)
-        checkout.mark_paid(order_id=order.id, by_user_id=a.checker_id, reference="balance")
-        staff.record_balance_paid(order_line_id=line.id, by_user_id=a.checker_id)
+        with atomic():
+            checkout.request_balance(order_id=order.id, by_user_id=a.checker_id)
+        with atomic():
+            checkout.mark_paid(order_id=order.id, by_user_id=a.checker_id, reference="balance")
+        with atomic():
+            staff.record_balance_paid(order_line_id=line.id, by_user_id=a.checker_id)
         move(line.id, "packed", a.checker_id)
-        staff.ship_order(
-            order_id=order.id,
-            carrier="FedEx",
-            tracking_number="FX1",
-            insured_value_minor=None,
-            by_user_id=a.checker_id,
-        )
+        with atomic():
+            staff.ship_order(
+                order_id=order.id,
+                carrier="FedEx",
+                tracking_number="FX1",
+                insured_value_minor=None,
+                by_user_id=a.checker_id,
+            )
         db.session.expire_all()
         order = db.session.get(Order, order.id)
         assert order.status == "shipped" and order.lines[0].stage == "shipped"
@@ -327,7 +345,7 @@ def test_design_uploads_are_checked(app, atelier):
         order = paid_order(user_id=a.customer_id, product_id=a.custom_product_id)
         line = only_line(order)
         move(line.id, "cad_design", a.artisan_id)
-        with pytest.raises(staff.UploadError):
+        with pytest.raises(staff.UploadError), atomic():
             staff.send_design_round(
                 order_line_id=line.id,
                 kind="cad",
@@ -335,7 +353,7 @@ def test_design_uploads_are_checked(app, atelier):
                 message="",
                 by_user_id=a.artisan_id,
             )
-        with pytest.raises(staff.DesignError, match="at least one image"):
+        with pytest.raises(staff.DesignError, match="at least one image"), atomic():
             staff.send_design_round(
                 order_line_id=line.id, kind="cad", files=[], message="", by_user_id=a.artisan_id
             )
@@ -351,14 +369,15 @@ def test_design_round_of_another_order_is_refused(app, atelier):
         )
         line = only_line(theirs)
         move(line.id, "cad_design", a.artisan_id)
-        design_round = staff.send_design_round(
-            order_line_id=line.id,
-            kind="cad",
-            files=[(png_bytes(), "")],
-            message="",
-            by_user_id=a.artisan_id,
-        )
-        with pytest.raises(staff.DesignError, match="no such design"):
+        with atomic():
+            design_round = staff.send_design_round(
+                order_line_id=line.id,
+                kind="cad",
+                files=[(png_bytes(), "")],
+                message="",
+                by_user_id=a.artisan_id,
+            )
+        with pytest.raises(staff.DesignError, match="no such design"), atomic():
             staff.decide_design_round(
                 order=mine, round_id=design_round.id, approve=True, comment="", by_user_id=1
             )

@@ -10,6 +10,7 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
 from app.checkout import services as checkout
+from app.common.transactions import atomic
 from app.common.uploads import MAX_VIDEO_BYTES, uploads_root
 from app.extensions import db
 from app.staff import services as staff
@@ -33,7 +34,8 @@ def mp4_bytes(size: int = 0) -> bytes:
 
 
 def move(line_id: int, target: str, by: int) -> None:
-    staff.move_line(order_line_id=line_id, target=target, expected_stage=None, by_user_id=by)
+    with atomic():
+        staff.move_line(order_line_id=line_id, target=target, expected_stage=None, by_user_id=by)
 
 
 @pytest.fixture
@@ -51,26 +53,28 @@ def at_finishing(app, atelier, at_cad):
     """The same commission with its CAD render approved, now in hand finishing."""
     number, line_id = at_cad
     with app.app_context():
-        cad = staff.send_design_round(
-            order_line_id=line_id,
-            kind="cad",
-            files=[(png_bytes(), "Front view")],
-            message="",
-            by_user_id=atelier.artisan_id,
-        )
+        with atomic():
+            cad = staff.send_design_round(
+                order_line_id=line_id,
+                kind="cad",
+                files=[(png_bytes(), "Front view")],
+                message="",
+                by_user_id=atelier.artisan_id,
+            )
         approve_cad(number, cad.id, atelier)  # the line moves on to casting
         move(line_id, "hand_finishing", atelier.artisan_id)
     return number, line_id
 
 
 def approve_cad(number: str, round_id: int, atelier) -> None:
-    staff.decide_design_round(
-        order=checkout.get_order_by_number(number),
-        round_id=round_id,
-        approve=True,
-        comment="",
-        by_user_id=atelier.customer_id,
-    )
+    with atomic():
+        staff.decide_design_round(
+            order=checkout.get_order_by_number(number),
+            round_id=round_id,
+            approve=True,
+            comment="",
+            by_user_id=atelier.customer_id,
+        )
 
 
 def post(client, url: str, fields: dict, files=()) -> tuple[int, str | None]:
@@ -183,13 +187,14 @@ def test_fake_and_misplaced_videos_are_refused(app, client, at_cad, atelier):
     assert 'accept="image/jpeg,image/png,image/webp,application/pdf"' in html
 
     with app.app_context():
-        cad = staff.send_design_round(
-            order_line_id=line_id,
-            kind="cad",
-            files=[(png_bytes(), "")],
-            message="",
-            by_user_id=atelier.artisan_id,
-        )
+        with atomic():
+            cad = staff.send_design_round(
+                order_line_id=line_id,
+                kind="cad",
+                files=[(png_bytes(), "")],
+                message="",
+                by_user_id=atelier.artisan_id,
+            )
         approve_cad(number, cad.id, atelier)
         move(line_id, "hand_finishing", atelier.artisan_id)
     # A text file named .mp4 is judged by its content, and nothing of the round is kept.

@@ -6,6 +6,7 @@ import re
 import pytest
 
 from app.checkout import services as checkout
+from app.common.transactions import atomic
 from app.extensions import db
 from app.staff import services as staff
 from app.staff.models import DesignFile, DesignRound
@@ -14,7 +15,10 @@ from tests.staff.builders import PASSWORD, only_line, paid_order, png_bytes, qc_
 
 
 def move(line_id, target, by):
-    return staff.move_line(order_line_id=line_id, target=target, expected_stage=None, by_user_id=by)
+    with atomic():
+        return staff.move_line(
+            order_line_id=line_id, target=target, expected_stage=None, by_user_id=by
+        )
 
 
 @pytest.fixture
@@ -30,13 +34,14 @@ def custom(app, atelier):
         order = paid_order(user_id=atelier.customer_id, product_id=atelier.custom_product_id)
         line = only_line(order)
         move(line.id, "cad_design", atelier.artisan_id)
-        design_round = staff.send_design_round(
-            order_line_id=line.id,
-            kind="cad",
-            files=[(png_bytes(), "Front view")],
-            message="Your first render",
-            by_user_id=atelier.artisan_id,
-        )
+        with atomic():
+            design_round = staff.send_design_round(
+                order_line_id=line.id,
+                kind="cad",
+                files=[(png_bytes(), "Front view")],
+                message="Your first render",
+                by_user_id=atelier.artisan_id,
+            )
         return order.number, line.id, design_round.id, design_round.files[0].id
 
 
@@ -234,29 +239,32 @@ def test_guest_with_the_signed_link_can_answer(app, client, atelier):
         owner = checkout.CartOwner(
             guest_items=(checkout.CartItem(atelier.custom_product_id, "yellow-gold", "M", 1),)
         )
-        order = checkout.place_order(
-            owner=owner,
-            details=checkout.ShippingDetails(
-                email="guest@example.com",
-                name="Gil Guest",
-                address_line1="2 Tiara Row",
-                city="Bath",
-                postal_code="BA1 1AA",
-                country="GB",
-            ),
-            payment_method="manual",
-            policy_accepted=True,
-        )
-        checkout.mark_paid(order_id=order.id, reference="t")
+        with atomic():
+            order = checkout.place_order(
+                owner=owner,
+                details=checkout.ShippingDetails(
+                    email="guest@example.com",
+                    name="Gil Guest",
+                    address_line1="2 Tiara Row",
+                    city="Bath",
+                    postal_code="BA1 1AA",
+                    country="GB",
+                ),
+                payment_method="manual",
+                policy_accepted=True,
+            )
+        with atomic():
+            checkout.mark_paid(order_id=order.id, reference="t")
         line_id = only_line(order).id
         move(line_id, "cad_design", atelier.artisan_id)
-        design_round = staff.send_design_round(
-            order_line_id=line_id,
-            kind="cad",
-            files=[(png_bytes(), "")],
-            message="",
-            by_user_id=atelier.artisan_id,
-        )
+        with atomic():
+            design_round = staff.send_design_round(
+                order_line_id=line_id,
+                kind="cad",
+                files=[(png_bytes(), "")],
+                message="",
+                by_user_id=atelier.artisan_id,
+            )
         number, round_id = order.number, design_round.id
         token = checkout.order_link_token(number)
     token_form = csrf_token(client, "/account/login")
@@ -280,13 +288,14 @@ def test_customer_order_page_shows_qc_report_passport_and_repair_link(app, clien
         qc_pass(line_id, checker_id=atelier.checker_id)
         move(line_id, "packed", atelier.checker_id)
         order = checkout.get_order_by_number(number)
-        staff.ship_order(
-            order_id=order.id,
-            carrier="DHL",
-            tracking_number="1",
-            insured_value_minor=None,
-            by_user_id=atelier.checker_id,
-        )
+        with atomic():
+            staff.ship_order(
+                order_id=order.id,
+                carrier="DHL",
+                tracking_number="1",
+                insured_value_minor=None,
+                by_user_id=atelier.checker_id,
+            )
     login(client, "bea@example.com", PASSWORD)
     html = client.get(f"/account/orders/{number}").get_data(as_text=True)
     assert "Making your piece" in html and "Quality control report" in html
@@ -301,41 +310,29 @@ def test_dashboard_lists_reserved_pieces_and_nearly_sold_out_editions(app, clien
     with app.app_context():
         make_product("regent-test", edition_size=10, sold=9)
         owner = checkout.CartOwner(user_id=atelier.other_customer_id)
-        checkout.add_to_cart(
-            owner=owner,
-            product_id=atelier.studio_product_id,
-            metal_code="yellow-gold",
-            size_code="M",
-        )
-        order = checkout.place_order(
-            owner=owner,
-            details=checkout.ShippingDetails(
-                email="cy@example.com",
-                name="Cy Other",
-                address_line1="3 Orb Lane",
-                city="York",
-                postal_code="YO1 7HH",
-                country="GB",
-            ),
-            payment_method="manual",
-            policy_accepted=True,
-        )
+        with atomic():
+            checkout.add_to_cart(
+                owner=owner,
+                product_id=atelier.studio_product_id,
+                metal_code="yellow-gold",
+                size_code="M",
+            )
+        with atomic():
+            order = checkout.place_order(
+                owner=owner,
+                details=checkout.ShippingDetails(
+                    email="cy@example.com",
+                    name="Cy Other",
+                    address_line1="3 Orb Lane",
+                    city="York",
+                    postal_code="YO1 7HH",
+                    country="GB",
+                ),
+                payment_method="manual",
+                policy_accepted=True,
+            )
     login(client, "mira@example.org", PASSWORD)
     html = client.get("/staff").get_data(as_text=True)
     assert f'Aurelia Test 01/10\n          · <a href="/staff/orders/{order.number}">' in html
     assert "Regent Test" in html and "<strong>1</strong> of 10 left" in html
     assert "Consultations today" in html and "None today." in html
-
-
-def test_dashboard_works_without_the_booking_feature(client, atelier, monkeypatch):
-    import importlib.util
-
-    real_find_spec = importlib.util.find_spec
-
-    def find_spec(name, *args):
-        return None if name.startswith("app.booking") else real_find_spec(name, *args)
-
-    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
-    login(client, "mira@example.org", PASSWORD)
-    html = client.get("/staff").get_data(as_text=True)
-    assert "Bookings are not set up." in html

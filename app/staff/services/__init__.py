@@ -14,7 +14,6 @@ from app.domain.production import QcRequired as QcRequired
 from app.domain.production import TransitionRefused as TransitionRefused
 from app.staff.services.common import MAX_DESIGN_FILES as MAX_DESIGN_FILES
 from app.staff.services.common import PROVENANCE_STEPS as PROVENANCE_STEPS
-from app.staff.services.common import STOPPED_STATUSES as STOPPED_STATUSES
 from app.staff.services.common import DesignError as DesignError
 from app.staff.services.common import OrderNotFound as OrderNotFound
 from app.staff.services.common import ProductionError as ProductionError

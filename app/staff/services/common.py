@@ -1,11 +1,10 @@
-"""What every staff production module shares: errors, the stopped statuses, tracks."""
+"""What every staff production module shares: errors, limits, tracks."""
 
 from __future__ import annotations
 
 from app.checkout.models import OrderLine
 from app.domain.production import Track
 
-STOPPED_STATUSES = ("draft", "awaiting_payment", "payment_failed", "cancelled", "refunded")
 MAX_DESIGN_FILES = 8
 # Workshop steps that go into the piece's provenance passport when a line moves on.
 PROVENANCE_STEPS: dict[tuple[str, str], str] = {

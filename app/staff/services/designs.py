@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from app.checkout import services as checkout
 from app.checkout.models import Order, OrderLine
-from app.common.mail import send_mail
+from app.common.locks import lock_row
+from app.common.mail import send_mail_after_commit
+from app.common.transactions import atomic
 from app.common.uploads import sniff, store_upload
 from app.domain.clock import utcnow
 from app.domain.production import Via
@@ -21,8 +22,6 @@ from app.staff.services.common import (
     OrderNotFound,
 )
 from app.staff.services.moves import _apply, _ensure_passport, _lock_line
-
-# --- design approval rounds -----------------------------------------------------------------
 
 DESIGN_STAGES = {
     "cad": ("cad_design", "cad_approval"),
@@ -41,7 +40,7 @@ def send_design_round(
     message: str,
     by_user_id: int,
 ) -> DesignRound:
-    """Upload renders or proof photos/videos for the customer and wait for their decision; commit.
+    """Upload renders or proof photos/videos for the customer and wait for their decision.
 
     CAD renders are images or PDF; hand-finish proofs may also be short videos (MP4, MOV, WebM).
     """
@@ -61,60 +60,54 @@ def send_design_round(
     if line is None:
         raise OrderNotFound("No such order line.")
     _ensure_passport(line)
-    try:
-        order, line = _lock_line(order_line_id)
-        _apply(
-            order, line, target, via=Via.DESIGN_UPLOAD, by_user_id=by_user_id, expected_stage=source
-        )
-        number = (
-            db.session.execute(
-                db.select(db.func.max(DesignRound.number)).where(
-                    DesignRound.order_line_id == line.id, DesignRound.kind == kind
-                )
-            ).scalar_one_or_none()
-            or 0
-        ) + 1
-        design_round = DesignRound(
-            order_line_id=line.id,
-            kind=kind,
-            number=number,
-            message=message.strip()[:4000],
-            sent_by_id=by_user_id,
-        )
-        for data, caption in files:
-            stored = store_upload(data, folder="designs", allow_pdf=True, allow_video=allow_video)
-            design_round.files.append(
-                DesignFile(
-                    upload_name=stored.name,
-                    content_type=stored.content_type,
-                    caption=(caption or DESIGN_NOUNS[kind]).strip()[:200],
-                )
+    order, line = _lock_line(order_line_id)
+    _apply(order, line, target, via=Via.DESIGN_UPLOAD, by_user_id=by_user_id, expected_stage=source)
+    number = (
+        db.session.execute(
+            db.select(db.func.max(DesignRound.number)).where(
+                DesignRound.order_line_id == line.id, DesignRound.kind == kind
             )
-        db.session.add(design_round)
-        db.session.commit()
+        ).scalar_one_or_none()
+        or 0
+    ) + 1
+    design_round = DesignRound(
+        order_line_id=line.id,
+        kind=kind,
+        number=number,
+        message=message.strip()[:4000],
+        sent_by_id=by_user_id,
+    )
+    for data, caption in files:
+        stored = store_upload(data, folder="designs", allow_pdf=True, allow_video=allow_video)
+        design_round.files.append(
+            DesignFile(
+                upload_name=stored.name,
+                content_type=stored.content_type,
+                caption=(caption or DESIGN_NOUNS[kind]).strip()[:200],
+            )
+        )
+    try:
+        # A savepoint: the open-round index refusing this insert is reported, not a crash.
+        with atomic():
+            db.session.add(design_round)
+            db.session.flush()
     except IntegrityError as exc:
-        db.session.rollback()
         raise DesignError("A round is already waiting for the customer; reload the page.") from exc
-    except Exception:
-        db.session.rollback()
-        raise
     _notify_design(order, design_round)
     return design_round
 
 
 def _notify_design(order: Order, design_round: DesignRound) -> None:
-    try:
-        send_mail(
-            to=order.email,
-            subject=f"Your {DESIGN_NOUNS[design_round.kind]} is ready to approve ({order.number})",
-            template="design_ready",
-            order=order,
-            design_round=design_round,
-            noun=DESIGN_NOUNS[design_round.kind],
-            link=checkout.order_url(order),
-        )
-    except Exception:  # the round stands and shows on the order page even if mail failed
-        current_app.logger.exception("Could not send the design email for %s", order.number)
+    # After the commit; the round stands and shows on the order page even if mail fails.
+    send_mail_after_commit(
+        to=order.email,
+        subject=f"Your {DESIGN_NOUNS[design_round.kind]} is ready to approve ({order.number})",
+        template="design_ready",
+        order=order,
+        design_round=design_round,
+        noun=DESIGN_NOUNS[design_round.kind],
+        link=checkout.order_url(order),
+    )
 
 
 def decide_design_round(
@@ -125,7 +118,7 @@ def decide_design_round(
     comment: str,
     by_user_id: int | None,
 ) -> DesignRound:
-    """The customer approves the round or asks for changes (with a comment); commit.
+    """The customer approves the round or asks for changes (with a comment).
 
     ``order`` must already be checked as the customer's (or a valid guest link's).
     """
@@ -136,39 +129,31 @@ def decide_design_round(
     comment = comment.strip()
     if not approve and not comment:
         raise DesignError("Tell us what you would like changed.")
-    try:
-        locked_order, line = _lock_line(design_round.order_line_id)
-        design_round = db.session.execute(
-            db.select(DesignRound)
-            .where(DesignRound.id == round_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        ).scalar_one()
-        if design_round.decision is not None:
-            raise DesignError("You have already answered this round; thank you.")
-        awaiting, after_approval = {
-            "cad": ("cad_approval", "casting"),
-            "proof": ("proof_approval", "qc"),
-        }[design_round.kind]
-        back = DESIGN_STAGES[design_round.kind][0]
-        target = after_approval if approve else back
-        _apply(
-            locked_order,
-            line,
-            target,
-            via=Via.CUSTOMER_DECISION,
-            by_user_id=by_user_id,
-            expected_stage=awaiting,
-            note=comment,
-        )
-        design_round.decision = "approved" if approve else "changes_requested"
-        design_round.comment = comment[:4000]
-        design_round.decided_by_id = by_user_id
-        design_round.decided_at = utcnow()
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+    locked_order, line = _lock_line(design_round.order_line_id)
+    design_round = lock_row(DesignRound, round_id)
+    if design_round is None:
+        raise DesignError("There is no such design on this order.")
+    if design_round.decision is not None:
+        raise DesignError("You have already answered this round; thank you.")
+    awaiting, after_approval = {
+        "cad": ("cad_approval", "casting"),
+        "proof": ("proof_approval", "qc"),
+    }[design_round.kind]
+    back = DESIGN_STAGES[design_round.kind][0]
+    target = after_approval if approve else back
+    _apply(
+        locked_order,
+        line,
+        target,
+        via=Via.CUSTOMER_DECISION,
+        by_user_id=by_user_id,
+        expected_stage=awaiting,
+        note=comment,
+    )
+    design_round.decision = "approved" if approve else "changes_requested"
+    design_round.comment = comment[:4000]
+    design_round.decided_by_id = by_user_id
+    design_round.decided_at = utcnow()
     return design_round
 
 

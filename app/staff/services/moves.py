@@ -8,7 +8,10 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.accounts.models import User
 from app.checkout import services as checkout
 from app.checkout.models import Order, OrderLine
+from app.common.locks import lock_row
 from app.domain import production
+from app.domain.money import Money
+from app.domain.orders import PRODUCTION_STOPPED
 from app.domain.production import TransitionRefused, Via
 from app.extensions import db
 from app.provenance import services as provenance
@@ -16,31 +19,20 @@ from app.qc import services as qc
 from app.staff.models import DesignRound, StageTransition
 from app.staff.services.common import (
     PROVENANCE_STEPS,
-    STOPPED_STATUSES,
     OrderNotFound,
     track_of,
 )
 from app.staff.services.quality import line_qc_passed
-
-# --- moving lines ---------------------------------------------------------------------------
 
 
 def _lock_line(order_line_id: int) -> tuple[Order, OrderLine]:
     line = db.session.get(OrderLine, order_line_id)
     if line is None:
         raise OrderNotFound("No such order line.")
-    order = db.session.execute(
-        db.select(Order)
-        .where(Order.id == line.order_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one()
-    line = db.session.execute(
-        db.select(OrderLine)
-        .where(OrderLine.id == order_line_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one()
+    order = lock_row(Order, line.order_id)
+    line = lock_row(OrderLine, order_line_id)
+    if order is None or line is None:
+        raise OrderNotFound("No such order line.")
     return order, line
 
 
@@ -54,8 +46,8 @@ def _apply(
     expected_stage: str | None = None,
     note: str = "",
 ) -> production.Transition:
-    """Check and apply one stage change on locked rows; the caller commits."""
-    if order.status in STOPPED_STATUSES:
+    """Check and apply one stage change on locked rows, in the caller's transaction."""
+    if order.status in PRODUCTION_STOPPED:
         raise TransitionRefused(
             f"Order {order.number} is {order.status_label.lower()}; its production is stopped."
         )
@@ -129,16 +121,8 @@ def _actor_for_step(order_line_id: int, source: str, by_user_id: int | None) -> 
 
 
 def _ensure_passport(line: OrderLine) -> None:
-    # Opened before the stage change's transaction (it commits on its own).
+    # Opened before the rows are locked (its own savepoint keeps a lost race harmless).
     provenance.passport_for_line(line)
-
-
-def _commit_or_rollback() -> None:
-    try:
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
 
 
 def move_line(
@@ -149,7 +133,7 @@ def move_line(
     by_user_id: int,
     note: str = "",
 ) -> OrderLine:
-    """A staff move from the table (start finishing, send to QC, pack...); commit.
+    """A staff move from the table (start finishing, send to QC, pack...).
 
     Raises TransitionRefused (or QcRequired) with the reason when the table says no.
     """
@@ -158,38 +142,26 @@ def move_line(
         raise OrderNotFound("No such order line.")
     if line.stage is not None:
         _ensure_passport(line)
-    try:
-        order, line = _lock_line(order_line_id)
-        _apply(
-            order,
-            line,
-            target,
-            via=Via.MOVE,
-            by_user_id=by_user_id,
-            expected_stage=expected_stage,
-            note=note,
-        )
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+    order, line = _lock_line(order_line_id)
+    _apply(
+        order,
+        line,
+        target,
+        via=Via.MOVE,
+        by_user_id=by_user_id,
+        expected_stage=expected_stage,
+        note=note,
+    )
     return line
 
 
 def record_balance_paid(*, order_line_id: int, by_user_id: int) -> OrderLine:
     """Move a QC-passed commission on once checkout has the balance; refuse while it is due."""
-    try:
-        order, line = _lock_line(order_line_id)
-        if order.outstanding_minor > 0:
-            from app.domain.money import Money
-
-            due = Money(order.outstanding_minor, order.currency).format()
-            raise TransitionRefused(
-                f"The balance of {due} is still due; request it and record the payment first."
-            )
-        _apply(order, line, "balance_paid", via=Via.PAYMENT, by_user_id=by_user_id)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+    order, line = _lock_line(order_line_id)
+    if order.outstanding_minor > 0:
+        due = Money(order.outstanding_minor, order.currency).format()
+        raise TransitionRefused(
+            f"The balance of {due} is still due; request it and record the payment first."
+        )
+    _apply(order, line, "balance_paid", via=Via.PAYMENT, by_user_id=by_user_id)
     return line

@@ -4,18 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from app.accounts.models import User
+from app.checkout.models import OrderLine
 from app.domain import production
 from app.extensions import db
 from app.provenance import services as provenance
-from app.qc.services import (
-    QcCheck,
-    QcContext,
-    QcError,
-    expected_weight_for,
-    latest_line_check,
-    record_check,
-)
+from app.qc import services as qc
+from app.qc.models import QcCheck
+from app.qc.services import QcContext, QcError
 from app.staff.models import StageTransition
 
 
@@ -43,11 +38,9 @@ def _entered_stage_at(order_line_id: int, stage: str) -> datetime | None:
 
 def line_qc_passed(order_line_id: int) -> bool:
     """Whether the line's latest QC check passed since it last came into QC (rework resets it)."""
-    check = latest_line_check(order_line_id)
-    if check is None or not check.passed:
-        return False
-    entered = _entered_stage_at(order_line_id, "qc")
-    return entered is None or check.created_at >= entered
+    return qc.passed_since(
+        qc.latest_line_check(order_line_id), _entered_stage_at(order_line_id, "qc")
+    )
 
 
 def line_context(order_line_id: int) -> QcContext:
@@ -57,12 +50,11 @@ def line_context(order_line_id: int) -> QcContext:
     line = db.session.get(OrderLine, order_line_id)
     if line is None:
         raise QcError("No such order line.")
-    passport = provenance.passport_for_line(line)
-    finisher_id = line_finisher_id(line.id)
-    return QcContext(
-        passport=passport,
-        expected_mg=expected_weight_for(line.product, line.size_code),
-        artisan=db.session.get(User, finisher_id) if finisher_id else None,
+    return qc.context_for(
+        passport=provenance.passport_for_line(line),
+        product=line.product,
+        size_code=line.size_code,
+        artisan_id=line_finisher_id(line.id),
         order_line_id=line.id,
     )
 
@@ -79,9 +71,7 @@ def record_line_check(
     finish_grade: str,
     notes: str = "",
 ) -> QcCheck:
-    """Record the QC check of an order line that is at the QC stage; commit."""
-    from app.checkout.models import OrderLine
-
+    """Record the QC check of an order line that is at the QC stage (caller's transaction)."""
     line = db.session.get(OrderLine, order_line_id)
     if line is None:
         raise QcError("No such order line.")
@@ -91,20 +81,14 @@ def record_line_check(
             f"{production.stage_label(line.stage)}."
         )
     context = line_context(order_line_id)
-    try:
-        check = record_check(
-            context=context,
-            checker_id=checker_id,
-            artisan_id=artisan_id,
-            stone_tightness=stone_tightness,
-            solder_integrity=solder_integrity,
-            hallmark_present=hallmark_present,
-            measured_mg=measured_mg,
-            finish_grade=finish_grade,
-            notes=notes,
-        )
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
-    return check
+    return qc.record_check(
+        context=context,
+        checker_id=checker_id,
+        artisan_id=artisan_id,
+        stone_tightness=stone_tightness,
+        solder_integrity=solder_integrity,
+        hallmark_present=hallmark_present,
+        measured_mg=measured_mg,
+        finish_grade=finish_grade,
+        notes=notes,
+    )

@@ -19,8 +19,6 @@ from app.staff.services.common import (
 )
 from app.staff.services.quality import line_qc_passed
 
-# --- reading --------------------------------------------------------------------------------
-
 
 def get_order(number: str) -> Order:
     order = checkout.get_order_by_number(number)

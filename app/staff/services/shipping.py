@@ -5,6 +5,7 @@ from __future__ import annotations
 from app.accounts.models import User
 from app.checkout import services as checkout
 from app.checkout.models import Order, OrderLine
+from app.common.locks import lock_row, lock_rows
 from app.domain import production
 from app.domain.production import TransitionRefused, Via
 from app.extensions import db
@@ -19,8 +20,6 @@ from app.staff.services.moves import _apply, _ensure_passport
 from app.staff.services.quality import line_qc_passed
 from app.staff.services.reading import _passport_of
 
-# --- shipping -------------------------------------------------------------------------------
-
 
 def ship_order(
     *,
@@ -33,7 +32,8 @@ def ship_order(
     """Ship every line once each is packed with a passing QC, then hand over to checkout.
 
     The stage changes, the passports' dispatch entries and checkout's status change and email
-    (``mark_shipped``) are one transaction: if checkout refuses (balance due...), nothing moves.
+    (``mark_shipped``) are one transaction, the caller's ``atomic()``: if checkout refuses
+    (balance due...), ShippingError is raised and the caller's rollback undoes everything.
     """
     if not carrier.strip() or not tracking_number.strip():
         raise ShippingError("Give the carrier and the tracking number.")
@@ -45,59 +45,31 @@ def ship_order(
     for line in order.lines:
         if line.stage is not None:
             _ensure_passport(line)
+    order, lines = _lock_order(order_id)
+    if not lines:
+        raise ShippingError("This order has nothing to ship.")
+    # Check every line before changing any, so the message lists all that block shipping.
+    problems = _shipping_problems(lines)
+    if problems:
+        raise ShippingError("Cannot ship yet. " + " ".join(problems))
+    shipper = qc.display_name(db.session.get(User, by_user_id))
+    for line in lines:
+        _apply(order, line, "shipped", via=Via.SHIPMENT, by_user_id=by_user_id)
+        passport = _passport_of(line)
+        if passport is not None:
+            provenance.record_entry(
+                passport_id=passport.id,
+                kind="dispatch",
+                summary="Left the atelier, insured and signed for.",
+                actor=shipper,
+                recorded_by_id=by_user_id,
+            )
+    if insured_value_minor is not None:
+        order.insured_value_minor = insured_value_minor
+    db.session.flush()
     try:
-        order = db.session.execute(
-            db.select(Order)
-            .where(Order.id == order_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        ).scalar_one()
-        lines = list(
-            db.session.execute(
-                db.select(OrderLine)
-                .where(OrderLine.order_id == order_id)
-                .order_by(OrderLine.id)
-                .with_for_update()
-                .execution_options(populate_existing=True)
-            ).scalars()
-        )
-        if not lines:
-            raise ShippingError("This order has nothing to ship.")
-        # Check every line before changing any, so the message lists all that block shipping.
-        problems = []
-        for line in lines:
-            try:
-                production.check_transition(
-                    track_of(line),
-                    line.stage,
-                    "shipped",
-                    via=Via.SHIPMENT,
-                    qc_passed=line_qc_passed(line.id),
-                )
-            except TransitionRefused as exc:
-                problems.append(f"{line.product_name} {line.piece_label}".strip() + f": {exc}")
-        if problems:
-            raise ShippingError("Cannot ship yet. " + " ".join(problems))
-        for line in lines:
-            _apply(order, line, "shipped", via=Via.SHIPMENT, by_user_id=by_user_id)
-            passport = _passport_of(line)
-            if passport is not None:
-                provenance.record_entry(
-                    passport_id=passport.id,
-                    kind="dispatch",
-                    summary="Left the atelier, insured and signed for.",
-                    actor=qc.display_name(db.session.get(User, by_user_id)),
-                    recorded_by_id=by_user_id,
-                )
-        if insured_value_minor is not None:
-            order.insured_value_minor = insured_value_minor
-        db.session.flush()
-    except Exception:
-        db.session.rollback()
-        raise
-    try:
-        # Checkout locks the same order row again (already ours), sets the status, commits
-        # everything above with it, and emails the buyer the tracking number.
+        # Checkout locks the same order row again (already ours), sets the status and emails
+        # the buyer the tracking number once the caller commits.
         return checkout.mark_shipped(
             order_id=order_id,
             carrier=carrier,
@@ -105,8 +77,34 @@ def ship_order(
             by_user_id=by_user_id,
         )
     except checkout.CheckoutError as exc:
-        db.session.rollback()
         raise ShippingError(str(exc)) from exc
+
+
+def _lock_order(order_id: int) -> tuple[Order, list[OrderLine]]:
+    """Lock the order row, then its lines in id order (checkout's lock order)."""
+    order = lock_row(Order, order_id)
+    if order is None:
+        raise OrderNotFound("No such order.")
+    line_ids = db.session.execute(
+        db.select(OrderLine.id).where(OrderLine.order_id == order_id)
+    ).scalars()
+    return order, list(lock_rows(OrderLine, line_ids).values())
+
+
+def _shipping_problems(lines: list[OrderLine]) -> list[str]:
+    problems = []
+    for line in lines:
+        try:
+            production.check_transition(
+                track_of(line),
+                line.stage,
+                "shipped",
+                via=Via.SHIPMENT,
+                qc_passed=line_qc_passed(line.id),
+            )
+        except TransitionRefused as exc:
+            problems.append(f"{line.product_name} {line.piece_label}".strip() + f": {exc}")
+    return problems
 
 
 def default_insured_value(order: Order) -> int:

@@ -1,0 +1,47 @@
+"""Repair tickets: requests from owners, walk-ins, assessment, quote, decision, bench, QC, return.
+
+Every status change goes through the one transition table (app.domain.production, track
+"repair"). When a repaired piece goes back to its owner the repair is appended to the piece's
+provenance passport; the owner's name and words stay in the ticket, never in the passport.
+Services run inside the caller's ``atomic()``; mail goes out after the commit.
+"""
+
+from __future__ import annotations
+
+from app.common.uploads import UploadError as UploadError
+from app.domain.production import TransitionRefused as TransitionRefused
+from app.repairs.models import REPAIR_STATUSES as REPAIR_STATUSES
+from app.repairs.services.common import MAX_PHOTOS as MAX_PHOTOS
+from app.repairs.services.common import TICKET_LINK_SALT as TICKET_LINK_SALT
+from app.repairs.services.common import WARRANTY as WARRANTY
+from app.repairs.services.common import NotYourPiece as NotYourPiece
+from app.repairs.services.common import OrderNotVisible as OrderNotVisible
+from app.repairs.services.common import RepairError as RepairError
+from app.repairs.services.common import TicketNotFound as TicketNotFound
+from app.repairs.services.reading import OwnedPiece as OwnedPiece
+from app.repairs.services.reading import get_customer_ticket as get_customer_ticket
+from app.repairs.services.reading import get_guest_ticket as get_guest_ticket
+from app.repairs.services.reading import get_ticket as get_ticket
+from app.repairs.services.reading import guest_owned_line as guest_owned_line
+from app.repairs.services.reading import guest_ticket_url as guest_ticket_url
+from app.repairs.services.reading import list_tickets as list_tickets
+from app.repairs.services.reading import open_ticket_count as open_ticket_count
+from app.repairs.services.reading import owned_line as owned_line
+from app.repairs.services.reading import owned_pieces as owned_pieces
+from app.repairs.services.reading import photo_for as photo_for
+from app.repairs.services.reading import staff_options as staff_options
+from app.repairs.services.reading import ticket_link_token as ticket_link_token
+from app.repairs.services.reading import tickets_for_customer as tickets_for_customer
+from app.repairs.services.reading import warranty_until as warranty_until
+from app.repairs.services.tickets import open_walk_in as open_walk_in
+from app.repairs.services.tickets import request_guest_repair as request_guest_repair
+from app.repairs.services.tickets import request_repair as request_repair
+from app.repairs.services.workflow import add_staff_photos as add_staff_photos
+from app.repairs.services.workflow import assess as assess
+from app.repairs.services.workflow import decide_guest_quote as decide_guest_quote
+from app.repairs.services.workflow import decide_quote as decide_quote
+from app.repairs.services.workflow import move_ticket as move_ticket
+from app.repairs.services.workflow import qc_passed as qc_passed
+from app.repairs.services.workflow import record_repair_check as record_repair_check
+from app.repairs.services.workflow import repair_qc_context as repair_qc_context
+from app.repairs.services.workflow import send_quote as send_quote
