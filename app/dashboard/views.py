@@ -16,7 +16,7 @@ bp.before_request(staff_required(lambda: None))
 @bp.get("")
 def index():
     return render_template(
-        "staff/dashboard.html",
+        "dashboard/dashboard_show.html",
         board=queries.build(),
         consultations=consultations_on(queries.studio_today()),
         lookup=forms.OrderLookupForm(formdata=None),
