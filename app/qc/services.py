@@ -153,20 +153,7 @@ def record_check(
 
     Raises FourEyesViolation when the checker is the artisan, QcError for bad input.
     """
-    if context.artisan is not None:
-        if artisan_id is not None and artisan_id != context.artisan.id:
-            raise QcError(
-                f"The workshop record says {display_name(context.artisan)} finished this piece; "
-                "the check names them as the artisan."
-            )
-        artisan_id = context.artisan.id
-    production.check_four_eyes(artisan_id=artisan_id, checker_id=checker_id)
-    artisan = db.session.get(User, artisan_id)
-    checker = db.session.get(User, checker_id)
-    if artisan is None or not artisan.is_staff:
-        raise QcError("The artisan must be a member of the atelier.")
-    if checker is None or not checker.is_staff:
-        raise QcError("Only atelier staff can check pieces.")
+    artisan, checker = _artisan_and_checker(context, artisan_id, checker_id)
     try:
         result = QcResult(
             stone_tightness=stone_tightness,
@@ -205,30 +192,57 @@ def record_check(
         # The database's four-eyes CHECK caught what the service should have.
         raise FourEyesViolation("The checker must not be the artisan (four-eyes rule).") from exc
     if context.passport is not None and append_to_passport:
-        verdict = "passed" if result.passed else "failed"
-        summary = (
-            "Quality control passed: stones, solder, hallmark, weight and finish."
-            if result.passed
-            else f"Quality control failed: {', '.join(result.failures)}."
-        )
-        provenance.record_entry(
-            passport_id=context.passport.id,
-            kind="qc",
-            summary=summary,
-            actor=display_name(checker),
-            recorded_by_id=checker.id,
-            details={
-                "result": verdict,
-                "artisan": display_name(artisan),
-                "checker": display_name(checker),
-                "items": result.item_results(),
-                "measured_mg": result.measured_mg,
-                "expected_mg": result.expected_mg,
-                "finish_grade": result.finish_grade,
-                "context": "repair" if context.repair_ticket_id else "production",
-            },
-        )
+        _append_to_passport(context.passport.id, context, result, artisan, checker)
     return check
+
+
+def _artisan_and_checker(
+    context: QcContext, artisan_id: int | None, checker_id: int
+) -> tuple[User, User]:
+    """Who made and who checks the piece; the workshop record's artisan wins over the form's."""
+    if context.artisan is not None:
+        if artisan_id is not None and artisan_id != context.artisan.id:
+            raise QcError(
+                f"The workshop record says {display_name(context.artisan)} finished this piece; "
+                "the check names them as the artisan."
+            )
+        artisan_id = context.artisan.id
+    production.check_four_eyes(artisan_id=artisan_id, checker_id=checker_id)
+    artisan = db.session.get(User, artisan_id)
+    checker = db.session.get(User, checker_id)
+    if artisan is None or not artisan.is_staff:
+        raise QcError("The artisan must be a member of the atelier.")
+    if checker is None or not checker.is_staff:
+        raise QcError("Only atelier staff can check pieces.")
+    return artisan, checker
+
+
+def _append_to_passport(
+    passport_id: int, context: QcContext, result: QcResult, artisan: User, checker: User
+) -> None:
+    verdict = "passed" if result.passed else "failed"
+    summary = (
+        "Quality control passed: stones, solder, hallmark, weight and finish."
+        if result.passed
+        else f"Quality control failed: {', '.join(result.failures)}."
+    )
+    provenance.record_entry(
+        passport_id=passport_id,
+        kind="qc",
+        summary=summary,
+        actor=display_name(checker),
+        recorded_by_id=checker.id,
+        details={
+            "result": verdict,
+            "artisan": display_name(artisan),
+            "checker": display_name(checker),
+            "items": result.item_results(),
+            "measured_mg": result.measured_mg,
+            "expected_mg": result.expected_mg,
+            "finish_grade": result.finish_grade,
+            "context": "repair" if context.repair_ticket_id else "production",
+        },
+    )
 
 
 def staff_members() -> list[User]:

@@ -193,6 +193,44 @@ def test_four_eyes_rule_in_the_database(app, atelier):
         db.session.rollback()
 
 
+def test_a_check_refused_by_the_database_keeps_the_callers_work(
+    app, atelier, studio_line, monkeypatch
+):
+    """The four-eyes CHECK undoes only the check's own savepoint, not the caller's work."""
+    from app.domain import production
+
+    a = atelier
+    with app.app_context():
+        move(studio_line, "hand_finishing", a.artisan_id)
+        move(studio_line, "qc", a.artisan_id)
+        # Let the artisan through the service's rule, so only the database stops them.
+        monkeypatch.setattr(production, "check_four_eyes", lambda **_: None)
+        with atomic():
+            db.session.add(
+                StageTransition(
+                    order_line_id=studio_line,
+                    from_stage="qc",
+                    to_stage="qc",
+                    via="move",
+                    note="the caller's work",
+                )
+            )
+            with pytest.raises(FourEyesViolation):
+                staff.record_line_check(
+                    order_line_id=studio_line,
+                    checker_id=a.artisan_id,
+                    stone_tightness=True,
+                    solder_integrity=True,
+                    hallmark_present=True,
+                    measured_mg=100_500,
+                    finish_grade="A",
+                )
+        db.session.expire_all()
+        notes = db.session.execute(db.select(StageTransition.note)).scalars().all()
+        assert "the caller's work" in notes
+        assert db.session.execute(db.select(db.func.count(QcCheck.id))).scalar_one() == 0
+
+
 def test_passed_flag_must_match_the_items_in_the_database(app, atelier):
     with app.app_context():
         db.session.add(
