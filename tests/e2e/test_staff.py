@@ -126,6 +126,7 @@ def test_staff_take_a_paid_order_to_shipped(app, paid, live_server, page):
 
 @pytest.fixture
 def commission(app, tmp_path):
+    from app.common.transactions import atomic
     from app.staff import services as staff
 
     app.config["UPLOADS_ROOT"] = str(tmp_path / "uploads")
@@ -133,12 +134,13 @@ def commission(app, tmp_path):
         atelier = build_atelier()
         order = paid_order(user_id=atelier.customer_id, product_id=atelier.custom_product_id)
         line_id = only_line(order).id
-        staff.move_line(
-            order_line_id=line_id,
-            target="cad_design",
-            expected_stage="deposit_paid",
-            by_user_id=atelier.artisan_id,
-        )
+        with atomic():
+            staff.move_line(
+                order_line_id=line_id,
+                target="cad_design",
+                expected_stage="deposit_paid",
+                by_user_id=atelier.artisan_id,
+            )
         return order.number, line_id
 
 
