@@ -331,8 +331,9 @@ def test_dashboard_lists_reserved_pieces_and_nearly_sold_out_editions(app, clien
                 payment_method="manual",
                 policy_accepted=True,
             )
+        number = order.number
     login(client, "mira@example.org", PASSWORD)
     html = client.get("/staff").get_data(as_text=True)
-    assert f'Aurelia Test 01/10\n          · <a href="/staff/orders/{order.number}">' in html
+    assert f'Aurelia Test 01/10\n          · <a href="/staff/orders/{number}">' in html
     assert "Regent Test" in html and "<strong>1</strong> of 10 left" in html
     assert "Consultations today" in html and "None today." in html
