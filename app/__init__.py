@@ -188,8 +188,8 @@ def register_error_pages(app: Flask) -> None:
 def register_cli(app: Flask) -> None:
     from app.accounts.cli import create_staff_command
     from app.booking.cli import send_reminders_command
-    from app.catalog.seed import seed_demo_command
     from app.checkout.cli import expire_reservations_command
+    from app.demo.seed import seed_demo_command
     from app.provenance.cli import verify_provenance_command
 
     for command in (

@@ -104,7 +104,7 @@ def seed(workdir: Path) -> tuple[dict[str, str], ar.PieceSpec, ar.Overlay]:
     os.environ.update(env)
     from app import create_app
     from app.catalog.models import Metal, Overlay, Product
-    from app.catalog.seed import seed_demo
+    from app.demo.seed import seed_demo
     from app.extensions import db
 
     app = create_app()
@@ -125,7 +125,7 @@ def seed(workdir: Path) -> tuple[dict[str, str], ar.PieceSpec, ar.Overlay]:
 
 
 def draw_overlay(folder: Path, product) -> dict:
-    from app.catalog import artwork
+    from app.demo import artwork
 
     folder.mkdir(parents=True, exist_ok=True)
     design = artwork.PieceDesign(

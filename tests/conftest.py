@@ -70,7 +70,7 @@ def app_ctx(app: Flask) -> Iterator[Flask]:
 @pytest.fixture
 def seeded(app: Flask) -> Flask:
     """The demo atelier without artwork (drawing it is tested on its own)."""
-    from app.catalog.seed import seed_demo
+    from app.demo.seed import seed_demo
 
     with app.app_context():
         seed_demo(media_root=app.config["MEDIA_ROOT"], draw_artwork=False)

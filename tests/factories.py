@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from app.catalog import services
 from app.catalog.models import EditionRun, FitSize, Metal, Piece, Product, ProductStone
-from app.catalog.seed import METALS, SIZES
+from app.demo.seed import METALS, SIZES
 from app.extensions import db
 
 

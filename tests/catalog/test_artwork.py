@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.catalog import artwork
-from app.catalog.artwork import PieceDesign, png_bytes, render_catalog_image, render_overlay
+from app.demo import artwork
+from app.demo.artwork import PieceDesign, png_bytes, render_catalog_image, render_overlay
 
 ALL_STYLES = [(kind, style) for kind, styles in artwork.STYLES.items() for style in styles]
 WIDTH = 200

@@ -86,8 +86,9 @@ def artwork_dir() -> Path:
 
     root = Path(__file__).resolve().parents[2]
     digest = hashlib.sha256()
-    for source in ("app/catalog/artwork.py", "app/catalog/seed.py"):
-        digest.update((root / source).read_bytes())
+    for source in sorted((root / "app" / "demo").rglob("*.py")):
+        digest.update(source.relative_to(root).as_posix().encode())
+        digest.update(source.read_bytes())
     folder = root / "artifacts" / "media-cache" / digest.hexdigest()[:16]
     folder.mkdir(parents=True, exist_ok=True)
     return folder
@@ -96,7 +97,7 @@ def artwork_dir() -> Path:
 @pytest.fixture
 def seeded_with_art(app, artwork_dir: Path) -> object:
     """The demo atelier with its drawn artwork."""
-    from app.catalog.seed import seed_demo
+    from app.demo.seed import seed_demo
 
     app.config["MEDIA_ROOT"] = str(artwork_dir)
     with app.app_context():

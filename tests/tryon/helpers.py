@@ -54,7 +54,7 @@ def add_overlay(app: Flask, slug: str, metal_code: str, colour: tuple[int, int, 
 @cache
 def real_overlay() -> tuple[bytes, dict]:
     """The catalog's own drawing of a gold crown (slow: drawn once per test run)."""
-    from app.catalog import artwork
+    from app.demo import artwork
 
     design = artwork.PieceDesign(
         kind="crown", metal="yellow-gold", style="fleur", stone_colour="ruby",

@@ -364,7 +364,7 @@ def _draw_artwork(product: DemoProduct, metal: str, folder: Path) -> tuple[str, 
     """Draw (once) the catalog picture and try-on overlay of a product in a metal."""
     import json
 
-    from app.catalog import artwork
+    from app.demo import artwork
 
     folder.mkdir(parents=True, exist_ok=True)
     catalog_name = f"{product.slug}/catalog-{metal}.png"
