@@ -104,13 +104,15 @@ def seed(workdir: Path) -> tuple[dict[str, str], ar.PieceSpec, ar.Overlay]:
     os.environ.update(env)
     from app import create_app
     from app.catalog.models import Metal, Overlay, Product
+    from app.common.transactions import atomic
     from app.demo.seed import seed_demo
     from app.extensions import db
 
     app = create_app()
     with app.app_context():
         db.create_all()
-        seed_demo(media_root=env["DIADEM_MEDIA_ROOT"], draw_artwork=False)
+        with atomic():
+            seed_demo(media_root=env["DIADEM_MEDIA_ROOT"], draw_artwork=False)
         product = db.session.execute(db.select(Product).filter_by(slug=PRODUCT)).scalar_one()
         metal = db.session.execute(db.select(Metal).filter_by(code="yellow-gold")).scalar_one()
         spec = draw_overlay(Path(env["DIADEM_MEDIA_ROOT"]) / "products" / PRODUCT, product)

@@ -70,9 +70,10 @@ def app_ctx(app: Flask) -> Iterator[Flask]:
 @pytest.fixture
 def seeded(app: Flask) -> Flask:
     """The demo atelier without artwork (drawing it is tested on its own)."""
+    from app.common.transactions import atomic
     from app.demo.seed import seed_demo
 
-    with app.app_context():
+    with app.app_context(), atomic():
         seed_demo(media_root=app.config["MEDIA_ROOT"], draw_artwork=False)
     return app
 

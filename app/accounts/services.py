@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import Role, User
+from app.common.links import LinkExpired, read_signed, sign
+from app.common.transactions import atomic
 from app.extensions import db
 
 RESET_SALT = "diadem.password-reset"
@@ -39,11 +40,12 @@ def register_user(*, email: str, password: str, name: str = "", role: Role = Rol
     """Create an account; raise EmailTaken if the address is already registered."""
     user = User(email=normalise_email(email), name=name.strip(), role=role.value)
     user.set_password(password)
-    db.session.add(user)
     try:
-        db.session.commit()
+        # A savepoint, so a taken address undoes only this insert (outside atomic() it commits).
+        with atomic():
+            db.session.add(user)
+            db.session.flush()
     except IntegrityError as exc:
-        db.session.rollback()
         raise EmailTaken("An account with that email already exists.") from exc
     return user
 
@@ -62,20 +64,19 @@ def _fingerprint(user: User) -> str:
     return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
 
 
-def make_reset_token(*, user: User, secret_key: str) -> str:
-    serializer = URLSafeTimedSerializer(secret_key, salt=RESET_SALT)
-    return serializer.dumps({"uid": user.id, "fp": _fingerprint(user)})
+def make_reset_token(*, user: User, secret_key: str | None = None) -> str:
+    """A signed reset link token (signed with the app's secret key; ``secret_key`` is unused)."""
+    return sign({"uid": user.id, "fp": _fingerprint(user)}, salt=RESET_SALT)
 
 
-def user_for_reset_token(*, token: str, secret_key: str, max_age: int) -> User:
+def user_for_reset_token(*, token: str, max_age: int, secret_key: str | None = None) -> User:
     """Return the user a reset token is for; raise InvalidResetToken if bad, used or expired."""
-    serializer = URLSafeTimedSerializer(secret_key, salt=RESET_SALT)
     try:
-        data = serializer.loads(token, max_age=max_age)
-    except SignatureExpired as exc:
+        data = read_signed(token, salt=RESET_SALT, max_age=max_age)
+    except LinkExpired as exc:
         raise InvalidResetToken("That reset link has expired; ask for a new one.") from exc
-    except BadSignature as exc:
-        raise InvalidResetToken("That reset link is not valid.") from exc
+    if data is None:
+        raise InvalidResetToken("That reset link is not valid.")
     user = db.session.get(User, data.get("uid")) if isinstance(data, dict) else None
     if user is None or data.get("fp") != _fingerprint(user):
         raise InvalidResetToken("That reset link has already been used.")
@@ -87,7 +88,6 @@ def reset_password(*, user_id: int, password: str) -> None:
     if user is None:
         raise InvalidResetToken("That account no longer exists.")
     user.set_password(password)
-    db.session.commit()
 
 
 def ensure_staff(*, email: str, password: str, admin: bool = False) -> tuple[User, bool]:
@@ -98,7 +98,6 @@ def ensure_staff(*, email: str, password: str, admin: bool = False) -> tuple[Use
         return register_user(email=email, password=password, name="", role=role), True
     user.role = role.value
     user.set_password(password)
-    db.session.commit()
     return user, False
 
 

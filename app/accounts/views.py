@@ -7,6 +7,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from app.accounts import forms, services
 from app.common.mail import send_mail
+from app.common.transactions import atomic
 from app.extensions import limiter, login_manager
 
 bp = Blueprint("accounts", __name__, url_prefix="/account")
@@ -34,9 +35,10 @@ def register():
     form = forms.RegisterForm()
     if form.validate_on_submit():
         try:
-            user = services.register_user(
-                email=form.email.data, password=form.password.data, name=form.name.data
-            )
+            with atomic():
+                user = services.register_user(
+                    email=form.email.data, password=form.password.data, name=form.name.data
+                )
         except services.EmailTaken as exc:
             form.email.errors.append(str(exc))
         else:
@@ -120,7 +122,8 @@ def reset_password(token: str):
         return render_template("accounts/password_reset_invalid.html", message=str(exc)), 400
     form = forms.ResetPasswordForm()
     if form.validate_on_submit():
-        services.reset_password(user_id=user.id, password=form.password.data)
+        with atomic():
+            services.reset_password(user_id=user.id, password=form.password.data)
         flash("Your password is changed; sign in with it now.", "success")
         return redirect(url_for("accounts.login"))
     status = 400 if form.is_submitted() else 200

@@ -26,6 +26,7 @@ from app.catalog.models import (
     ProductImage,
     ProductStone,
 )
+from app.common.transactions import atomic
 from app.domain.editions import piece_numbers
 from app.extensions import db
 
@@ -504,7 +505,6 @@ def seed_demo(*, media_root: str, draw_artwork: bool = True) -> SeedReport:
                 )
                 report.pieces_created += 1
             report.runs_created += 1
-    db.session.commit()
     return report
 
 
@@ -513,7 +513,8 @@ def seed_demo(*, media_root: str, draw_artwork: bool = True) -> SeedReport:
 @with_appcontext
 def seed_demo_command(no_artwork: bool) -> None:
     """Load the demo atelier (idempotent)."""
-    report = seed_demo(media_root=current_app.config["MEDIA_ROOT"], draw_artwork=not no_artwork)
+    with atomic():
+        report = seed_demo(media_root=current_app.config["MEDIA_ROOT"], draw_artwork=not no_artwork)
     click.echo(
         f"Demo atelier ready: {report.products_created} new products, "
         f"{report.runs_created} new edition runs, {report.pieces_created} new pieces."

@@ -26,6 +26,7 @@ from sqlalchemy.orm import selectinload
 import ar
 from app.catalog import services as catalog
 from app.catalog.models import FitSize, Metal, Overlay, Product
+from app.common.transactions import atomic, on_commit
 from app.common.uploads import MAX_IMAGE_PIXELS, store_upload, uploads_root
 from app.extensions import db
 from app.tryon.models import TryonSnapshot
@@ -527,11 +528,12 @@ def save_snapshot(
         head_circumference_mm=result.advice.circumference_mm if result.advice else None,
         recommended_size=result.advice.size_code if result.advice else None,
     )
-    db.session.add(snapshot)
     try:
-        db.session.commit()
+        # A savepoint: a refused insert undoes only itself and takes its stored picture with it.
+        with atomic():
+            db.session.add(snapshot)
+            db.session.flush()
     except Exception:
-        db.session.rollback()
         _remove_upload(stored.name)
         raise
     return SavedSnapshot(snapshot, result)
@@ -562,8 +564,8 @@ def delete_snapshot(*, snapshot_id: int, user_id: int) -> None:
     snapshot = get_snapshot(snapshot_id=snapshot_id, user_id=user_id)
     name = snapshot.image_name
     db.session.delete(snapshot)
-    db.session.commit()
-    _remove_upload(name)
+    # The picture goes only once the row is gone for good.
+    on_commit(lambda: _remove_upload(name))
 
 
 def _remove_upload(name: str) -> None:

@@ -20,6 +20,7 @@ from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import RequestEntityTooLarge, TooManyRequests
 
+from app.common.transactions import atomic
 from app.common.uploads import send_upload
 from app.extensions import csrf, limiter
 from app.tryon import services
@@ -273,9 +274,10 @@ def photo(slug: str):
     saved = None
     try:
         if save:
-            saved = services.save_snapshot(
-                user_id=current_user.id, photo=data, slug=slug, metal_code=metal
-            )
+            with atomic():
+                saved = services.save_snapshot(
+                    user_id=current_user.id, photo=data, slug=slug, metal_code=metal
+                )
             result = saved.result
         else:
             result = services.try_on_photo(photo=data, slug=slug, metal_code=metal)
@@ -321,9 +323,10 @@ def api_snapshot():
     metal = form.metal.data or None
     try:
         if form.save.data:
-            saved = services.save_snapshot(
-                user_id=current_user.id, photo=data, slug=form.product.data, metal_code=metal
-            )
+            with atomic():
+                saved = services.save_snapshot(
+                    user_id=current_user.id, photo=data, slug=form.product.data, metal_code=metal
+                )
             document = saved.result.to_json()
             document["snapshot"] = _snapshot_links(saved.snapshot)
         else:
@@ -381,7 +384,8 @@ def delete_snapshot(snapshot_id: int):
     if not form.validate():
         abort(400)
     try:
-        services.delete_snapshot(snapshot_id=snapshot_id, user_id=current_user.id)
+        with atomic():
+            services.delete_snapshot(snapshot_id=snapshot_id, user_id=current_user.id)
     except services.SnapshotNotFound:
         abort(404)
     flash("Snapshot deleted.", "success")

@@ -97,9 +97,10 @@ def artwork_dir() -> Path:
 @pytest.fixture
 def seeded_with_art(app, artwork_dir: Path) -> object:
     """The demo atelier with its drawn artwork."""
+    from app.common.transactions import atomic
     from app.demo.seed import seed_demo
 
     app.config["MEDIA_ROOT"] = str(artwork_dir)
-    with app.app_context():
+    with app.app_context(), atomic():
         seed_demo(media_root=str(artwork_dir), draw_artwork=True)
     return app

@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 import ar
+from app.common.transactions import atomic
 from app.tryon import services
 from app.tryon.models import TryonSnapshot
 from tests.factories import make_product
@@ -274,7 +275,8 @@ def test_snapshots_are_kept_for_their_owner_only(tryon_app):
             services.get_snapshot(snapshot_id=snapshot_id, user_id=other)
         with pytest.raises(services.SnapshotNotFound):
             services.delete_snapshot(snapshot_id=snapshot_id, user_id=other)
-        services.delete_snapshot(snapshot_id=snapshot_id, user_id=owner)
+        with atomic():
+            services.delete_snapshot(snapshot_id=snapshot_id, user_id=owner)
         assert services.db.session.get(TryonSnapshot, snapshot_id) is None
     assert not path.exists()
 
