@@ -104,7 +104,8 @@ def test_staff_take_a_paid_order_to_shipped(app, paid, live_server, page):
     assert "History verified" in page.locator("[data-chain=ok]").inner_text()
     png = page.request.get(f"{base}{passport_link}/qr.png").body()
     image = cv2.imdecode(np.frombuffer(png, dtype=np.uint8), cv2.IMREAD_COLOR)
-    decoded, _, _ = cv2.QRCodeDetector().detectAndDecode(image)
+    # The ArUco-based detector: the classic one misses about 1 code in 150 (random passport codes).
+    decoded, _, _ = cv2.QRCodeDetectorAruco().detectAndDecode(image)
     assert decoded.endswith(passport_link)
     screenshot(page, "staff-5-passport")
     page.goto(f"{base}{passport_link}/certificate")
