@@ -6,6 +6,7 @@ import click
 from flask.cli import with_appcontext
 
 from app.checkout import services
+from app.common.transactions import atomic
 
 
 @click.command("expire-reservations")
@@ -16,7 +17,15 @@ def expire_reservations_command() -> None:
     Lapsed pieces are already sellable without this (reservation checks the time), so this
     only tidies order statuses and cancels abandoned card payments; run it every few minutes.
     """
-    numbers = services.expire_lapsed_orders()
+    with atomic():
+        order_ids = services.lapsed_order_ids()
+    numbers = []
+    for order_id in order_ids:
+        # One transaction per order: each holds its order and piece locks only briefly.
+        with atomic():
+            number = services.expire_order(order_id)
+        if number is not None:
+            numbers.append(number)
     click.echo(f"Expired {len(numbers)} order(s){': ' + ', '.join(numbers) if numbers else ''}.")
 
 

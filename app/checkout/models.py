@@ -22,6 +22,7 @@ available/reserved/sold) is changed only while its row is locked (SELECT ... FOR
 
 from __future__ import annotations
 
+import enum
 from datetime import date, datetime
 
 from sqlalchemy import (
@@ -38,25 +39,30 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.domain.clock import utcnow
+from app.domain.orders import LABELS, OrderStatus
 from app.domain.pricing import Breakdown
 from app.extensions import db
 
-ORDER_STATUSES: tuple[str, ...] = (
-    "draft",
-    "awaiting_payment",
-    "payment_failed",
-    "paid",
-    "deposit_paid",
-    "in_production",
-    "shipped",
-    "delivered",
-    "cancelled",
-    "refunded",
-)
+ORDER_STATUSES: tuple[str, ...] = tuple(status.value for status in OrderStatus)
 PAYMENT_METHODS: tuple[str, ...] = ("manual", "stripe")
 PAYMENT_KINDS: tuple[str, ...] = ("initial", "balance")
-PAYMENT_STATUSES: tuple[str, ...] = ("pending", "succeeded", "failed", "cancelled")
-REFUND_STATUSES: tuple[str, ...] = ("pending", "succeeded", "failed")
+
+
+class PaymentStatus(enum.StrEnum):
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class RefundStatus(enum.StrEnum):
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+PAYMENT_STATUSES: tuple[str, ...] = tuple(status.value for status in PaymentStatus)
+REFUND_STATUSES: tuple[str, ...] = tuple(status.value for status in RefundStatus)
 MAX_LINE_QUANTITY = 5
 EXPIRED_REASON = "The reservation expired before payment arrived."
 
@@ -132,7 +138,7 @@ class Order(db.Model):
     notes: Mapped[str] = mapped_column(Text, default="")
     policy_accepted_at: Mapped[datetime | None]
 
-    status: Mapped[str] = mapped_column(String(20), default="awaiting_payment")
+    status: Mapped[str] = mapped_column(String(20), default=OrderStatus.AWAITING_PAYMENT.value)
     cancel_reason: Mapped[str] = mapped_column(String(200), default="")
     payment_method: Mapped[str] = mapped_column(String(10), default="manual")
     # Bank-transfer reference, or the id of the current Stripe PaymentIntent.
@@ -191,26 +197,15 @@ class Order(db.Model):
     @property
     def can_retry_payment(self) -> bool:
         """A failed or lapsed first payment can be tried again (pieces are reserved anew)."""
-        lapsed = self.status == "cancelled" and self.cancel_reason == EXPIRED_REASON
-        return self.paid_minor == 0 and (self.status == "payment_failed" or lapsed)
+        lapsed = self.status == OrderStatus.CANCELLED and self.cancel_reason == EXPIRED_REASON
+        return self.paid_minor == 0 and (self.status == OrderStatus.PAYMENT_FAILED or lapsed)
 
     @property
     def status_label(self) -> str:
         return STATUS_LABELS.get(self.status, self.status.replace("_", " ").capitalize())
 
 
-STATUS_LABELS = {
-    "draft": "Draft — waiting for you to complete checkout",
-    "awaiting_payment": "Awaiting payment",
-    "payment_failed": "Payment failed",
-    "paid": "Paid",
-    "deposit_paid": "Deposit paid",
-    "in_production": "In production",
-    "shipped": "Shipped",
-    "delivered": "Delivered",
-    "cancelled": "Cancelled",
-    "refunded": "Refunded",
-}
+STATUS_LABELS: dict[str, str] = {status.value: label for status, label in LABELS.items()}
 
 
 class OrderLine(db.Model):
@@ -325,7 +320,7 @@ class Payment(db.Model):
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(10))
     method: Mapped[str] = mapped_column(String(10))
-    status: Mapped[str] = mapped_column(String(10), default="pending")
+    status: Mapped[str] = mapped_column(String(10), default=PaymentStatus.PENDING.value)
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     # Bank-transfer reference the buyer quotes (manual) / what staff noted when marking paid.
@@ -344,7 +339,9 @@ class Payment(db.Model):
 
     @property
     def refundable_minor(self) -> int:
-        return self.amount_minor - self.refunded_minor if self.status == "succeeded" else 0
+        return (
+            self.amount_minor - self.refunded_minor if self.status == PaymentStatus.SUCCEEDED else 0
+        )
 
 
 class Refund(db.Model):
@@ -360,7 +357,7 @@ class Refund(db.Model):
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     reason: Mapped[str] = mapped_column(String(500), default="")
-    status: Mapped[str] = mapped_column(String(10), default="succeeded")
+    status: Mapped[str] = mapped_column(String(10), default=RefundStatus.SUCCEEDED.value)
     provider_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,4 +1,8 @@
-"""Cart, checkout, order pages, the Stripe webhook, and staff payment actions."""
+"""Cart, checkout, order pages, the Stripe webhook, and staff payment actions.
+
+Each action runs its service call(s) in ``with atomic():`` and maps checkout's errors to
+flashes or status codes outside that block, so a refused action leaves nothing behind.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +23,9 @@ from flask_login import current_user, login_required, user_logged_in
 from app.accounts.access import staff_required
 from app.checkout import forms, invoices, services
 from app.checkout.models import Order
+from app.common.transactions import atomic
 from app.domain.money import parse_major
+from app.domain.orders import OrderStatus
 from app.extensions import csrf, limiter
 
 bp = Blueprint("checkout", __name__)
@@ -60,7 +66,9 @@ def _remember(items: list[services.CartItem]) -> None:
 def _merge_guest_cart(user_id: int) -> None:
     items = services.items_from_session(session.pop(GUEST_CART, None))
     if items:
-        for notice in services.merge_guest_cart(user_id=user_id, items=items):
+        with atomic():
+            notices = services.merge_guest_cart(user_id=user_id, items=items)
+        for notice in notices:
             flash(notice, "warning")
 
 
@@ -78,12 +86,13 @@ def _remember_guest_order(order: Order) -> None:
 def _viewable(number: str) -> Order:
     """The order if this visitor may see it (owner, or guest with its link); else 404."""
     try:
-        return services.order_for_viewer(
-            number=number,
-            user_id=_user_id(),
-            guest_numbers=services.guest_order_numbers(session),
-            token=request.args.get("t"),
-        )
+        with atomic():  # a lapsed reservation is expired on the way
+            return services.order_for_viewer(
+                number=number,
+                user_id=_user_id(),
+                guest_numbers=services.guest_order_numbers(session),
+                token=request.args.get("t"),
+            )
     except services.OrderNotFound:
         abort(404)
 
@@ -112,14 +121,16 @@ def add_item():
     if not form.validate_on_submit():
         _flash_form_errors(form)
         return redirect(url_for("checkout.show_cart"))
+    owner = _owner()
     try:
-        items = services.add_to_cart(
-            owner=_owner(),
-            product_id=int(form.product_id.data),
-            metal_code=form.metal.data,
-            size_code=form.size.data,
-            quantity=form.quantity.data,
-        )
+        with atomic():
+            items = services.add_to_cart(
+                owner=owner,
+                product_id=int(form.product_id.data),
+                metal_code=form.metal.data,
+                size_code=form.size.data,
+                quantity=form.quantity.data,
+            )
     except services.CheckoutError as exc:
         flash(str(exc), "warning")
     else:
@@ -134,10 +145,12 @@ def update_item():
     if not form.validate_on_submit():
         _flash_form_errors(form)
         return redirect(url_for("checkout.show_cart"))
+    owner = _owner()
     try:
-        items = services.set_quantity(
-            owner=_owner(), key=form.key.data, quantity=form.quantity.data
-        )
+        with atomic():
+            items = services.set_quantity(
+                owner=owner, key=form.key.data, quantity=form.quantity.data
+            )
     except services.CheckoutError as exc:
         flash(str(exc), "warning")
     else:
@@ -150,7 +163,10 @@ def update_item():
 def remove_item():
     form = forms.RemoveLineForm()
     if form.validate_on_submit():
-        _remember(services.remove_from_cart(owner=_owner(), key=form.key.data))
+        owner = _owner()
+        with atomic():
+            items = services.remove_from_cart(owner=owner, key=form.key.data)
+        _remember(items)
         flash("Removed from your cart.", "info")
     return redirect(url_for("checkout.show_cart"))
 
@@ -199,12 +215,13 @@ def checkout():
         late = services.late_for_event(event_date=form.event_date.data, ship_by=summary.ship_by)
         if not late or form.accept_late.data:
             try:
-                order = services.place_order(
-                    owner=owner,
-                    details=_details(form),
-                    payment_method=form.payment_method.data,
-                    policy_accepted=form.accept_policy.data,
-                )
+                with atomic():
+                    order = services.place_order(
+                        owner=owner,
+                        details=_details(form),
+                        payment_method=form.payment_method.data,
+                        policy_accepted=form.accept_policy.data,
+                    )
             except services.SoldOut as exc:
                 flash(str(exc), "danger")
                 return redirect(url_for("checkout.show_cart"))
@@ -226,9 +243,9 @@ def checkout():
 @bp.get("/account/orders")
 @login_required
 def list_orders():
-    return render_template(
-        "checkout/order_list.html", orders=services.orders_for_user(current_user.id)
-    )
+    with atomic():  # lapsed reservations are expired on the way
+        orders = services.orders_for_user(current_user.id)
+    return render_template("checkout/order_list.html", orders=orders)
 
 
 @bp.get("/account/orders/<number>")
@@ -257,7 +274,8 @@ def order_status(number: str):
 def pay(number: str):
     order = _viewable(number)
     try:
-        card = services.card_payment(order_id=order.id)
+        with atomic():
+            card = services.card_payment(order_id=order.id)
     except services.CheckoutError as exc:
         flash(str(exc), "warning")
         return redirect(url_for("checkout.show_order", number=order.number))
@@ -268,7 +286,7 @@ def pay(number: str):
 def payment_return(number: str):
     # Stripe sends the buyer back here; only the signed webhook marks anything paid.
     order = _viewable(number)
-    if order.status == "awaiting_payment" or order.balance_requested_at:
+    if order.status == OrderStatus.AWAITING_PAYMENT or order.balance_requested_at:
         flash("Thank you — we are confirming your payment; this page updates by itself.", "info")
     return redirect(url_for("checkout.show_order", number=order.number))
 
@@ -280,7 +298,10 @@ def retry(number: str):
     if not form.validate_on_submit():
         abort(400)
     try:
-        order = services.retry_payment(order_id=order.id, payment_method=form.payment_method.data)
+        with atomic():
+            order = services.retry_payment(
+                order_id=order.id, payment_method=form.payment_method.data
+            )
     except services.CheckoutError as exc:
         flash(str(exc), "danger")
         return redirect(url_for("checkout.show_order", number=order.number))
@@ -294,9 +315,10 @@ def pay_balance(number: str):
     if not form.validate_on_submit():
         abort(400)
     try:
-        payment = services.start_balance_payment(
-            order_id=order.id, payment_method=form.payment_method.data
-        )
+        with atomic():
+            payment = services.start_balance_payment(
+                order_id=order.id, payment_method=form.payment_method.data
+            )
     except services.CheckoutError as exc:
         flash(str(exc), "danger")
         return redirect(url_for("checkout.show_order", number=order.number))
@@ -312,7 +334,8 @@ def accept_revision(number: str, revision_id: int):
     if not forms.ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        services.accept_revision(order_id=order.id, revision_id=revision_id)
+        with atomic():
+            services.accept_revision(order_id=order.id, revision_id=revision_id)
     except services.OrderNotFound:
         abort(404)
     except services.CheckoutError as exc:
@@ -325,7 +348,7 @@ def accept_revision(number: str, revision_id: int):
 @bp.route("/account/orders/<number>/complete", methods=["GET", "POST"])
 def complete(number: str):
     order = _viewable(number)
-    if order.status != "draft":
+    if order.status != OrderStatus.DRAFT:
         return redirect(url_for("checkout.show_order", number=order.number))
     form = forms.CheckoutForm(payment_methods=services.available_payment_methods())
     if not form.is_submitted():
@@ -339,12 +362,13 @@ def complete(number: str):
         )
         if not late or form.accept_late.data:
             try:
-                order = services.complete_draft(
-                    order_id=order.id,
-                    details=_details(form),
-                    payment_method=form.payment_method.data,
-                    policy_accepted=form.accept_policy.data,
-                )
+                with atomic():
+                    order = services.complete_draft(
+                        order_id=order.id,
+                        details=_details(form),
+                        payment_method=form.payment_method.data,
+                        policy_accepted=form.accept_policy.data,
+                    )
             except services.CheckoutError as exc:
                 flash(str(exc), "danger")
             else:
@@ -383,10 +407,11 @@ def invoice_pdf(number: str):
 @csrf.exempt
 def stripe_webhook():
     try:
-        outcome = services.handle_stripe_webhook(
-            payload=request.get_data(cache=False),
-            signature_header=request.headers.get("Stripe-Signature", ""),
-        )
+        with atomic():
+            outcome = services.handle_stripe_webhook(
+                payload=request.get_data(cache=False),
+                signature_header=request.headers.get("Stripe-Signature", ""),
+            )
     except services.WebhookRejected:
         return jsonify(error="invalid signature"), 400
     return jsonify(received=True, outcome=outcome)
@@ -436,9 +461,10 @@ def mark_paid(number: str):
         _flash_form_errors(form)
         return _back(order)
     try:
-        services.mark_paid(
-            order_id=order.id, by_user_id=current_user.id, reference=form.reference.data or ""
-        )
+        with atomic():
+            services.mark_paid(
+                order_id=order.id, by_user_id=current_user.id, reference=form.reference.data or ""
+            )
     except services.CheckoutError as exc:
         flash(str(exc), "danger")
     else:
@@ -456,13 +482,14 @@ def refund(number: str, payment_id: int):
         return _back(order)
     amount = parse_major(form.amount.data, order.currency).minor if form.amount.data else None
     try:
-        services.refund_payment(
-            order_id=order.id,
-            payment_id=payment_id,
-            amount_minor=amount,
-            reason=form.reason.data,
-            by_user_id=current_user.id,
-        )
+        with atomic():
+            services.refund_payment(
+                order_id=order.id,
+                payment_id=payment_id,
+                amount_minor=amount,
+                reason=form.reason.data,
+                by_user_id=current_user.id,
+            )
     except services.OrderNotFound:
         abort(404)
     except services.CheckoutError as exc:
@@ -481,9 +508,10 @@ def cancel(number: str):
         _flash_form_errors(form)
         return _back(order)
     try:
-        services.cancel_order(
-            order_id=order.id, by_user_id=current_user.id, reason=form.reason.data
-        )
+        with atomic():
+            services.cancel_order(
+                order_id=order.id, by_user_id=current_user.id, reason=form.reason.data
+            )
     except services.CheckoutError as exc:
         flash(str(exc), "danger")
     else:
@@ -498,7 +526,8 @@ def request_balance(number: str):
     if not forms.ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        services.request_balance(order_id=order.id, by_user_id=current_user.id)
+        with atomic():
+            services.request_balance(order_id=order.id, by_user_id=current_user.id)
     except services.CheckoutError as exc:
         flash(str(exc), "danger")
     else:
@@ -526,19 +555,20 @@ def revise(number: str, line_id: int):
             form.amounts.append_entry()
     if form.validate_on_submit():
         try:
-            services.propose_revision(
-                order_id=order.id,
-                line_id=line.id,
-                amounts_minor=[parse_major(a, order.currency).minor for a in form.amounts.data],
-                extra_label=form.extra_label.data or "",
-                extra_minor=(
-                    parse_major(form.extra_amount.data, order.currency).minor
-                    if form.extra_amount.data
-                    else 0
-                ),
-                note=form.note.data or "",
-                by_user_id=current_user.id,
-            )
+            with atomic():
+                services.propose_revision(
+                    order_id=order.id,
+                    line_id=line.id,
+                    amounts_minor=[parse_major(a, order.currency).minor for a in form.amounts.data],
+                    extra_label=form.extra_label.data or "",
+                    extra_minor=(
+                        parse_major(form.extra_amount.data, order.currency).minor
+                        if form.extra_amount.data
+                        else 0
+                    ),
+                    note=form.note.data or "",
+                    by_user_id=current_user.id,
+                )
         except services.CheckoutError as exc:
             flash(str(exc), "danger")
         else:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from flask.testing import FlaskClient
 
 from app.checkout import services
+from app.common.transactions import atomic
 from tests.helpers import csrf_token
 
 DETAILS = services.ShippingDetails(
@@ -61,9 +62,10 @@ def guest(*items: services.CartItem) -> services.CartOwner:
 def place(*items: services.CartItem, method: str = "manual", user_id: int | None = None):
     """Place an order for these cart items as a guest (or for user_id's saved cart)."""
     owner = services.CartOwner(user_id=user_id) if user_id else guest(*items)
-    return services.place_order(
-        owner=owner, details=DETAILS, payment_method=method, policy_accepted=True
-    )
+    with atomic():
+        return services.place_order(
+            owner=owner, details=DETAILS, payment_method=method, policy_accepted=True
+        )
 
 
 def add_to_cart(

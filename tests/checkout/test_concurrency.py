@@ -15,6 +15,7 @@ from app import create_app
 from app.catalog.models import EditionRun, Piece
 from app.checkout import services
 from app.checkout.models import OrderLine
+from app.common.transactions import atomic
 from app.extensions import db
 from tests.checkout.conftest import POSTGRES
 from tests.checkout.support import DETAILS, item
@@ -55,12 +56,13 @@ def test_buyers_racing_for_the_last_three_pieces(app, race_app):
         with race_app.app_context():
             barrier.wait(timeout=30)
             try:
-                order = services.place_order(
-                    owner=services.CartOwner(guest_items=(item(product_id),)),
-                    details=DETAILS,
-                    payment_method="manual",
-                    policy_accepted=True,
-                )
+                with atomic():
+                    order = services.place_order(
+                        owner=services.CartOwner(guest_items=(item(product_id),)),
+                        details=DETAILS,
+                        payment_method="manual",
+                        policy_accepted=True,
+                    )
                 outcome = ("reserved", order.lines[0].piece_label)
             except services.SoldOut as exc:
                 outcome = ("sold out", str(exc))

@@ -12,6 +12,7 @@ from app.catalog.services import price_product
 from app.checkout import payments, services
 from app.checkout.models import Order, OrderLine, PriceRevision
 from app.common.mail import read_outbox
+from app.common.transactions import atomic
 from app.domain.clock import utcnow
 from app.domain.pricing import deposit_split
 from app.extensions import db
@@ -87,7 +88,8 @@ def test_a_lapsed_reservation_is_free_for_the_next_buyer(app_ctx, shop):
     db.session.refresh(late)
     # The old line let go of piece 08; the old order is expired when next looked at.
     assert late.lines[0].piece_released_at is not None
-    services.expire_if_lapsed(late)
+    with atomic():
+        services.expire_if_lapsed(late)
     assert late.status == "cancelled" and late.cancel_reason == services.EXPIRED_REASON
     statuses = {n: p.status for n, p in pieces(shop.crown_id).items() if n >= 8}
     assert statuses == {8: "reserved", 9: "available", 10: "available"}
@@ -110,9 +112,11 @@ def test_the_expiry_command_cancels_lapsed_orders_and_frees_pieces(app, app_ctx,
 def test_a_piece_released_by_expiry_can_be_sold_again(app_ctx, shop):
     first = place(item(shop.crown_id))
     lapse(first)
-    services.expire_lapsed_orders()
+    with atomic():
+        services.expire_lapsed_orders()
     again = place(item(shop.crown_id))
-    services.mark_paid(order_id=again.id, by_user_id=None, reference="BANK-1")
+    with atomic():
+        services.mark_paid(order_id=again.id, by_user_id=None, reference="BANK-1")
     lines = db.session.execute(
         select(OrderLine).where(OrderLine.piece_id == again.lines[0].piece_id)
     ).scalars()
@@ -168,7 +172,8 @@ def test_custom_lines_take_a_deposit_and_record_the_balance(app_ctx, shop):
     assert order.balance_minor == balance.minor
     assert order.payments[0].amount_minor == deposit.minor + tiara == order.due_at_checkout_minor
     assert order.lines[0].piece_id is None and order.lines[0].revisions[0].version == 1
-    services.mark_paid(order_id=order.id, reference="T1")
+    with atomic():
+        services.mark_paid(order_id=order.id, reference="T1")
     assert order.status == "deposit_paid"
     assert [line.stage for line in order.lines] == ["deposit_paid", "paid"]
     assert order.outstanding_minor == balance.minor
@@ -186,7 +191,7 @@ def test_order_numbers_are_short_random_and_unique(app_ctx, shop):
 
 def test_absurd_quantities_are_refused(app_ctx, shop):
     for quantity in (0, -3, 6, 10**9, True, "2"):
-        with pytest.raises(services.CartError, match="(between 1 and 5|how many)"):
+        with pytest.raises(services.CartError, match="(between 1 and 5|how many)"), atomic():
             services.add_to_cart(
                 owner=guest(),
                 product_id=shop.tiara_id,
@@ -228,11 +233,15 @@ def test_cart_refuses_unknown_pieces_options_and_more_than_is_free(app_ctx, shop
 def test_a_guest_cart_merges_into_the_saved_cart(app, app_ctx, shop):
     user_id = make_user(app)
     saved = services.CartOwner(user_id=user_id)
-    services.add_to_cart(owner=saved, product_id=shop.tiara_id, metal_code="silver", size_code="M")
-    notices = services.merge_guest_cart(
-        user_id=user_id,
-        items=[item(shop.tiara_id, "silver", "M", 2), item(shop.crown_id), item(999, "x", "M")],
-    )
+    with atomic():
+        services.add_to_cart(
+            owner=saved, product_id=shop.tiara_id, metal_code="silver", size_code="M"
+        )
+    with atomic():
+        notices = services.merge_guest_cart(
+            user_id=user_id,
+            items=[item(shop.tiara_id, "silver", "M", 2), item(shop.crown_id), item(999, "x", "M")],
+        )
     assert notices == ["That piece is no longer in the shop."]
     assert services.cart_items(owner=saved) == [
         item(shop.tiara_id, "silver", "M", 3),
@@ -272,13 +281,14 @@ def test_promised_ship_date_and_event_warning(app_ctx, shop):
 
 def test_mark_paid_sells_the_pieces_and_emails_the_buyer(app, app_ctx, shop):
     order = place(item(shop.crown_id))
-    services.mark_paid(order_id=order.id, by_user_id=None, reference="HSBC 123")
+    with atomic():
+        services.mark_paid(order_id=order.id, by_user_id=None, reference="HSBC 123")
     assert order.status == "paid" and order.paid_minor == order.total_minor
     assert order.payments[0].status == "succeeded" and order.payments[0].note == "HSBC 123"
     assert order.payment_reference == order.number  # what the buyer quoted
     assert order.lines[0].stage == "paid" and order.reserved_until is None
     assert pieces(shop.crown_id)[8].status == "sold"
-    with pytest.raises(services.InvalidTransition, match="Nothing is due"):
+    with pytest.raises(services.InvalidTransition, match="Nothing is due"), atomic():
         services.mark_paid(order_id=order.id)
     subjects = [m["Subject"] for m in read_outbox(app.config["MAIL_OUTBOX_DIR"])]
     assert subjects == [
@@ -290,8 +300,10 @@ def test_mark_paid_sells_the_pieces_and_emails_the_buyer(app, app_ctx, shop):
 def test_a_transfer_arriving_after_expiry_takes_the_piece_back_if_still_free(app_ctx, shop):
     order = place(item(shop.crown_id))
     lapse(order)
-    services.expire_lapsed_orders()
-    services.mark_paid(order_id=order.id, reference="late but fine")
+    with atomic():
+        services.expire_lapsed_orders()
+    with atomic():
+        services.mark_paid(order_id=order.id, reference="late but fine")
     assert order.status == "paid" and order.lines[0].piece_label == "08/10"
     assert pieces(shop.crown_id)[8].status == "sold"
 
@@ -300,47 +312,53 @@ def test_a_late_transfer_gets_another_number_or_a_clear_refusal(app_ctx, shop):
     order = place(item(shop.crown_id))
     lapse(order)
     place(item(shop.crown_id))  # takes 08
-    services.mark_paid(order_id=order.id)
+    with atomic():
+        services.mark_paid(order_id=order.id)
     assert order.lines[0].piece_label == "09/10"
     assert any(e.kind == "piece_reassigned" for e in order.events)
     late = place(item(shop.crown_id))  # 10
     lapse(late)
     place(item(shop.crown_id))  # takes 10 again: the edition is now sold out
-    with pytest.raises(services.SoldOut, match="return the transfer"):
+    with pytest.raises(services.SoldOut, match="return the transfer"), atomic():
         services.mark_paid(order_id=late.id)
     assert db.session.get(Order, late.id).paid_minor == 0
 
 
 def test_mark_shipped_needs_payment_and_emails_tracking(app, app_ctx, shop):
     order = place(item(shop.tiara_id))
-    with pytest.raises(services.InvalidTransition):
+    with pytest.raises(services.InvalidTransition), atomic():
         services.mark_shipped(order_id=order.id, carrier="DHL", tracking_number="1Z", by_user_id=1)
-    services.mark_paid(order_id=order.id)
-    services.mark_shipped(
-        order_id=order.id, carrier="DHL Express", tracking_number="JD0142", by_user_id=None
-    )
+    with atomic():
+        services.mark_paid(order_id=order.id)
+    with atomic():
+        services.mark_shipped(
+            order_id=order.id, carrier="DHL Express", tracking_number="JD0142", by_user_id=None
+        )
     assert order.status == "shipped" and order.shipped_at is not None
     message = read_outbox(app.config["MAIL_OUTBOX_DIR"])[-1]
     assert message["Subject"] == f"Your Diadem order {order.number} is on its way"
     assert "JD0142" in message.get_body(("plain",)).get_content()
     assert "JD0142" in message.get_body(("html",)).get_content()
-    services.mark_delivered(order_id=order.id, by_user_id=None)
+    with atomic():
+        services.mark_delivered(order_id=order.id, by_user_id=None)
     assert order.status == "delivered"
 
 
 def test_manual_refunds_partial_then_full(app, app_ctx, shop):
     order = place(item(shop.tiara_id))
-    services.mark_paid(order_id=order.id)
+    with atomic():
+        services.mark_paid(order_id=order.id)
     payment_id = order.payments[0].id
-    services.refund_payment(
-        order_id=order.id,
-        payment_id=payment_id,
-        amount_minor=10_000,
-        reason="scratch",
-        by_user_id=None,
-    )
+    with atomic():
+        services.refund_payment(
+            order_id=order.id,
+            payment_id=payment_id,
+            amount_minor=10_000,
+            reason="scratch",
+            by_user_id=None,
+        )
     assert order.status == "paid" and order.refunded_minor == 10_000
-    with pytest.raises(services.RefundError, match="at most"):
+    with pytest.raises(services.RefundError, match="at most"), atomic():
         services.refund_payment(
             order_id=order.id,
             payment_id=payment_id,
@@ -348,16 +366,17 @@ def test_manual_refunds_partial_then_full(app, app_ctx, shop):
             reason="too much",
             by_user_id=None,
         )
-    services.refund_payment(
-        order_id=order.id,
-        payment_id=payment_id,
-        amount_minor=None,
-        reason="returned",
-        by_user_id=None,
-    )
+    with atomic():
+        services.refund_payment(
+            order_id=order.id,
+            payment_id=payment_id,
+            amount_minor=None,
+            reason="returned",
+            by_user_id=None,
+        )
     assert order.status == "refunded" and order.refunded_minor == order.paid_minor
     assert [r.amount_minor for r in order.refunds] == [10_000, order.total_minor - 10_000]
-    with pytest.raises(services.RefundError, match="Nothing is left"):
+    with pytest.raises(services.RefundError, match="Nothing is left"), atomic():
         services.refund_payment(
             order_id=order.id,
             payment_id=payment_id,
@@ -365,17 +384,20 @@ def test_manual_refunds_partial_then_full(app, app_ctx, shop):
             reason="x",
             by_user_id=None,
         )
-    services.cancel_order(order_id=order.id, by_user_id=None, reason="Returned and refunded")
+    with atomic():
+        services.cancel_order(order_id=order.id, by_user_id=None, reason="Returned and refunded")
     assert pieces(shop.tiara_id)[1].status == "available"
 
 
 def test_cancel_refuses_orders_holding_money(app_ctx, shop):
     order = place(item(shop.crown_id))
-    services.mark_paid(order_id=order.id)
-    with pytest.raises(services.InvalidTransition, match="Refund"):
+    with atomic():
+        services.mark_paid(order_id=order.id)
+    with pytest.raises(services.InvalidTransition, match="Refund"), atomic():
         services.cancel_order(order_id=order.id, by_user_id=None, reason="no")
     unpaid = place(item(shop.crown_id))
-    services.cancel_order(order_id=unpaid.id, by_user_id=None, reason="Buyer asked")
+    with atomic():
+        services.cancel_order(order_id=unpaid.id, by_user_id=None, reason="Buyer asked")
     assert unpaid.status == "cancelled" and pieces(shop.crown_id)[9].status == "available"
 
 
@@ -410,7 +432,8 @@ def fake_stripe(monkeypatch):
 
 def deliver(monkeypatch, event: payments.WebhookEvent) -> str:
     monkeypatch.setattr(payments, "parse_webhook", lambda **kw: event)
-    return services.handle_stripe_webhook(payload=b"{}", signature_header="t=1,v1=x")
+    with atomic():
+        return services.handle_stripe_webhook(payload=b"{}", signature_header="t=1,v1=x")
 
 
 def intent_event(event_id: str, kind: str, order: Order, payment_index: int = -1):
@@ -433,7 +456,8 @@ def test_webhook_events_are_processed_at_most_once_in_any_order(
     assert deliver(monkeypatch, failed) == "payment failed"
     assert order.status == "payment_failed" and pieces(shop.crown_id)[8].status == "available"
     assert deliver(monkeypatch, failed) == "duplicate"
-    services.retry_payment(order_id=order.id, payment_method="stripe")
+    with atomic():
+        services.retry_payment(order_id=order.id, payment_method="stripe")
     assert order.status == "awaiting_payment" and order.payments[-1].provider_id == "pi_2"
     succeeded = intent_event("evt_2", "succeeded", order)
     assert deliver(monkeypatch, succeeded) == "paid"
@@ -482,18 +506,19 @@ def test_unknown_intents_are_recorded_and_ignored(app_ctx, shop, fake_stripe, mo
 
 def test_a_commission_from_draft_to_balance_paid(app, app_ctx, shop):
     user_id = make_user(app)
-    draft = services.create_custom_order_draft(
-        user_id=user_id,
-        email="Bea@Example.com",
-        name="Bea",
-        product_id=shop.custom_id,
-        metal_code="yellow-gold",
-        size_code="S",
-        notes="Pearls at the peak",
-    )
+    with atomic():
+        draft = services.create_custom_order_draft(
+            user_id=user_id,
+            email="Bea@Example.com",
+            name="Bea",
+            product_id=shop.custom_id,
+            metal_code="yellow-gold",
+            size_code="S",
+            notes="Pearls at the peak",
+        )
     assert draft.status == "draft" and draft.email == "bea@example.com"
     assert services.orders_for_user(user_id) == [draft]
-    with pytest.raises(services.CartError):
+    with pytest.raises(services.CartError), atomic():
         services.create_custom_order_draft(
             user_id=None,
             email="x@example.com",
@@ -504,48 +529,57 @@ def test_a_commission_from_draft_to_balance_paid(app, app_ctx, shop):
         )
     line = draft.lines[0]
     amounts = [x.amount.minor for x in line.frozen_breakdown().lines]
-    revision = services.propose_revision(
-        order_id=draft.id,
-        line_id=line.id,
-        amounts_minor=amounts,
-        extra_label="Engraving",
-        extra_minor=25_000,
-        note="As discussed",
-        by_user_id=None,
-    )
-    with pytest.raises(services.InvalidTransition, match="revised price"):
+    with atomic():
+        revision = services.propose_revision(
+            order_id=draft.id,
+            line_id=line.id,
+            amounts_minor=amounts,
+            extra_label="Engraving",
+            extra_minor=25_000,
+            note="As discussed",
+            by_user_id=None,
+        )
+    with pytest.raises(services.InvalidTransition, match="revised price"), atomic():
         services.complete_draft(
             order_id=draft.id, details=DETAILS, payment_method="manual", policy_accepted=True
         )
-    services.accept_revision(order_id=draft.id, revision_id=revision.id)
+    with atomic():
+        services.accept_revision(order_id=draft.id, revision_id=revision.id)
     new_total = sum(amounts) + 25_000
     assert line.total_minor == new_total and line.breakdown_version == 2
     assert line.deposit_minor == deposit_split(draft.lines[0].frozen_breakdown().total, 40)[0].minor
-    services.complete_draft(
-        order_id=draft.id, details=DETAILS, payment_method="manual", policy_accepted=True
-    )
+    with atomic():
+        services.complete_draft(
+            order_id=draft.id, details=DETAILS, payment_method="manual", policy_accepted=True
+        )
     assert draft.status == "awaiting_payment" and draft.address_line1 == "1 Crown Lane"
-    services.mark_paid(order_id=draft.id, reference="deposit")
+    with atomic():
+        services.mark_paid(order_id=draft.id, reference="deposit")
     assert draft.status == "deposit_paid" and draft.paid_minor == line.deposit_minor
 
     # After the consultation the final price goes up; the buyer accepts v3.
     final = [a + 10_000 if i == 0 else a for i, a in enumerate(amounts)] + [25_000]
-    v3 = services.propose_revision(
-        order_id=draft.id, line_id=line.id, amounts_minor=final, by_user_id=None
-    )
-    with pytest.raises(services.InvalidTransition, match="not accepted"):
+    with atomic():
+        v3 = services.propose_revision(
+            order_id=draft.id, line_id=line.id, amounts_minor=final, by_user_id=None
+        )
+    with pytest.raises(services.InvalidTransition, match="not accepted"), atomic():
         services.request_balance(order_id=draft.id, by_user_id=None)
-    services.accept_revision(order_id=draft.id, revision_id=v3.id)
+    with atomic():
+        services.accept_revision(order_id=draft.id, revision_id=v3.id)
     assert draft.total_minor == sum(final)
     assert draft.balance_minor == sum(final) - line.deposit_minor == draft.outstanding_minor
-    with pytest.raises(services.InvalidTransition):
+    with pytest.raises(services.InvalidTransition), atomic():
         services.mark_shipped(
             order_id=draft.id, carrier="DHL", tracking_number="1", by_user_id=None
         )
-    services.request_balance(order_id=draft.id, by_user_id=None)
-    payment = services.start_balance_payment(order_id=draft.id, payment_method="manual")
+    with atomic():
+        services.request_balance(order_id=draft.id, by_user_id=None)
+    with atomic():
+        payment = services.start_balance_payment(order_id=draft.id, payment_method="manual")
     assert payment.amount_minor == draft.outstanding_minor and payment.reference.endswith("-BAL")
-    services.mark_paid(order_id=draft.id, reference="balance")
+    with atomic():
+        services.mark_paid(order_id=draft.id, reference="balance")
     assert draft.status == "paid" and draft.outstanding_minor == 0
     versions = db.session.execute(
         select(PriceRevision.version, PriceRevision.accepted_at.is_not(None))
@@ -559,14 +593,15 @@ def test_a_commission_from_draft_to_balance_paid(app, app_ctx, shop):
 
 def test_a_revision_cannot_drop_below_the_paid_deposit(app_ctx, shop):
     order = place(item(shop.custom_id))
-    services.mark_paid(order_id=order.id)
+    with atomic():
+        services.mark_paid(order_id=order.id)
     line = order.lines[0]
     zeros = [0] * len(line.frozen_breakdown().lines)
-    with pytest.raises(services.RevisionError, match="below the deposit"):
+    with pytest.raises(services.RevisionError, match="below the deposit"), atomic():
         services.propose_revision(
             order_id=order.id, line_id=line.id, amounts_minor=zeros, by_user_id=None
         )
-    with pytest.raises(services.RevisionError, match="negative"):
+    with pytest.raises(services.RevisionError, match="negative"), atomic():
         services.propose_revision(
             order_id=order.id, line_id=line.id, amounts_minor=[-1] + zeros[1:], by_user_id=None
         )
@@ -577,7 +612,8 @@ def test_a_card_payment_after_a_recorded_transfer_is_refunded(
 ):
     order = place(item(shop.tiara_id), method="stripe")
     card = intent_event("evt_card", "succeeded", order)
-    services.mark_paid(order_id=order.id, reference="transfer came first")
+    with atomic():
+        services.mark_paid(order_id=order.id, reference="transfer came first")
     assert order.status == "paid" and order.payments[0].status == "cancelled"
     assert deliver(monkeypatch, card) == "refunding unneeded payment"
     db.session.expire_all()

@@ -10,6 +10,7 @@ from app.catalog.models import Product
 from app.catalog.services import price_product
 from app.checkout import services
 from app.common.mail import read_outbox
+from app.common.transactions import atomic
 from app.domain.clock import utcnow
 from app.domain.pricing import deposit_split
 from app.extensions import db
@@ -209,7 +210,7 @@ def test_invoice_page_and_pdf(app, client, shop):
     number = order_number(checkout(client))
     page = text(client.get(f"/account/orders/{number}/invoice"))
     assert f"Pro-forma invoice {number}" in page and "No. 08/10" in page
-    with app.app_context():
+    with app.app_context(), atomic():
         services.mark_paid(order_id=services.get_order_by_number(number).id)
     assert f"Invoice {number}" in text(client.get(f"/account/orders/{number}/invoice"))
     pdf = client.get(f"/account/orders/{number}/invoice.pdf")
@@ -314,7 +315,8 @@ def test_staff_revise_a_commission_and_request_the_balance(app, client, staff_cl
     number = order_number(checkout(client))
     with app.app_context():
         order = services.get_order_by_number(number)
-        services.mark_paid(order_id=order.id)
+        with atomic():
+            services.mark_paid(order_id=order.id)
         line = order.lines[0]
         line_id, amounts = line.id, [x.amount.minor for x in line.frozen_breakdown().lines]
     base = f"/staff/orders/{number}/payments"
@@ -374,16 +376,17 @@ def test_staff_revise_a_commission_and_request_the_balance(app, client, staff_cl
     with app.app_context():
         order = services.get_order_by_number(number)
         assert order.status == "paid" and order.outstanding_minor == 0
-        services.mark_shipped(
-            order_id=order.id, carrier="Royal Mail", tracking_number="RM1", by_user_id=None
-        )
+        with atomic():
+            services.mark_shipped(
+                order_id=order.id, carrier="Royal Mail", tracking_number="RM1", by_user_id=None
+            )
     page = text(client.get(f"/account/orders/{number}"))
     assert "Royal Mail" in page and "RM1" in page
 
 
 def test_a_draft_commission_is_completed_by_its_buyer(app, client, shop):
     user_id = make_user(app)
-    with app.app_context():
+    with app.app_context(), atomic():
         number = services.create_custom_order_draft(
             user_id=user_id,
             email="buyer@example.com",
@@ -417,7 +420,7 @@ def test_a_draft_commission_is_completed_by_its_buyer(app, client, shop):
 def test_a_draft_keeps_its_event_date_through_completion(app, client, shop):
     event = utcnow().date() + timedelta(days=400)
     user_id = make_user(app)
-    with app.app_context():
+    with app.app_context(), atomic():
         number = services.create_custom_order_draft(
             user_id=user_id,
             email="buyer@example.com",

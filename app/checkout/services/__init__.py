@@ -46,6 +46,8 @@ from app.checkout.services.errors import SoldOut as SoldOut
 from app.checkout.services.errors import WebhookRejected as WebhookRejected
 from app.checkout.services.expiry import expire_if_lapsed as expire_if_lapsed
 from app.checkout.services.expiry import expire_lapsed_orders as expire_lapsed_orders
+from app.checkout.services.expiry import expire_order as expire_order
+from app.checkout.services.expiry import lapsed_order_ids as lapsed_order_ids
 from app.checkout.services.links import ORDER_LINK_SALT as ORDER_LINK_SALT
 from app.checkout.services.links import number_for_token as number_for_token
 from app.checkout.services.links import order_link_token as order_link_token
@@ -64,7 +66,6 @@ from app.checkout.services.orders import place_order as place_order
 from app.checkout.services.orders import retry_payment as retry_payment
 from app.checkout.services.overview import PaymentsOverview as PaymentsOverview
 from app.checkout.services.overview import payments_overview as payments_overview
-from app.checkout.services.records import ORDER_NUMBER_ALPHABET as ORDER_NUMBER_ALPHABET
 from app.checkout.services.records import freeze_breakdown as freeze_breakdown
 from app.checkout.services.records import new_order_number as new_order_number
 from app.checkout.services.refunds import refund_payment as refund_payment

@@ -98,7 +98,7 @@ def cart_items(*, owner: CartOwner) -> list[CartItem]:
 
 
 def _store(owner: CartOwner, items: list[CartItem]) -> list[CartItem]:
-    """Save a signed-in buyer's cart (the caller keeps a guest's in the session); commit."""
+    """Save a signed-in buyer's cart (the caller keeps a guest's in the session)."""
     if owner.user_id is None:
         return items
     cart = _user_cart(owner.user_id, create=True)
@@ -124,7 +124,6 @@ def _store(owner: CartOwner, items: list[CartItem]) -> list[CartItem]:
         if key not in wanted:
             cart.lines.remove(line)
     cart.updated_at = utcnow()
-    db.session.commit()
     return items
 
 
@@ -222,8 +221,7 @@ def merge_guest_cart(*, user_id: int, items: Iterable[CartItem]) -> list[str]:
                 size_code=item.size_code,
                 quantity=item.quantity,
             )
-        except CheckoutError as exc:
-            db.session.rollback()
+        except CheckoutError as exc:  # raised before anything is written: nothing to undo
             notices.append(str(exc))
     return notices
 

@@ -1,4 +1,9 @@
-"""Unpaid orders whose reservation lapsed: cancel them and free their pieces."""
+"""Unpaid orders whose reservation lapsed: cancel them and free their pieces.
+
+Expiry is lazy (an order is expired when it is next looked at) and tidied by the
+``expire-reservations`` command. Abandoned card payments are cancelled with Stripe after the
+transaction commits.
+"""
 
 from __future__ import annotations
 
@@ -8,48 +13,49 @@ from datetime import datetime
 from sqlalchemy import select
 
 from app.checkout import payments
-from app.checkout.models import EXPIRED_REASON, Order
+from app.checkout.models import EXPIRED_REASON, Order, PaymentStatus
 from app.checkout.services.pieces import _release_pieces
-from app.checkout.services.records import _event, _lock_order, _pending
+from app.checkout.services.records import _event, _lock_order, _move, _pending
+from app.common.transactions import on_commit
 from app.domain.clock import utcnow
+from app.domain.orders import OrderAction, OrderStatus
 from app.extensions import db
 
 
-def expire_if_lapsed(order: Order) -> Order:
-    if (
-        order.status == "awaiting_payment"
+def _lapsed(order: Order, now: datetime) -> bool:
+    return (
+        order.status == OrderStatus.AWAITING_PAYMENT
         and order.reserved_until is not None
-        and order.reserved_until < utcnow()
-    ):
-        intents = _expire(order.id)
-        _cancel_intents(intents)
+        and order.reserved_until < now
+    )
+
+
+def expire_if_lapsed(order: Order) -> Order:
+    """Expire the order if its reservation lapsed unpaid (in the caller's transaction)."""
+    if _lapsed(order, utcnow()):
+        expire_order(order.id)
     return order
 
 
-def _expire(order_id: int) -> list[str]:
-    """Cancel an unpaid order whose reservation lapsed; return PaymentIntents to cancel."""
+def expire_order(order_id: int) -> str | None:
+    """Cancel an unpaid order whose reservation lapsed; return its number, or None if it stands."""
     order = _lock_order(order_id)
     now = utcnow()
-    if not (
-        order.status == "awaiting_payment"
-        and order.reserved_until is not None
-        and order.reserved_until < now
-    ):
-        db.session.rollback()
-        return []
+    if not _lapsed(order, now):
+        return None
     released = _release_pieces(order, now)
     intents = []
     for payment in _pending(order, "initial"):
-        payment.status = "cancelled"
+        payment.status = PaymentStatus.CANCELLED
         if payment.provider_id:
             intents.append(payment.provider_id)
-    order.status = "cancelled"
+    _move(order, OrderAction.EXPIRE)
     order.cancel_reason = EXPIRED_REASON
     order.cancelled_at = now
     order.reserved_until = None
     _event(order, "expired", "Reservation expired; released " + (", ".join(released) or "—"))
-    db.session.commit()
-    return intents
+    _cancel_intents_after_commit(intents)
+    return order.number
 
 
 def _cancel_intents(intent_ids: Iterable[str]) -> None:
@@ -61,24 +67,32 @@ def _cancel_intents(intent_ids: Iterable[str]) -> None:
         payments.cancel_payment_intent(intent_id)
 
 
-def expire_lapsed_orders(*, now: datetime | None = None) -> list[str]:
-    """Cancel every unpaid order whose reservation lapsed and free its pieces; return numbers."""
+def _cancel_intents_after_commit(intent_ids: Iterable[str]) -> None:
+    """Cancel these PaymentIntents with Stripe once the transaction commits."""
+    ids = list(intent_ids)
+    if ids:
+        on_commit(lambda: _cancel_intents(ids))
+
+
+def lapsed_order_ids(*, now: datetime | None = None) -> list[int]:
+    """The unpaid orders whose reservation has lapsed."""
     now = now or utcnow()
-    ids = list(
+    return list(
         db.session.execute(
             select(Order.id).where(
-                Order.status == "awaiting_payment",
+                Order.status == OrderStatus.AWAITING_PAYMENT,
                 Order.reserved_until.is_not(None),
                 Order.reserved_until < now,
             )
         ).scalars()
     )
-    db.session.rollback()
-    expired = []
-    for order_id in ids:
-        intents = _expire(order_id)
-        order = db.session.get(Order, order_id)
-        if order is not None and order.status == "cancelled":
-            expired.append(order.number)
-        _cancel_intents(intents)
-    return expired
+
+
+def expire_lapsed_orders(*, now: datetime | None = None) -> list[str]:
+    """Expire every lapsed unpaid order in the caller's transaction; return their numbers.
+
+    The ``expire-reservations`` command instead runs one transaction per order
+    (``lapsed_order_ids`` then ``expire_order``), so a long run holds few locks at a time.
+    """
+    numbers = (expire_order(order_id) for order_id in lapsed_order_ids(now=now))
+    return [number for number in numbers if number is not None]

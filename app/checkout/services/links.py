@@ -2,27 +2,24 @@
 
 from __future__ import annotations
 
-from flask import current_app, url_for
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from flask import url_for
 
 from app.checkout.models import Order
 from app.checkout.services.settings import setting
+from app.common.links import sign, unsign
 
 ORDER_LINK_SALT = "diadem.order-link"
 
 
 def order_link_token(number: str) -> str:
-    serializer = URLSafeTimedSerializer(current_app.secret_key, salt=ORDER_LINK_SALT)
-    return serializer.dumps(number)
+    """The signed token of a guest's order link."""
+    return sign(number, salt=ORDER_LINK_SALT)
 
 
 def number_for_token(token: str) -> str | None:
-    serializer = URLSafeTimedSerializer(current_app.secret_key, salt=ORDER_LINK_SALT)
+    """The order number behind a genuine, unexpired order-link token, else None."""
     max_age = int(setting("ORDER_LINK_MAX_AGE_DAYS")) * 86400
-    try:
-        number = serializer.loads(token, max_age=max_age)
-    except BadSignature:
-        return None
+    number = unsign(token, salt=ORDER_LINK_SALT, max_age=max_age)
     return number if isinstance(number, str) else None
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from app.catalog.models import Metal, Product
 from app.catalog.services import UnknownOption, price_product
 from app.checkout import payments
-from app.checkout.models import Order, OrderLine, Payment, PriceRevision
+from app.checkout.models import Order, OrderLine, Payment, PaymentStatus, PriceRevision
 from app.checkout.services.cart import (
     CartOwner,
     _user_cart,
@@ -36,13 +36,16 @@ from app.checkout.services.pieces import _hold_until, _release_pieces, _reserve_
 from app.checkout.services.records import (
     _event,
     _lock_order,
+    _move,
     _new_payment,
     _pending,
     _recompute_totals,
     _unused_order_number,
     freeze_breakdown,
 )
+from app.common.transactions import atomic, on_commit
 from app.domain.clock import utcnow
+from app.domain.orders import OrderAction, OrderStatus
 from app.domain.pricing import Breakdown, deposit_split
 from app.extensions import db
 
@@ -134,8 +137,8 @@ def place_order(
     """Turn the cart into an order: price it, reserve numbered pieces, open the payment.
 
     Raises CartError (empty cart, unknown piece), SoldOut (a run ran out: nothing is
-    reserved), PaymentError (method unavailable, or Stripe unreachable: the order is
-    cancelled and its pieces released).
+    reserved), PaymentError (method unavailable; or, after the commit, Stripe unreachable:
+    the order is then cancelled and its pieces released).
     """
     if not policy_accepted:
         raise CheckoutError("Please accept the returns and repairs policy.")
@@ -147,7 +150,7 @@ def place_order(
     order = Order(
         number=_unused_order_number(),
         user_id=owner.user_id,
-        status="awaiting_payment",
+        status=OrderStatus.AWAITING_PAYMENT,
         payment_method=method,
         created_at=now,
         placed_at=now,
@@ -179,14 +182,11 @@ def place_order(
             cart = _user_cart(owner.user_id, create=False)
             if cart is not None:
                 cart.lines.clear()
-        db.session.commit()
+        db.session.flush()  # the one-live-line-per-piece index speaks here
     except IntegrityError as exc:
-        db.session.rollback()
+        # The session must be rolled back: the SoldOut leaves the caller's atomic() block.
         current_app.logger.warning("Order not placed: %s", exc)
         raise SoldOut("Those pieces were just taken by another buyer; please try again.") from exc
-    except Exception:
-        db.session.rollback()
-        raise
     _after_opening(order)
     return order
 
@@ -199,23 +199,32 @@ def _placed_message(order: Order) -> str:
 
 
 def _after_opening(order: Order) -> None:
-    """After an order (or a retry) is committed: open the card payment, or email instructions."""
+    """Once the order (or a retry) commits, open its card payment; or email instructions."""
     if order.payment_method == "stripe":
         payment = _pending(order, "initial")[-1]
-        try:
-            _open_intent(payment)
-        except payments.PaymentProviderError as exc:
-            _abandon(order.id, reason=f"Card payment could not start: {exc}")
-            raise PaymentError(
-                "Card payments are unavailable right now; your pieces were released. "
-                "Please try again, or choose bank transfer."
-            ) from exc
+        db.session.flush()  # the payment's id names the intent
+        order_id, payment_id = order.id, payment.id
+        on_commit(lambda: _start_card_payment(order_id, payment_id))
     else:
         notify(order, "order_placed")
 
 
+def _start_card_payment(order_id: int, payment_id: int) -> None:
+    """Open the committed order's PaymentIntent; if Stripe fails, cancel the order."""
+    try:
+        with atomic():  # no row is locked while Stripe answers
+            _open_intent(db.session.get_one(Payment, payment_id))
+    except payments.PaymentProviderError as exc:
+        with atomic():
+            _abandon(order_id, reason=f"Card payment could not start: {exc}")
+        raise PaymentError(
+            "Card payments are unavailable right now; your pieces were released. "
+            "Please try again, or choose bank transfer."
+        ) from exc
+
+
 def _open_intent(payment: Payment) -> None:
-    """Create the Stripe PaymentIntent for a pending payment (after commit) and save its id."""
+    """Create the Stripe PaymentIntent for a committed pending payment and save its id."""
     if payment.provider_id:
         return
     info = payments.create_payment_intent(
@@ -230,21 +239,19 @@ def _open_intent(payment: Payment) -> None:
     )
     payment.provider_id = info.id
     payment.order.payment_reference = info.id
-    db.session.commit()
 
 
 def _abandon(order_id: int, *, reason: str) -> None:
     order = _lock_order(order_id)
     _release_pieces(order, utcnow())
     for payment in order.payments:
-        if payment.status == "pending":
-            payment.status = "cancelled"
-    order.status = "cancelled"
+        if payment.status == PaymentStatus.PENDING:
+            payment.status = PaymentStatus.CANCELLED
+    _move(order, OrderAction.CANCEL)
     order.cancel_reason = reason[:200]
     order.cancelled_at = utcnow()
     order.reserved_until = None
     _event(order, "cancelled", reason)
-    db.session.commit()
 
 
 def create_custom_order_draft(
@@ -279,7 +286,7 @@ def create_custom_order_draft(
         name=name.strip(),
         notes=notes.strip(),
         event_date=event_date,
-        status="draft",
+        status=OrderStatus.DRAFT,
         payment_method="manual",
         currency=priced.breakdown.currency,
         created_at=now,
@@ -289,7 +296,7 @@ def create_custom_order_draft(
     _recompute_totals(order)
     _event(order, "draft", "Draft prepared from a consultation")
     db.session.add(order)
-    db.session.commit()
+    db.session.flush()  # the caller (booking) links the draft by its id
     return order
 
 
@@ -305,15 +312,13 @@ def complete_draft(
         raise CheckoutError("Please accept the returns and repairs policy.")
     method = _check_payment_method(payment_method)
     order = _lock_order(order_id)
-    if order.status != "draft":
-        db.session.rollback()
+    if order.status != OrderStatus.DRAFT:
         raise InvalidTransition("This order has already been placed.")
     if any(line.pending_revision for line in order.lines):
-        db.session.rollback()
         raise InvalidTransition("Please accept or discuss the revised price first.")
     now = utcnow()
     _apply_details(order, details)
-    order.status = "awaiting_payment"
+    _move(order, OrderAction.COMPLETE_DRAFT)
     order.payment_method = method
     order.placed_at = now
     order.policy_accepted_at = now
@@ -322,7 +327,6 @@ def complete_draft(
     )
     _new_payment(order, kind="initial", method=method, amount_minor=order.due_at_checkout_minor)
     _event(order, "placed", _placed_message(order))
-    db.session.commit()
     _after_opening(order)
     return order
 
@@ -332,24 +336,18 @@ def retry_payment(*, order_id: int, payment_method: str) -> Order:
     method = _check_payment_method(payment_method)
     order = _lock_order(order_id)
     if not order.can_retry_payment:
-        db.session.rollback()
         raise InvalidTransition("This order cannot be paid again.")
     now = utcnow()
-    try:
-        order.payment_method = method
-        order.reserved_until = _hold_until(method, now)
-        _reserve_lines(order, now)
-        for payment in _pending(order, "initial"):
-            payment.status = "cancelled"
-        _new_payment(order, kind="initial", method=method, amount_minor=order.due_at_checkout_minor)
-        order.status = "awaiting_payment"
-        order.cancel_reason = ""
-        order.cancelled_at = None
-        _event(order, "retry", f"Payment retried ({method})")
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+    order.payment_method = method
+    order.reserved_until = _hold_until(method, now)
+    _reserve_lines(order, now)
+    for payment in _pending(order, "initial"):
+        payment.status = PaymentStatus.CANCELLED
+    _new_payment(order, kind="initial", method=method, amount_minor=order.due_at_checkout_minor)
+    _move(order, OrderAction.RETRY)
+    order.cancel_reason = ""
+    order.cancelled_at = None
+    _event(order, "retry", f"Payment retried ({method})")
     _after_opening(order)
     return order
 

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from app.checkout.models import Order, Payment, Refund
+from app.checkout.models import Order, Payment, PaymentStatus, Refund, RefundStatus
+from app.domain.orders import OrderStatus as S
 from app.extensions import db
 
 
@@ -21,13 +22,13 @@ class PaymentsOverview:
 def payments_overview() -> PaymentsOverview:
     awaiting = (
         select(Order)
-        .where(Order.status == "awaiting_payment", Order.payment_method == "manual")
+        .where(Order.status == S.AWAITING_PAYMENT, Order.payment_method == "manual")
         .order_by(Order.reserved_until)
     )
     balance = (
         select(Order)
         .where(
-            Order.status.in_(("deposit_paid", "in_production")),
+            Order.status.in_((S.DEPOSIT_PAID, S.IN_PRODUCTION)),
             Order.balance_requested_at.is_not(None),
             Order.total_minor > Order.paid_minor,
         )
@@ -38,13 +39,15 @@ def payments_overview() -> PaymentsOverview:
         balance_due=list(db.session.execute(balance.limit(200)).scalars()),
         failed_refunds=list(
             db.session.execute(
-                select(Refund).where(Refund.status.in_(("failed", "pending"))).limit(200)
+                select(Refund)
+                .where(Refund.status.in_((RefundStatus.FAILED, RefundStatus.PENDING)))
+                .limit(200)
             ).scalars()
         ),
         recent_payments=list(
             db.session.execute(
                 select(Payment)
-                .where(Payment.status == "succeeded")
+                .where(Payment.status == PaymentStatus.SUCCEEDED)
                 .order_by(Payment.settled_at.desc())
                 .limit(50)
             ).scalars()

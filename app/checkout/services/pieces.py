@@ -1,13 +1,17 @@
-"""Numbered pieces on order lines: reserve, release, and secure them when payment arrives."""
+"""Numbered pieces on order lines: reserve, release, and secure them when payment arrives.
+
+Locks follow the checkout order: the caller holds the order row, then pieces are locked by
+id (``app.catalog.reservations``), then the order lines are refreshed or updated.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
-from app.catalog.models import EditionRun, Piece, PieceStatus, piece_is_free
-from app.catalog.reservations import _is_postgres, _lock_pieces
+from app.catalog import reservations
+from app.catalog.models import Piece, PieceStatus
 from app.checkout.models import Order, OrderLine
 from app.checkout.services.errors import SoldOut
 from app.checkout.services.records import _event, _refresh_lines
@@ -20,63 +24,29 @@ def _reserve_piece(
     *, product_id: int, metal_id: int, now: datetime, until: datetime
 ) -> Piece | None:
     """Reserve the lowest free numbered piece of this product in this metal, or return None."""
-    candidates = (
-        select(Piece)
-        .join(EditionRun, EditionRun.id == Piece.run_id)
-        .where(
-            EditionRun.product_id == product_id,
-            EditionRun.metal_id == metal_id,
-            piece_is_free(now),
-        )
-        .order_by(EditionRun.id, Piece.number)
-        .limit(1)
+    piece = reservations.claim_free_piece(
+        product_id=product_id, metal_id=metal_id, now=now, until=until
     )
-    piece: Piece | None = None
-    if _is_postgres():
-        # Concurrent buyers skip each other's locked rows instead of queueing behind them,
-        # so each gets a different piece (or none) at once.
-        piece = db.session.execute(
-            candidates.with_for_update(skip_locked=True, of=Piece).execution_options(
-                populate_existing=True
-            )
-        ).scalar_one_or_none()
-        if piece is None:
-            return None
-    else:
-        # SQLite has no row locks: claim the row only if it is still free (compare-and-set);
-        # the database's write lock serialises claimants, a loser simply tries the next one.
-        for _ in range(25):
-            candidate = db.session.execute(candidates.with_only_columns(Piece.id)).scalar()
-            if candidate is None:
-                return None
-            claimed = db.session.execute(
-                update(Piece)
-                .where(Piece.id == candidate, piece_is_free(now))
-                .values(status=PieceStatus.RESERVED.value, reserved_until=until)
-                .execution_options(synchronize_session=False)
-            )
-            if claimed.rowcount == 1:
-                piece = db.session.get(Piece, candidate, populate_existing=True)
-                break
-        if piece is None:
-            return None
+    if piece is not None:
+        _end_lapsed_holds(piece.id, now)
+    return piece
+
+
+def _end_lapsed_holds(piece_id: int, now: datetime) -> None:
     # A lapsed reservation may still sit on an unpaid order's line: end it, so the
     # one-live-line-per-piece index admits the new line. That order is expired lazily.
     db.session.execute(
         update(OrderLine)
-        .where(OrderLine.piece_id == piece.id, OrderLine.piece_released_at.is_(None))
+        .where(OrderLine.piece_id == piece_id, OrderLine.piece_released_at.is_(None))
         .values(piece_released_at=now)
         .execution_options(synchronize_session="fetch")
     )
-    piece.status = PieceStatus.RESERVED.value
-    piece.reserved_until = until
-    return piece
 
 
 def _release_pieces(order: Order, now: datetime, *, restock_sold: bool = False) -> list[str]:
     """End the order's hold on its pieces (order row already locked); return their labels."""
     holding = [line for line in order.lines if line.is_holding_piece]
-    pieces = _lock_pieces(line.piece_id for line in holding)
+    pieces = reservations.lock_pieces(line.piece_id for line in holding)
     _refresh_lines(order)  # another buyer may have taken a lapsed piece meanwhile
     released = []
     for line in order.lines:
@@ -128,7 +98,7 @@ def _secure_pieces(order: Order, now: datetime) -> bool:
     of the same edition; only if the edition has none left does this return False.
     """
     studio = [line for line in order.lines if not line.is_custom]
-    pieces = _lock_pieces(line.piece_id for line in studio if line.piece_id)
+    pieces = reservations.lock_pieces(line.piece_id for line in studio if line.piece_id)
     _refresh_lines(order)
     for line in studio:
         piece = pieces.get(line.piece_id) if line.piece_id else None
@@ -142,12 +112,7 @@ def _secure_pieces(order: Order, now: datetime) -> bool:
                 piece.reserved_until is not None and piece.reserved_until < now
             )
             if lapsed:
-                db.session.execute(
-                    update(OrderLine)
-                    .where(OrderLine.piece_id == piece.id, OrderLine.piece_released_at.is_(None))
-                    .values(piece_released_at=now)
-                    .execution_options(synchronize_session="fetch")
-                )
+                _end_lapsed_holds(piece.id, now)
                 line.piece_released_at = None
                 continue
         replacement = _reserve_piece(

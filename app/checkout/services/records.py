@@ -1,20 +1,25 @@
-"""Small helpers on orders: numbers, events, the order lock, payments, totals."""
+"""Small helpers on orders: numbers, events, the order lock, status moves, payments, totals.
+
+``_move`` is the only place in Diadem that assigns ``order.status``; it asks the transition
+table in ``app.domain.orders``. Callers check the conditions that depend on more than the
+status (and raise InvalidTransition with a message for people) before they move.
+"""
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from sqlalchemy import select
 
-from app.checkout.models import Order, OrderEvent, OrderLine, Payment
+from app.checkout.models import Order, OrderEvent, OrderLine, Payment, PaymentStatus
 from app.checkout.services.errors import OrderNotFound
+from app.common.locks import lock_row
+from app.common.references import new_reference
+from app.domain import orders
 from app.domain.clock import utcnow
-from app.domain.money import Money
+from app.domain.orders import OrderAction
 from app.domain.pricing import Breakdown
 from app.extensions import db
-
-ORDER_NUMBER_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read aloud safely
 
 
 def freeze_breakdown(breakdown: Breakdown) -> dict[str, Any]:
@@ -27,7 +32,7 @@ def freeze_breakdown(breakdown: Breakdown) -> dict[str, Any]:
 
 def new_order_number() -> str:
     """A short random reference such as DIA-7K3P9Q (31**6 ≈ 887 million; never sequential)."""
-    return "DIA-" + "".join(secrets.choice(ORDER_NUMBER_ALPHABET) for _ in range(6))
+    return new_reference("DIA-")
 
 
 def _unused_order_number() -> str:
@@ -47,15 +52,15 @@ def _event(order: Order, kind: str, message: str = "", by_user_id: int | None = 
 
 
 def _lock_order(order_id: int) -> Order:
-    order = db.session.execute(
-        select(Order)
-        .where(Order.id == order_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one_or_none()
+    order = lock_row(Order, order_id)
     if order is None:
         raise OrderNotFound("No such order.")
     return order
+
+
+def _move(order: Order, action: OrderAction) -> None:
+    """Apply ``action`` to the order's status through the transition table."""
+    order.status = orders.next_status(order.status, action)
 
 
 def _refresh_lines(order: Order) -> None:
@@ -64,10 +69,6 @@ def _refresh_lines(order: Order) -> None:
         .where(OrderLine.order_id == order.id)
         .execution_options(populate_existing=True)
     ).scalars().all()
-
-
-def _money(minor: int, currency: str) -> Money:
-    return Money(minor, currency)
 
 
 def _recompute_totals(order: Order) -> None:
@@ -94,7 +95,7 @@ def _new_payment(order: Order, *, kind: str, method: str, amount_minor: int) -> 
     payment = Payment(
         kind=kind,
         method=method,
-        status="pending",
+        status=PaymentStatus.PENDING,
         amount_minor=amount_minor,
         currency=order.currency,
         reference=order.number if kind == "initial" else f"{order.number}-BAL",
@@ -107,4 +108,4 @@ def _new_payment(order: Order, *, kind: str, method: str, amount_minor: int) -> 
 
 
 def _pending(order: Order, kind: str) -> list[Payment]:
-    return [p for p in order.payments if p.kind == kind and p.status == "pending"]
+    return [p for p in order.payments if p.kind == kind and p.status == PaymentStatus.PENDING]

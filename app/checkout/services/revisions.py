@@ -8,8 +8,12 @@ from app.checkout.services.notifications import notify
 from app.checkout.services.records import _event, _lock_order, _recompute_totals, freeze_breakdown
 from app.domain.clock import utcnow
 from app.domain.money import Money
+from app.domain.orders import OrderStatus as S
 from app.domain.pricing import Breakdown, PriceLine, deposit_split
 from app.extensions import db
+
+# A commission's price may change before checkout or while it is being made.
+_REVISABLE = (S.DRAFT, S.DEPOSIT_PAID, S.IN_PRODUCTION)
 
 
 def propose_revision(
@@ -31,19 +35,15 @@ def propose_revision(
     order = _lock_order(order_id)
     line = next((x for x in order.lines if x.id == line_id), None)
     if line is None or not line.is_custom:
-        db.session.rollback()
         raise RevisionError("Only a custom commission's price can be revised.")
-    if order.status not in ("draft", "deposit_paid", "in_production"):
-        db.session.rollback()
+    if order.status not in _REVISABLE:
         raise RevisionError(
             "Prices are revised before checkout (draft) or after the deposit is paid."
         )
     current = line.frozen_breakdown()
     if len(amounts_minor) != len(current.lines):
-        db.session.rollback()
         raise RevisionError("Give an amount for every line of the breakdown.")
     if any(amount < 0 for amount in amounts_minor):
-        db.session.rollback()
         raise RevisionError("Line amounts cannot be negative; use the adjustment line.")
     cur = current.currency
     new_lines = [
@@ -61,9 +61,8 @@ def propose_revision(
             )
         )
     breakdown = Breakdown(lines=tuple(new_lines), currency=cur)
-    floor = line.deposit_minor if order.status != "draft" else 0
+    floor = line.deposit_minor if order.status != S.DRAFT else 0
     if breakdown.total.minor < max(floor, 1):
-        db.session.rollback()
         raise RevisionError(
             f"The total cannot fall below the deposit paid ({Money(floor, cur).format()}); "
             "refund the difference instead."
@@ -88,7 +87,6 @@ def propose_revision(
         f"{line.product_name}: price v{version} proposed, {breakdown.total.format()}",
         by_user_id,
     )
-    db.session.commit()
     notify(order, "price_revised", revision=revision, line=line)
     return revision
 
@@ -98,13 +96,10 @@ def accept_revision(*, order_id: int, revision_id: int) -> Order:
     order = _lock_order(order_id)
     revision = db.session.get(PriceRevision, revision_id)
     if revision is None or revision.line.order_id != order.id:
-        db.session.rollback()
         raise OrderNotFound("No such price revision.")
     if revision.accepted_at is not None or revision.withdrawn_at is not None:
-        db.session.rollback()
         raise RevisionError("That price is no longer open for acceptance.")
-    if order.status not in ("draft", "deposit_paid", "in_production"):
-        db.session.rollback()
+    if order.status not in _REVISABLE:
         raise RevisionError("This order's price can no longer change.")
     line = revision.line
     now = utcnow()
@@ -112,32 +107,27 @@ def accept_revision(*, order_id: int, revision_id: int) -> Order:
     line.breakdown = revision.breakdown
     line.breakdown_version = revision.version
     line.total_minor = revision.total_minor
-    if order.status == "draft":
+    if order.status == S.DRAFT:
         percent = line.product.deposit_percent or 100
         line.deposit_minor = deposit_split(Money(revision.total_minor, order.currency), percent)[
             0
         ].minor
     _recompute_totals(order)
     _event(order, "price_accepted", f"{line.product_name}: price v{revision.version} accepted")
-    db.session.commit()
     return order
 
 
 def request_balance(*, order_id: int, by_user_id: int | None) -> Order:
     """Staff ask the buyer for a commission's balance; the buyer pays from the order page."""
     order = _lock_order(order_id)
-    if order.status not in ("deposit_paid", "in_production"):
-        db.session.rollback()
+    if order.status not in (S.DEPOSIT_PAID, S.IN_PRODUCTION):
         raise InvalidTransition("The balance is requested after the deposit is paid.")
     if any(line.pending_revision for line in order.lines):
-        db.session.rollback()
         raise InvalidTransition("The buyer has not accepted the revised price yet.")
     if order.outstanding_minor <= 0:
-        db.session.rollback()
         raise InvalidTransition("Nothing is left to pay on this order.")
     order.balance_requested_at = utcnow()
     amount = Money(order.outstanding_minor, order.currency).format()
     _event(order, "balance_requested", f"Balance of {amount} requested", by_user_id)
-    db.session.commit()
     notify(order, "balance_requested")
     return order

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from app.checkout.models import EXPIRED_REASON, Order, Payment
+from app.checkout.models import EXPIRED_REASON, Order, Payment, PaymentStatus, RefundStatus
 from app.checkout.services.errors import InvalidTransition, SoldOut
-from app.checkout.services.expiry import _cancel_intents
+from app.checkout.services.expiry import _cancel_intents_after_commit
 from app.checkout.services.notifications import notify
 from app.checkout.services.pieces import _release_pieces, _secure_pieces
-from app.checkout.services.records import _event, _lock_order, _new_payment, _pending
+from app.checkout.services.records import _event, _lock_order, _move, _new_payment, _pending
 from app.domain import orders
 from app.domain.clock import utcnow
 from app.domain.money import Money
 from app.domain.orders import OrderAction
-from app.extensions import db
+from app.domain.orders import OrderStatus as S
 
 
 def _settle(
@@ -26,7 +26,7 @@ def _settle(
     reference: str = "",
 ) -> bool:
     """Record a received payment on a locked order; False if its pieces could not be had."""
-    payment.status = "succeeded"
+    payment.status = PaymentStatus.SUCCEEDED
     payment.settled_at = now
     payment.recorded_by_id = by_user_id
     if reference:
@@ -36,9 +36,10 @@ def _settle(
         if not _secure_pieces(order, now):
             return False
         for other in _pending(order, "initial"):
-            other.status = "cancelled"
-        if order.status in ("awaiting_payment", "payment_failed", "cancelled"):
-            order.status = "deposit_paid" if order.balance_minor > 0 else "paid"
+            other.status = PaymentStatus.CANCELLED
+        paid = OrderAction.DEPOSIT_RECEIVED if order.balance_minor > 0 else OrderAction.PAID_IN_FULL
+        if orders.can(order.status, paid):  # awaiting payment, failed, or lapsed
+            _move(order, paid)
             order.cancel_reason = ""
             order.cancelled_at = None
         order.reserved_until = None
@@ -58,9 +59,9 @@ def _settle(
         )
     else:
         for other in _pending(order, "balance"):
-            other.status = "cancelled"
-        if order.status == "deposit_paid":
-            order.status = "paid"
+            other.status = PaymentStatus.CANCELLED
+        if orders.can(order.status, OrderAction.BALANCE_RECEIVED):
+            _move(order, OrderAction.BALANCE_RECEIVED)
         _event(
             order,
             "balance_paid",
@@ -79,16 +80,14 @@ def mark_paid(*, order_id: int, by_user_id: int | None = None, reference: str = 
     """
     order = _lock_order(order_id)
     now = utcnow()
-    first_due = order.status in ("awaiting_payment", "payment_failed") or (
-        order.status == "cancelled" and order.cancel_reason == EXPIRED_REASON
+    first_due = order.status in (S.AWAITING_PAYMENT, S.PAYMENT_FAILED) or (
+        order.status == S.CANCELLED and order.cancel_reason == EXPIRED_REASON
     )
     kind = "initial" if first_due else "balance"
-    if order.status in ("draft", "refunded") or (order.status == "cancelled" and not first_due):
-        db.session.rollback()
+    if order.status in (S.DRAFT, S.REFUNDED) or (order.status == S.CANCELLED and not first_due):
         raise InvalidTransition(f"A {order.status_label.lower()} order cannot be marked paid.")
     due = order.due_at_checkout_minor - order.paid_minor if first_due else order.outstanding_minor
     if due <= 0:
-        db.session.rollback()
         raise InvalidTransition("Nothing is due on this order.")
     intents = [p.provider_id for p in _pending(order, kind) if p.provider_id]
     manual = [p for p in _pending(order, kind) if p.method == "manual" and p.amount_minor == due]
@@ -96,13 +95,12 @@ def mark_paid(*, order_id: int, by_user_id: int | None = None, reference: str = 
         manual[-1] if manual else _new_payment(order, kind=kind, method="manual", amount_minor=due)
     )
     if not _settle(order, payment, now=now, by_user_id=by_user_id, reference=reference):
-        db.session.rollback()
+        # The caller's atomic() rolls back what _settle recorded.
         raise SoldOut(
             "The reservation lapsed and this edition has no piece left; return the transfer "
             "to the buyer and cancel the order."
         )
-    db.session.commit()
-    _cancel_intents(intents)
+    _cancel_intents_after_commit(intents)
     notify(order, "payment_received")
     return order
 
@@ -110,7 +108,7 @@ def mark_paid(*, order_id: int, by_user_id: int | None = None, reference: str = 
 def start_production(order: Order) -> None:
     """Move a paid order (locked by the caller) into production; other statuses stay."""
     if orders.can(order.status, OrderAction.START_PRODUCTION):
-        order.status = orders.next_status(order.status, OrderAction.START_PRODUCTION)
+        _move(order, OrderAction.START_PRODUCTION)
 
 
 def mark_shipped(
@@ -121,55 +119,47 @@ def mark_shipped(
     if not carrier or not tracking_number:
         raise InvalidTransition("Give the carrier and the tracking number.")
     order = _lock_order(order_id)
-    if order.status not in ("paid", "in_production", "shipped"):
-        db.session.rollback()
+    if not orders.can(order.status, OrderAction.SHIP):  # paid, in production, or shipped
         raise InvalidTransition(f"A {order.status_label.lower()} order cannot be shipped.")
     if order.outstanding_minor > 0:
-        db.session.rollback()
         raise InvalidTransition("The balance is still due; request it before shipping.")
-    order.status = "shipped"
+    _move(order, OrderAction.SHIP)
     order.carrier = carrier
     order.tracking_number = tracking_number
     order.shipped_at = utcnow()
     _event(order, "shipped", f"Shipped with {carrier}, tracking {tracking_number}", by_user_id)
-    db.session.commit()
     notify(order, "order_shipped")
     return order
 
 
 def mark_delivered(*, order_id: int, by_user_id: int | None) -> Order:
     order = _lock_order(order_id)
-    if order.status != "shipped":
-        db.session.rollback()
+    if not orders.can(order.status, OrderAction.DELIVER):
         raise InvalidTransition("Only a shipped order can be marked delivered.")
-    order.status = "delivered"
+    _move(order, OrderAction.DELIVER)
     order.delivered_at = utcnow()
     _event(order, "delivered", "Delivered", by_user_id)
-    db.session.commit()
     return order
 
 
 def cancel_order(*, order_id: int, by_user_id: int | None, reason: str) -> Order:
     """Staff cancel an order that holds no money, returning its pieces to sale."""
     order = _lock_order(order_id)
-    if order.status in ("shipped", "delivered", "cancelled"):
-        db.session.rollback()
+    if not orders.can(order.status, OrderAction.CANCEL):  # shipped, delivered or cancelled
         raise InvalidTransition(f"A {order.status_label.lower()} order cannot be cancelled.")
     if order.paid_minor - order.refunded_minor > 0:
-        db.session.rollback()
         raise InvalidTransition("Refund what was paid before cancelling.")
-    if any(r.status == "pending" for r in order.refunds):
-        db.session.rollback()
+    if any(r.status == RefundStatus.PENDING for r in order.refunds):
         raise InvalidTransition("A refund is still being processed.")
     now = utcnow()
     released = _release_pieces(order, now, restock_sold=True)
     intents = []
     for payment in order.payments:
-        if payment.status == "pending":
-            payment.status = "cancelled"
+        if payment.status == PaymentStatus.PENDING:
+            payment.status = PaymentStatus.CANCELLED
             if payment.provider_id:
                 intents.append(payment.provider_id)
-    order.status = "cancelled"
+    _move(order, OrderAction.CANCEL)
     order.cancel_reason = (reason.strip() or "Cancelled by the atelier")[:200]
     order.cancelled_at = now
     order.reserved_until = None
@@ -179,6 +169,5 @@ def cancel_order(*, order_id: int, by_user_id: int | None, reason: str) -> Order
         order.cancel_reason + (f"; returned to sale: {', '.join(released)}" if released else ""),
         by_user_id,
     )
-    db.session.commit()
-    _cancel_intents(intents)
+    _cancel_intents_after_commit(intents)
     return order

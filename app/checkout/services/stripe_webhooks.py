@@ -3,28 +3,29 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.checkout import payments
-from app.checkout.models import EXPIRED_REASON, Order, Payment, StripeEvent
+from app.checkout.models import EXPIRED_REASON, Order, Payment, PaymentStatus, StripeEvent
 from app.checkout.services.errors import (
     InvalidTransition,
     OrderNotFound,
     PaymentError,
     WebhookRejected,
 )
-from app.checkout.services.expiry import _cancel_intents, expire_if_lapsed
+from app.checkout.services.expiry import _cancel_intents_after_commit, expire_if_lapsed
 from app.checkout.services.notifications import notify
 from app.checkout.services.orders import _check_payment_method, _open_intent
 from app.checkout.services.pieces import _release_pieces
-from app.checkout.services.records import _event, _lock_order, _new_payment, _pending
-from app.checkout.services.refunds import _execute_refund, _open_refund
+from app.checkout.services.records import _event, _lock_order, _move, _new_payment, _pending
+from app.checkout.services.refunds import _execute_refund_after_commit, _open_refund
 from app.checkout.services.settlement import _settle
+from app.common.transactions import atomic, on_commit
 from app.domain.clock import utcnow
+from app.domain.orders import OrderAction, OrderStatus
 from app.extensions import db
 
 OPEN_INTENT_STATUSES = ("requires_payment_method", "requires_confirmation", "requires_action")
@@ -47,7 +48,9 @@ def card_payment(*, order_id: int) -> CardPayment:
     if order is None:
         raise OrderNotFound("No such order.")
     expire_if_lapsed(order)
-    pending = [p for p in order.payments if p.method == "stripe" and p.status == "pending"]
+    pending = [
+        p for p in order.payments if p.method == "stripe" and p.status == PaymentStatus.PENDING
+    ]
     if not pending or not payments.stripe_enabled():
         raise InvalidTransition("There is no card payment to make on this order.")
     payment = pending[-1]
@@ -55,7 +58,6 @@ def card_payment(*, order_id: int) -> CardPayment:
         _open_intent(payment)
         info = payments.retrieve_payment_intent(payment.provider_id)
     except payments.PaymentProviderError as exc:
-        db.session.rollback()
         raise PaymentError(str(exc)) from exc
     if info.amount_minor != payment.amount_minor:
         raise PaymentError("This payment no longer matches the order; please contact us.")
@@ -73,10 +75,8 @@ def start_balance_payment(*, order_id: int, payment_method: str) -> Payment:
     method = _check_payment_method(payment_method)
     order = _lock_order(order_id)
     if order.balance_requested_at is None or order.outstanding_minor <= 0:
-        db.session.rollback()
         raise InvalidTransition("No balance is due on this order yet.")
-    if order.status not in ("deposit_paid", "in_production"):
-        db.session.rollback()
+    if order.status not in (OrderStatus.DEPOSIT_PAID, OrderStatus.IN_PRODUCTION):
         raise InvalidTransition("No balance can be paid on this order.")
     amount = order.outstanding_minor
     reusable = [
@@ -84,7 +84,7 @@ def start_balance_payment(*, order_id: int, payment_method: str) -> Payment:
     ]
     stale = [p for p in _pending(order, "balance") if p not in reusable]
     for payment in stale:
-        payment.status = "cancelled"
+        payment.status = PaymentStatus.CANCELLED
     payment = (
         reusable[-1]
         if reusable
@@ -93,21 +93,30 @@ def start_balance_payment(*, order_id: int, payment_method: str) -> Payment:
     if method == "stripe":
         order.payment_method = "stripe"
     _event(order, "balance_started", f"Balance payment started ({method})")
-    db.session.commit()
-    _cancel_intents(p.provider_id for p in stale if p.provider_id)
+    _cancel_intents_after_commit(p.provider_id for p in stale if p.provider_id)
     if method == "stripe":
-        try:
-            _open_intent(payment)
-        except payments.PaymentProviderError as exc:
-            raise PaymentError(str(exc)) from exc
+        db.session.flush()  # the payment's id names the intent
+        payment_id = payment.id
+        on_commit(lambda: _open_balance_intent(payment_id))
     return payment
+
+
+def _open_balance_intent(payment_id: int) -> None:
+    """Open the committed balance payment's PaymentIntent (PaymentError if Stripe fails)."""
+    try:
+        with atomic():  # no row is locked while Stripe answers
+            _open_intent(db.session.get_one(Payment, payment_id))
+    except payments.PaymentProviderError as exc:
+        raise PaymentError(str(exc)) from exc
 
 
 def handle_stripe_webhook(*, payload: bytes, signature_header: str) -> str:
     """Verify, record and process one Stripe event at most once; return what happened.
 
-    Raises WebhookRejected for a bad signature or payload (answer 400, Stripe will not
-    retry a forged event). A duplicate delivery returns "duplicate" and changes nothing.
+    Runs inside the webhook view's ``atomic()``. Raises WebhookRejected for a bad signature
+    or payload (answer 400, Stripe will not retry a forged event). A duplicate delivery
+    returns "duplicate" and changes nothing. Mail, refunds and cancelling superseded intents
+    follow the commit.
     """
     try:
         event = payments.parse_webhook(payload=payload, signature_header=signature_header)
@@ -116,33 +125,21 @@ def handle_stripe_webhook(*, payload: bytes, signature_header: str) -> str:
     record = StripeEvent(
         event_id=event.id[:255], type=event.type[:100], object_id=event.object_id[:255]
     )
-    db.session.add(record)
     try:
         # The UNIQUE event id is claimed before processing, in the same transaction: a
-        # concurrent duplicate waits here for our commit and then fails.
-        db.session.flush()
+        # concurrent duplicate waits here for our commit and then fails (in a savepoint,
+        # so the caller's transaction stays usable).
+        with atomic():
+            db.session.add(record)
+            db.session.flush()
     except IntegrityError:
-        db.session.rollback()
         return "duplicate"
-    after: list[tuple[str, Any]] = []
-    try:
-        if event.type == "payment_intent.succeeded":
-            record.outcome = _intent_succeeded(event, after)
-        elif event.type == "payment_intent.payment_failed":
-            record.outcome = _intent_failed(event, after)
-        else:
-            record.outcome = "ignored"
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
-    for action, arg in after:
-        if action == "notify":
-            notify(*arg)
-        elif action == "refund":
-            _execute_refund(arg)
-        elif action == "cancel":
-            _cancel_intents(arg)
+    if event.type == "payment_intent.succeeded":
+        record.outcome = _intent_succeeded(event)
+    elif event.type == "payment_intent.payment_failed":
+        record.outcome = _intent_failed(event)
+    else:
+        record.outcome = "ignored"
     return record.outcome
 
 
@@ -163,14 +160,14 @@ def _payment_for_intent(event: payments.WebhookEvent) -> Payment | None:
     return payment
 
 
-def _intent_succeeded(event: payments.WebhookEvent, after: list[tuple[str, Any]]) -> str:
+def _intent_succeeded(event: payments.WebhookEvent) -> str:
     payment = _payment_for_intent(event)
     if payment is None:
         current_app.logger.warning("Stripe: succeeded for unknown intent %s", event.object_id)
         return "unknown payment intent"
     order = _lock_order(payment.order_id)
     db.session.refresh(payment)
-    if payment.status == "succeeded":
+    if payment.status == PaymentStatus.SUCCEEDED:
         return "already paid"
     if event.amount_minor != payment.amount_minor or event.currency != payment.currency:
         current_app.logger.error(
@@ -188,7 +185,7 @@ def _intent_succeeded(event: payments.WebhookEvent, after: list[tuple[str, Any]]
     if not _payment_needed(order, payment):
         # Money arrived that the order no longer needs: paid twice (card after a recorded
         # transfer, or two browser tabs), or the atelier cancelled the order meanwhile.
-        payment.status = "succeeded"
+        payment.status = PaymentStatus.SUCCEEDED
         payment.settled_at = now
         order.paid_minor += payment.amount_minor
         refund = _open_refund(
@@ -199,14 +196,14 @@ def _intent_succeeded(event: payments.WebhookEvent, after: list[tuple[str, Any]]
             by_user_id=None,
         )
         _event(order, "unneeded_payment", f"Card payment {event.object_id} is refunded")
-        after.append(("refund", refund.id))
+        _execute_refund_after_commit(refund.id)
         return "refunding unneeded payment"
     superseded = [
         p.provider_id for p in _pending(order, payment.kind) if p is not payment and p.provider_id
     ]
     if _settle(order, payment, now=now):
-        after.append(("cancel", superseded))
-        after.append(("notify", (order, "payment_received")))
+        _cancel_intents_after_commit(superseded)
+        notify(order, "payment_received")
         return "paid"
     # Paid after the reservation lapsed and the edition sold out meanwhile: give the money back.
     _release_pieces(order, now)
@@ -217,18 +214,19 @@ def _intent_succeeded(event: payments.WebhookEvent, after: list[tuple[str, Any]]
         reason="Payment arrived after the reservation expired and the edition sold out",
         by_user_id=None,
     )
-    order.status = "cancelled"
+    if order.status != OrderStatus.CANCELLED:  # usually it is: the reservation had lapsed
+        _move(order, OrderAction.CANCEL)
     order.cancel_reason = "Paid too late: the edition sold out; the payment is refunded."
     order.cancelled_at = now
     order.reserved_until = None
     _event(order, "late_payment", order.cancel_reason)
-    after.append(("refund", refund.id))
+    _execute_refund_after_commit(refund.id)
     return "refunding late payment"
 
 
 def _payment_needed(order: Order, payment: Payment) -> bool:
-    if order.status in ("refunded", "draft") or (
-        order.status == "cancelled" and order.cancel_reason != EXPIRED_REASON
+    if order.status in (OrderStatus.REFUNDED, OrderStatus.DRAFT) or (
+        order.status == OrderStatus.CANCELLED and order.cancel_reason != EXPIRED_REASON
     ):
         return False
     if payment.kind == "initial":
@@ -236,21 +234,21 @@ def _payment_needed(order: Order, payment: Payment) -> bool:
     return order.outstanding_minor > 0
 
 
-def _intent_failed(event: payments.WebhookEvent, after: list[tuple[str, Any]]) -> str:
+def _intent_failed(event: payments.WebhookEvent) -> str:
     payment = _payment_for_intent(event)
     if payment is None:
         return "unknown payment intent"
     order = _lock_order(payment.order_id)
     db.session.refresh(payment)
-    if payment.status != "pending":
+    if payment.status != PaymentStatus.PENDING:
         # e.g. a failure delivered after the success of a later attempt: nothing to undo.
         return f"ignored ({payment.status})"
-    payment.status = "failed"
+    payment.status = PaymentStatus.FAILED
     payment.failure_message = event.failure_message or "The card was declined."
-    is_current = order.status == "awaiting_payment" and payment.kind == "initial"
+    is_current = order.status == OrderStatus.AWAITING_PAYMENT and payment.kind == "initial"
     if is_current:
         released = _release_pieces(order, utcnow())
-        order.status = "payment_failed"
+        _move(order, OrderAction.PAYMENT_FAILED)
         order.reserved_until = None
         _event(
             order,
