@@ -8,7 +8,7 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from app.checkout.forms import country_name
-from app.checkout.models import Order
+from app.checkout.models import Order, OrderLine
 from app.domain.money import Money
 
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
@@ -33,6 +33,7 @@ class _InvoicePDF(FPDF):
         else:
             self.diadem_family = "Helvetica"
             self.diadem_unicode = False
+        self.diadem_currency = "GBP"
 
     def clean(self, value: str) -> str:
         if self.diadem_unicode:
@@ -50,51 +51,66 @@ class _InvoicePDF(FPDF):
         self.set_text_color(110)
         self.cell(0, 5, self.clean(f"{SELLER[0]} · page {self.page_no()}"), align="C")
 
+    def money(self, minor: int) -> str:
+        return Money(minor, self.diadem_currency).format()
+
+    def next_line(self, height: float, text: str) -> None:
+        """One full-width line of text, then move to the start of the next."""
+        self.cell(0, height, self.clean(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+    def row(self, label: str, value: str, *, bold: bool = False, size: float = 10) -> None:
+        """A label on the left and an amount aligned right."""
+        self.use_font(size, bold)
+        self.cell(self.epw - 40, 6, self.clean(label))
+        self.cell(40, 6, self.clean(value), align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
 
 def render_invoice_pdf(order: Order) -> bytes:
     """A printable A4 invoice: seller, buyer, each piece with its breakdown, totals, payments."""
     pdf = _InvoicePDF()
+    pdf.diadem_currency = order.currency
     pdf.set_title(f"{invoice_title(order)} {order.number}")
     pdf.set_author(SELLER[0])
     pdf.add_page()
-    width = pdf.epw
-    cur = order.currency
+    _heading(pdf, order)
+    _address(pdf, order)
+    for line in order.lines:
+        _piece(pdf, line)
+    _totals(pdf, order)
+    if order.payments:
+        _payments(pdf, order)
+    pdf.use_font(8)
+    pdf.set_text_color(90)
+    pdf.multi_cell(
+        0,
+        4,
+        pdf.clean(
+            f"Shipped insured for {pdf.money(order.insured_value_minor)} with signature on "
+            "delivery. Returns and repairs follow the policy accepted at checkout."
+        ),
+        new_x=XPos.LMARGIN,
+        new_y=YPos.NEXT,
+    )
+    return bytes(pdf.output())
 
-    def money(minor: int) -> str:
-        return Money(minor, cur).format()
 
-    def row(label: str, value: str, *, bold: bool = False, size: float = 10) -> None:
-        pdf.use_font(size, bold)
-        pdf.cell(width - 40, 6, pdf.clean(label))
-        pdf.cell(40, 6, pdf.clean(value), align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-
+def _heading(pdf: _InvoicePDF, order: Order) -> None:
     pdf.use_font(18, bold=True)
-    pdf.cell(0, 10, pdf.clean(SELLER[0]), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.next_line(10, SELLER[0])
     pdf.use_font(9)
     pdf.set_text_color(90)
-    pdf.cell(0, 5, pdf.clean(f"{SELLER[1]} · {SELLER[2]}"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.next_line(5, f"{SELLER[1]} · {SELLER[2]}")
     pdf.set_text_color(0)
     pdf.ln(4)
-
     pdf.use_font(14, bold=True)
-    pdf.cell(
-        0,
-        8,
-        pdf.clean(f"{invoice_title(order)} {order.number}"),
-        new_x=XPos.LMARGIN,
-        new_y=YPos.NEXT,
-    )
+    pdf.next_line(8, f"{invoice_title(order)} {order.number}")
     pdf.use_font(10)
     issued = (order.paid_at or order.placed_at or order.created_at).date().isoformat()
-    pdf.cell(
-        0,
-        6,
-        pdf.clean(f"Date: {issued}    Status: {order.status_label}"),
-        new_x=XPos.LMARGIN,
-        new_y=YPos.NEXT,
-    )
+    pdf.next_line(6, f"Date: {issued}    Status: {order.status_label}")
     pdf.ln(2)
 
+
+def _address(pdf: _InvoicePDF, order: Order) -> None:
     address = [
         order.name,
         order.address_line1,
@@ -105,84 +121,74 @@ def render_invoice_pdf(order: Order) -> bytes:
         order.email,
     ]
     pdf.use_font(10, bold=True)
-    pdf.cell(0, 6, pdf.clean("Bill and ship to"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.next_line(6, "Bill and ship to")
     pdf.use_font(10)
     for part in address:
         if part:
-            pdf.cell(0, 5, pdf.clean(part), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            pdf.next_line(5, part)
     pdf.ln(3)
 
-    for line in order.lines:
-        breakdown = line.frozen_breakdown()
-        title = f"{line.product_name} — {line.metal_name}, size {line.size_code}"
-        if line.piece_label:
-            title += f", piece No. {line.piece_label}"
-        pdf.use_font(11, bold=True)
-        pdf.multi_cell(0, 6, pdf.clean(title), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        pdf.use_font(9)
-        # A table wraps long details and keeps each row's height.
-        with pdf.table(
-            col_widths=(36, 44, 20),
-            text_align=("LEFT", "LEFT", "RIGHT"),
-            borders_layout="NONE",
-            first_row_as_headings=False,
-            line_height=4.6,
-            padding=(0.6, 1, 0.6, 0),
-        ) as table:
-            for price_line in breakdown.lines:
-                cells = table.row()
-                cells.cell(pdf.clean(price_line.label))
-                cells.cell(pdf.clean(price_line.detail))
-                cells.cell(pdf.clean(price_line.amount.format()))
-        version = f" (price v{line.breakdown_version})" if line.is_custom else ""
-        row(f"Piece total{version}", money(breakdown.total.minor), bold=True)
-        pdf.ln(2)
 
-    pdf.set_draw_color(60)
-    pdf.line(pdf.l_margin, pdf.get_y(), pdf.l_margin + width, pdf.get_y())
+def _piece(pdf: _InvoicePDF, line: OrderLine) -> None:
+    breakdown = line.frozen_breakdown()
+    title = f"{line.product_name} — {line.metal_name}, size {line.size_code}"
+    if line.piece_label:
+        title += f", piece No. {line.piece_label}"
+    pdf.use_font(11, bold=True)
+    pdf.multi_cell(0, 6, pdf.clean(title), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.use_font(9)
+    # A table wraps long details and keeps each row's height.
+    with pdf.table(
+        col_widths=(36, 44, 20),
+        text_align=("LEFT", "LEFT", "RIGHT"),
+        borders_layout="NONE",
+        first_row_as_headings=False,
+        line_height=4.6,
+        padding=(0.6, 1, 0.6, 0),
+    ) as table:
+        for price_line in breakdown.lines:
+            cells = table.row()
+            cells.cell(pdf.clean(price_line.label))
+            cells.cell(pdf.clean(price_line.detail))
+            cells.cell(pdf.clean(price_line.amount.format()))
+    version = f" (price v{line.breakdown_version})" if line.is_custom else ""
+    pdf.row(f"Piece total{version}", pdf.money(breakdown.total.minor), bold=True)
     pdf.ln(2)
-    row("Goods", money(order.goods_minor))
-    row("Packaging and insured shipping", money(order.shipping_minor))
-    row("Total", money(order.total_minor), bold=True, size=11)
+
+
+def _totals(pdf: _InvoicePDF, order: Order) -> None:
+    pdf.set_draw_color(60)
+    pdf.line(pdf.l_margin, pdf.get_y(), pdf.l_margin + pdf.epw, pdf.get_y())
+    pdf.ln(2)
+    pdf.row("Goods", pdf.money(order.goods_minor))
+    pdf.row("Packaging and insured shipping", pdf.money(order.shipping_minor))
+    pdf.row("Total", pdf.money(order.total_minor), bold=True, size=11)
     if order.deposit_minor:
-        row("Deposit due at order", money(order.deposit_minor))
-    row("Paid", money(order.paid_minor))
+        pdf.row("Deposit due at order", pdf.money(order.deposit_minor))
+    pdf.row("Paid", pdf.money(order.paid_minor))
     if order.refunded_minor:
-        row("Refunded", money(order.refunded_minor))
-    row("Outstanding", money(order.outstanding_minor), bold=True)
+        pdf.row("Refunded", pdf.money(order.refunded_minor))
+    pdf.row("Outstanding", pdf.money(order.outstanding_minor), bold=True)
     pdf.ln(3)
 
-    if order.payments:
-        pdf.use_font(10, bold=True)
-        pdf.cell(0, 6, pdf.clean("Payments"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        pdf.use_font(9)
-        for payment in order.payments:
-            when = (payment.settled_at or payment.created_at).date().isoformat()
-            method = "Bank transfer" if payment.method == "manual" else "Card"
-            row(
-                f"{when}  {method}, {payment.kind}, {payment.status} ({payment.reference}"
-                + (f"; {payment.note})" if payment.note else ")"),
-                money(payment.amount_minor),
-                size=9,
-            )
-        for refund in order.refunds:
-            row(
-                f"{refund.created_at.date().isoformat()}  Refund, {refund.status}",
-                "-" + money(refund.amount_minor),
-                size=9,
-            )
-        pdf.ln(2)
 
-    pdf.use_font(8)
-    pdf.set_text_color(90)
-    pdf.multi_cell(
-        0,
-        4,
-        pdf.clean(
-            f"Shipped insured for {money(order.insured_value_minor)} with signature on delivery. "
-            "Returns and repairs follow the policy accepted at checkout."
-        ),
-        new_x=XPos.LMARGIN,
-        new_y=YPos.NEXT,
-    )
-    return bytes(pdf.output())
+def _payments(pdf: _InvoicePDF, order: Order) -> None:
+    pdf.use_font(10, bold=True)
+    pdf.next_line(6, "Payments")
+    pdf.use_font(9)
+    for payment in order.payments:
+        when = (payment.settled_at or payment.created_at).date().isoformat()
+        method = "Bank transfer" if payment.method == "manual" else "Card"
+        note = f"; {payment.note})" if payment.note else ")"
+        pdf.row(
+            f"{when}  {method}, {payment.kind}, {payment.status} ({payment.reference}{note}",
+            pdf.money(payment.amount_minor),
+            size=9,
+        )
+    for refund in order.refunds:
+        pdf.row(
+            f"{refund.created_at.date().isoformat()}  Refund, {refund.status}",
+            "-" + pdf.money(refund.amount_minor),
+            size=9,
+        )
+    pdf.ln(2)
