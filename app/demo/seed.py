@@ -434,78 +434,89 @@ def seed_demo(*, media_root: str, draw_artwork: bool = True) -> SeedReport:
     for demo in PRODUCTS:
         product = existing.get(demo.slug)
         if product is None:
-            product = Product(
-                slug=demo.slug,
-                name=demo.name,
-                kind=demo.kind,
-                tier=demo.tier,
-                summary=demo.summary,
-                story=demo.story,
-                materials=demo.materials,
-                origin=demo.origin,
-                finishing=demo.finishing,
-                metal_weight_mg=demo.weight_mg,
-                bench_minutes=demo.bench_minutes,
-                labour_rate_per_hour_minor=demo.labour_rate_minor,
-                provenance_minor=demo.provenance_minor,
-                packaging_minor=demo.packaging_minor,
-                shipping_minor=demo.shipping_minor,
-                insurance_bp=demo.insurance_bp,
-                lead_time_weeks=demo.lead_time_weeks,
-                deposit_percent=demo.deposit_percent,
-                default_metal=metals[demo.metals[0]],
-                created_at=SEED_EPOCH - timedelta(days=demo.age_days),
-            )
-            product.metals = [metals[code] for code in demo.metals]
-            product.stones = [
-                ProductStone(kind=k, count=c, unit_price_minor=p, origin=o, position=i)
-                for i, (k, c, p, o) in enumerate(demo.stones)
-            ]
-            db.session.add(product)
-            db.session.flush()
-            services.refresh_list_price(product)
+            product = _new_product(demo, metals)
             report.products_created += 1
         if draw_artwork and not product.images:
-            folder = Path(media_root) / "products" / demo.slug
-            for position, code in enumerate(demo.metals):
-                catalog_name, overlay_name, spec = _draw_artwork(demo, code, folder)
-                product.images.append(
-                    ProductImage(
-                        path=catalog_name,
-                        metal_id=metals[code].id,
-                        position=position,
-                        alt=f"{demo.name} in {metals[code].name.lower()}",
-                    )
-                )
-                product.overlays.append(
-                    Overlay(metal_id=metals[code].id, path=overlay_name, spec=spec)
-                )
+            _add_artwork(product, demo, metals, Path(media_root) / "products" / demo.slug)
         for run in demo.runs:
-            if run.batch in existing_runs:
-                continue
-            edition = EditionRun(
-                product=product,
-                metal=metals[run.metal],
-                batch_code=run.batch,
-                size=run.size,
-                released_on=date(2026, 1, 15),
-            )
-            db.session.add(edition)
-            db.session.flush()
-            for number in piece_numbers(run.size):
-                status = PieceStatus.AVAILABLE
-                if number in run.sold:
-                    status = PieceStatus.SOLD
-                elif number in run.withheld:
-                    status = PieceStatus.WITHHELD
-                db.session.add(
-                    Piece(
-                        run_id=edition.id, number=number, edition_size=run.size, status=status.value
-                    )
-                )
-                report.pieces_created += 1
-            report.runs_created += 1
+            if run.batch not in existing_runs:
+                report.pieces_created += _add_run(product, run, metals)
+                report.runs_created += 1
     return report
+
+
+def _new_product(demo: DemoProduct, metals: dict[str, Metal]) -> Product:
+    product = Product(
+        slug=demo.slug,
+        name=demo.name,
+        kind=demo.kind,
+        tier=demo.tier,
+        summary=demo.summary,
+        story=demo.story,
+        materials=demo.materials,
+        origin=demo.origin,
+        finishing=demo.finishing,
+        metal_weight_mg=demo.weight_mg,
+        bench_minutes=demo.bench_minutes,
+        labour_rate_per_hour_minor=demo.labour_rate_minor,
+        provenance_minor=demo.provenance_minor,
+        packaging_minor=demo.packaging_minor,
+        shipping_minor=demo.shipping_minor,
+        insurance_bp=demo.insurance_bp,
+        lead_time_weeks=demo.lead_time_weeks,
+        deposit_percent=demo.deposit_percent,
+        default_metal=metals[demo.metals[0]],
+        created_at=SEED_EPOCH - timedelta(days=demo.age_days),
+    )
+    product.metals = [metals[code] for code in demo.metals]
+    product.stones = [
+        ProductStone(kind=k, count=c, unit_price_minor=p, origin=o, position=i)
+        for i, (k, c, p, o) in enumerate(demo.stones)
+    ]
+    db.session.add(product)
+    db.session.flush()
+    services.refresh_list_price(product)
+    return product
+
+
+def _add_artwork(
+    product: Product, demo: DemoProduct, metals: dict[str, Metal], folder: Path
+) -> None:
+    for position, code in enumerate(demo.metals):
+        catalog_name, overlay_name, spec = _draw_artwork(demo, code, folder)
+        product.images.append(
+            ProductImage(
+                path=catalog_name,
+                metal_id=metals[code].id,
+                position=position,
+                alt=f"{demo.name} in {metals[code].name.lower()}",
+            )
+        )
+        product.overlays.append(Overlay(metal_id=metals[code].id, path=overlay_name, spec=spec))
+
+
+def _add_run(product: Product, run: Run, metals: dict[str, Metal]) -> int:
+    """Release one edition run with its numbered pieces; return how many pieces it made."""
+    edition = EditionRun(
+        product=product,
+        metal=metals[run.metal],
+        batch_code=run.batch,
+        size=run.size,
+        released_on=date(2026, 1, 15),
+    )
+    db.session.add(edition)
+    db.session.flush()
+    numbers = piece_numbers(run.size)
+    for number in numbers:
+        status = PieceStatus.AVAILABLE
+        if number in run.sold:
+            status = PieceStatus.SOLD
+        elif number in run.withheld:
+            status = PieceStatus.WITHHELD
+        db.session.add(
+            Piece(run_id=edition.id, number=number, edition_size=run.size, status=status.value)
+        )
+    return len(numbers)
 
 
 @click.command("seed-demo")

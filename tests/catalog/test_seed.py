@@ -18,6 +18,8 @@ def test_seed_is_idempotent_and_varied(app, runner):
     assert result.exit_code == 0, result.output
     with app.app_context():
         first = counts()
+    products, runs, pieces, _ = first
+    assert f"{products} new products, {runs} new edition runs, {pieces} new pieces" in result.output
     result = runner.invoke(args=["seed-demo", "--no-artwork"])
     assert "0 new products" in result.output
     with app.app_context():
