@@ -30,7 +30,6 @@ from app.extensions import csrf, limiter
 
 bp = Blueprint("checkout", __name__)
 staff_bp = Blueprint("checkout_staff", __name__, url_prefix="/staff")
-extra_blueprints = [staff_bp]
 
 
 @bp.app_template_filter("country_name")

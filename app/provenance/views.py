@@ -15,7 +15,6 @@ bp = Blueprint("provenance", __name__)
 staff_bp = Blueprint("provenance_staff", __name__, url_prefix="/staff/provenance")
 # Every staff route is for staff only, whatever decorators a view has.
 staff_bp.before_request(staff_required(lambda: None))
-extra_blueprints = (staff_bp,)
 
 
 def _uploads(form: forms.EntryForm) -> list[tuple[bytes, str]]:

@@ -18,7 +18,6 @@ from app.repairs import forms, services
 bp = Blueprint("repairs", __name__)
 staff_bp = Blueprint("repairs_staff", __name__, url_prefix="/staff/repairs")
 staff_bp.before_request(staff_required(lambda: None))
-extra_blueprints = (staff_bp,)
 
 REPAIR_ERRORS = (services.RepairError, production.TransitionRefused, UploadError)
 

@@ -33,7 +33,6 @@ bp = Blueprint("staff", __name__, url_prefix="/staff")
 # One guard for every route of the blueprint: guests go to sign in, customers get 403.
 bp.before_request(staff_required(lambda: None))
 customer_bp = Blueprint("production", __name__)
-extra_blueprints = (customer_bp,)
 
 # The design upload takes hand-finish proof videos (up to MAX_VIDEO_BYTES each), so its request
 # may be larger than the app-wide MAX_CONTENT_LENGTH: one video and a few photos.
