@@ -348,7 +348,7 @@ def test_a_failed_reminder_is_retried_next_run(studio, monkeypatch):
     def broken(**kwargs):
         raise OSError("mail server down")
 
-    monkeypatch.setattr(services, "send_mail", broken)
+    monkeypatch.setattr("app.booking.services.notifications.send_mail", broken)
     assert services.send_due_reminders(now=evening) == 0
     db.session.expire_all()
     assert db.session.execute(db.select(Consultation.reminder_sent_at)).scalar() is None

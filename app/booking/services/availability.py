@@ -1,0 +1,92 @@
+"""Free slots, and claiming one safely while others book at the same time."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+
+from app.booking.models import Consultation, ConsultationDay, ConsultationStatus
+from app.booking.services.errors import SlotTaken, SlotUnavailable
+from app.booking.services.settings import _insert, studio_rules
+from app.domain import scheduling
+from app.domain.scheduling import BusyPeriod, Slot, StudioRules, local_date
+from app.extensions import db
+
+
+def _busy_periods(
+    *, start: datetime, end: datetime, exclude_id: int | None = None
+) -> list[BusyPeriod]:
+    """Active consultations touching [start, end) (naive UTC), read fresh from the database."""
+    stmt = db.select(Consultation.starts_at, Consultation.ends_at).where(
+        Consultation.status != ConsultationStatus.CANCELLED.value,
+        Consultation.starts_at < end,
+        Consultation.ends_at > start,
+    )
+    if exclude_id is not None:
+        stmt = stmt.where(Consultation.id != exclude_id)
+    return [BusyPeriod(s, e) for s, e in db.session.execute(stmt)]
+
+
+def available_slots(*, now: datetime, exclude_id: int | None = None) -> list[Slot]:
+    """Free slots from now to the end of the booking horizon."""
+    rules = studio_rules(now=now)
+    horizon_end = now + timedelta(days=rules.horizon_days + 2)
+    busy = _busy_periods(start=now - timedelta(days=1), end=horizon_end, exclude_id=exclude_id)
+    return scheduling.free_slots(rules, now=now, busy=busy)
+
+
+def _lock_days(starts_at: datetime, ends_at: datetime, buffer: timedelta, zone: str) -> None:
+    """Serialise bookings around a slot: touch the calendar row of each studio day it reaches.
+
+    The UPDATE takes a row lock on PostgreSQL (and the write lock on SQLite), so a second booking
+    for the same day waits here until the first commits, then sees it. Days are locked in date
+    order so two bookings never wait on each other in a cycle.
+    """
+    first = local_date(starts_at - buffer, zone)
+    last = local_date(ends_at + buffer, zone)
+    day = first
+    while day <= last:
+        db.session.execute(
+            _insert(ConsultationDay).values(day=day, bookings_changed=0).on_conflict_do_nothing()
+        )
+        db.session.execute(
+            update(ConsultationDay)
+            .where(ConsultationDay.day == day)
+            .values(bookings_changed=ConsultationDay.bookings_changed + 1)
+        )
+        day += timedelta(days=1)
+
+
+def _slot_on_grid(rules: StudioRules, starts_at: datetime, now: datetime) -> Slot:
+    """The grid slot starting at starts_at, bookable now; else SlotUnavailable."""
+    day = local_date(starts_at, rules.zone)
+    if day not in scheduling.bookable_days(rules, now=now):
+        raise SlotUnavailable()
+    for slot in scheduling.day_grid(rules, day):
+        if slot.starts_at == starts_at:
+            if slot.starts_at < now + timedelta(hours=rules.min_notice_hours):
+                raise SlotUnavailable("That time is too soon to book; pick a later one.")
+            return slot
+    raise SlotUnavailable()
+
+
+def _claim_interval(
+    *,
+    starts_at: datetime,
+    ends_at: datetime,
+    buffer: timedelta,
+    zone: str,
+    exclude_id: int | None = None,
+) -> None:
+    """Lock the days around the interval and check nothing active sits within the buffer."""
+    _lock_days(starts_at, ends_at, buffer, zone)
+    busy = _busy_periods(start=starts_at - buffer, end=ends_at + buffer, exclude_id=exclude_id)
+    if busy:
+        raise SlotTaken()
+
+
+def _is_slot_clash(exc: IntegrityError) -> bool:
+    text = str(exc.orig)
+    return "uq_consultations_active_start" in text or "consultations.starts_at" in text

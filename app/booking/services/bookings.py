@@ -1,0 +1,241 @@
+"""Booking, rescheduling and cancelling a consultation."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
+
+from app.booking.models import Consultation, ConsultationStatus, long_date
+from app.booking.services.availability import _claim_interval, _is_slot_clash, _slot_on_grid
+from app.booking.services.errors import BookingError, ChangesClosed, InvalidBooking, SlotTaken
+from app.booking.services.notifications import _notify
+from app.booking.services.pieces import snapshot_for_user
+from app.booking.services.reading import get_consultation
+from app.booking.services.settings import (
+    get_settings,
+    lead_time_plan,
+    studio_rules,
+    studio_timezone,
+)
+from app.catalog.models import Product
+from app.domain.scheduling import LeadTimePlan, local_date
+from app.extensions import db
+
+MAX_EVENT_YEARS_AHEAD = 3
+REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I look-alikes
+
+
+@dataclass(frozen=True)
+class FitNotes:
+    head_circumference_mm: int | None = None
+    circumference_unit: str | None = None
+    hairstyle: str = ""
+    veil: str = ""
+    metal_code: str | None = None
+    stone_preferences: str = ""
+    allergies: str = ""
+    budget: str = ""
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class BookingRequest:
+    name: str
+    email: str
+    event_kind: str
+    event_date: date
+    mode: str
+    starts_at: datetime  # naive UTC, a slot of the grid
+    fit: FitNotes = field(default_factory=FitNotes)
+    product_id: int | None = None
+    snapshot_id: int | None = None
+    customer_timezone: str | None = None
+    accept_rush: bool = False
+
+
+def _check_event(
+    *, event_date: date, slot_day: date, today: date, plan: LeadTimePlan, accept_rush: bool
+) -> bool:
+    """Apply the rules between event and slot; return whether the booking is a rush."""
+    if event_date < today:
+        raise InvalidBooking("The event date is in the past.", field="event_date")
+    if event_date > today + timedelta(days=366 * MAX_EVENT_YEARS_AHEAD):
+        raise InvalidBooking(
+            f"That is more than {MAX_EVENT_YEARS_AHEAD} years away; please write to us instead.",
+            field="event_date",
+        )
+    if event_date < slot_day:
+        raise InvalidBooking(
+            f"Your event ({long_date(event_date)}) is before this consultation "
+            f"({long_date(slot_day)}); pick an earlier time or check the event date.",
+            field="event_date",
+        )
+    rush = plan.is_rush_on(slot_day)
+    if rush and not accept_rush:
+        raise InvalidBooking(
+            f"To make your event we should start by {long_date(plan.latest_safe_date)}. "
+            "Pick an earlier time, or tick the box to go ahead as a rush commission.",
+            field="accept_rush",
+        )
+    return rush
+
+
+def _new_reference() -> str:
+    return "DC-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
+
+
+def book_consultation(
+    *, request: BookingRequest, user_id: int | None, now: datetime
+) -> Consultation:
+    """Book a free slot; raise SlotTaken if someone else got it first."""
+    zone = studio_timezone()
+    rules = studio_rules(now=now)
+    slot = _slot_on_grid(rules, request.starts_at, now)
+    if request.product_id is not None and db.session.get(Product, request.product_id) is None:
+        raise BookingError("We could not find that piece.", field="product")
+    plan = lead_time_plan(event_date=request.event_date, product_id=request.product_id)
+    rush = _check_event(
+        event_date=request.event_date,
+        slot_day=slot.local_day,
+        today=local_date(now, zone),
+        plan=plan,
+        accept_rush=request.accept_rush,
+    )
+    fit = request.fit
+    recommended_size = None
+    if request.snapshot_id is not None:
+        snapshot = snapshot_for_user(snapshot_id=request.snapshot_id, user_id=user_id)
+        recommended_size = snapshot.recommended_size
+        if fit.head_circumference_mm is None and snapshot.head_circumference_mm:
+            fit = replace(
+                fit, head_circumference_mm=snapshot.head_circumference_mm, circumference_unit="cm"
+            )
+    consultation = Consultation(
+        reference=_new_reference(),
+        manage_key=secrets.token_hex(16),
+        user_id=user_id,
+        name=request.name.strip(),
+        email=request.email.strip().lower(),
+        product_id=request.product_id,
+        snapshot_id=request.snapshot_id,
+        event_kind=request.event_kind,
+        event_date=request.event_date,
+        mode=request.mode,
+        starts_at=slot.starts_at,
+        ends_at=slot.ends_at,
+        studio_timezone=zone,
+        customer_timezone=request.customer_timezone,
+        rush=rush,
+        latest_safe_date=plan.latest_safe_date,
+        lead_time_weeks=plan.lead_time_weeks,
+        recommended_size=recommended_size,
+        head_circumference_mm=fit.head_circumference_mm,
+        circumference_unit=fit.circumference_unit,
+        hairstyle=fit.hairstyle,
+        veil=fit.veil,
+        metal_code=fit.metal_code or None,
+        stone_preferences=fit.stone_preferences.strip(),
+        allergies=fit.allergies.strip(),
+        budget=fit.budget,
+        notes=fit.notes.strip(),
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        _claim_interval(
+            starts_at=slot.starts_at, ends_at=slot.ends_at, buffer=rules.buffer, zone=zone
+        )
+        db.session.add(consultation)
+        db.session.commit()
+    except SlotTaken:
+        db.session.rollback()
+        raise
+    except IntegrityError as exc:
+        db.session.rollback()
+        if _is_slot_clash(exc):
+            raise SlotTaken() from exc
+        raise
+    _notify(consultation, "consultation_confirmed", "Your Diadem consultation is booked", now)
+    return consultation
+
+
+def change_deadline(consultation: Consultation) -> datetime:
+    """The last moment (naive UTC) the customer may reschedule or cancel online."""
+    return consultation.starts_at - timedelta(hours=get_settings().change_cutoff_hours)
+
+
+def can_change(consultation: Consultation, *, now: datetime) -> bool:
+    return consultation.is_active and now < change_deadline(consultation)
+
+
+def _check_can_change(consultation: Consultation, now: datetime) -> None:
+    if not consultation.is_active:
+        raise ChangesClosed(
+            f"This consultation is {consultation.status_label.lower()}; it cannot be changed."
+        )
+    if now >= change_deadline(consultation):
+        hours = get_settings().change_cutoff_hours
+        raise ChangesClosed(
+            f"Online changes close {hours} hours before the consultation. "
+            "Please email or call the atelier instead."
+        )
+
+
+def cancel_consultation(*, consultation_id: int, now: datetime) -> Consultation:
+    """Cancel before the cut-off; the slot becomes free again."""
+    consultation = get_consultation(consultation_id=consultation_id)
+    _check_can_change(consultation, now)
+    consultation.status = ConsultationStatus.CANCELLED.value
+    consultation.cancelled_at = now
+    consultation.updated_at = now
+    db.session.commit()
+    _notify(consultation, "consultation_cancelled", "Your Diadem consultation is cancelled", now)
+    return consultation
+
+
+def reschedule_consultation(
+    *, consultation_id: int, starts_at: datetime, now: datetime, accept_rush: bool = False
+) -> Consultation:
+    """Move a booking to another free slot before the cut-off; the old slot becomes free."""
+    consultation = get_consultation(consultation_id=consultation_id)
+    _check_can_change(consultation, now)
+    zone = consultation.studio_timezone
+    rules = studio_rules(now=now)
+    slot = _slot_on_grid(rules, starts_at, now)
+    plan = lead_time_plan(event_date=consultation.event_date, product_id=consultation.product_id)
+    rush = _check_event(
+        event_date=consultation.event_date,
+        slot_day=slot.local_day,
+        today=local_date(now, zone),
+        plan=plan,
+        accept_rush=accept_rush or consultation.rush,
+    )
+    try:
+        _claim_interval(
+            starts_at=slot.starts_at,
+            ends_at=slot.ends_at,
+            buffer=rules.buffer,
+            zone=zone,
+            exclude_id=consultation.id,
+        )
+        consultation.starts_at = slot.starts_at
+        consultation.ends_at = slot.ends_at
+        consultation.rush = rush
+        consultation.latest_safe_date = plan.latest_safe_date
+        consultation.reschedule_count += 1
+        consultation.reminder_sent_at = None  # the new time deserves its own reminder
+        consultation.updated_at = now
+        db.session.commit()
+    except SlotTaken:
+        db.session.rollback()
+        raise
+    except IntegrityError as exc:
+        db.session.rollback()
+        if _is_slot_clash(exc):
+            raise SlotTaken() from exc
+        raise
+    _notify(consultation, "consultation_rescheduled", "Your Diadem consultation has moved", now)
+    return consultation

@@ -1,0 +1,165 @@
+"""Calendar invites, confirmation mail and reminders."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import current_app, url_for
+from flask_mail import Attachment
+from sqlalchemy import update
+
+from app.booking.invites import Invite, build_ics
+from app.booking.models import Consultation, ConsultationStatus
+from app.booking.services.links import manage_token
+from app.booking.services.settings import get_settings
+from app.common.mail import send_mail
+from app.extensions import db
+
+REMINDER_HOURS = 24
+
+
+def _external_url(endpoint: str, **values: object) -> str:
+    """An absolute URL, also from the CLI (SERVER_NAME, else PUBLIC_BASE_URL)."""
+    try:
+        return url_for(endpoint, _external=True, **values)
+    except RuntimeError:
+        base = current_app.config.get("PUBLIC_BASE_URL") or "http://localhost:5000"
+        with current_app.test_request_context("/", base_url=base):
+            return url_for(endpoint, _external=True, **values)
+
+
+def studio_address() -> str:
+    return (
+        current_app.config.get("STUDIO_ADDRESS")
+        or "Diadem Atelier, 14 Hatton Garden, London EC1N 8AT"
+    )
+
+
+def atelier_email() -> str:
+    """The atelier's address, from the mail sender ("Diadem Atelier <atelier@...>")."""
+    sender = current_app.config.get("MAIL_DEFAULT_SENDER") or "atelier@diadem.test"
+    if isinstance(sender, tuple):
+        sender = sender[1]
+    return sender.rsplit("<", 1)[-1].rstrip(">").strip()
+
+
+def invite_ics(*, consultation: Consultation, now: datetime) -> bytes:
+    """The consultation's calendar invite (times on the studio clock)."""
+    organizer_email = atelier_email()
+    manage_url = _external_url("booking.manage", token=manage_token(consultation))
+    if consultation.mode == "video":
+        location = "Video call: the atelier emails you the link the day before"
+    else:
+        location = studio_address()
+    description = (
+        f"Bespoke consultation {consultation.reference} with Diadem Atelier "
+        f"({consultation.mode_label.lower()}).\n"
+        f"Event: {consultation.event_kind_label} on {consultation.event_date:%d %B %Y}.\n"
+        f"Reschedule or cancel: {manage_url}"
+    )
+    domain = organizer_email.rsplit("@", 1)[-1]
+    return build_ics(
+        Invite(
+            uid=f"consultation-{consultation.id}-{consultation.manage_key[:8]}@{domain}",
+            sequence=consultation.reschedule_count,
+            summary="Diadem bespoke consultation",
+            description=description,
+            location=location,
+            starts_at=consultation.starts_at,
+            ends_at=consultation.ends_at,
+            timezone=consultation.studio_timezone,
+            organizer_email=organizer_email,
+            organizer_name="Diadem Atelier",
+            attendee_email=consultation.email,
+            attendee_name=consultation.name,
+            url=manage_url,
+            cancelled=consultation.status == ConsultationStatus.CANCELLED.value,
+        ),
+        stamp=now,
+    )
+
+
+def invite_filename(consultation: Consultation) -> str:
+    return f"diadem-consultation-{consultation.reference}.ics"
+
+
+def _mail_context(consultation: Consultation) -> dict[str, object]:
+    return {
+        "consultation": consultation,
+        "manage_url": _external_url("booking.manage", token=manage_token(consultation)),
+        "book_url": _external_url("booking.new_consultation"),
+        "fit_guide_url": _external_url("main.fit_guide"),
+        "location": studio_address(),
+        "cutoff_hours": get_settings().change_cutoff_hours,
+    }
+
+
+def _notify(consultation: Consultation, template: str, subject: str, now: datetime) -> None:
+    """Email the customer; a mail failure is logged, never undoes the booking."""
+    try:
+        attachment = Attachment(
+            filename=invite_filename(consultation),
+            content_type="text/calendar; charset=utf-8",
+            data=invite_ics(consultation=consultation, now=now),
+        )
+        send_mail(
+            to=consultation.email,
+            subject=f"{subject} ({consultation.reference})",
+            template=template,
+            attachments=[attachment],
+            **_mail_context(consultation),
+        )
+    except Exception:  # noqa: BLE001 - the booking stands; staff see it in the calendar
+        current_app.logger.exception("Could not email consultation %s", consultation.reference)
+
+
+def send_due_reminders(*, now: datetime) -> int:
+    """Email a reminder for each booking starting within 24 h that has not had one; return count.
+
+    Each reminder is claimed by a conditional UPDATE of reminder_sent_at, in the same transaction
+    that sends it: a second run (even a concurrent one) finds the column set and skips the row,
+    and a failed send rolls the claim back so the next run tries again.
+    """
+    due_ids = list(
+        db.session.execute(
+            db.select(Consultation.id)
+            .where(
+                Consultation.status == ConsultationStatus.BOOKED.value,
+                Consultation.reminder_sent_at.is_(None),
+                Consultation.starts_at > now,
+                Consultation.starts_at <= now + timedelta(hours=REMINDER_HOURS),
+            )
+            .order_by(Consultation.starts_at)
+        ).scalars()
+    )
+    db.session.rollback()
+    table = Consultation.__table__
+    sent = 0
+    for consultation_id in due_ids:
+        claimed = db.session.execute(
+            update(table)
+            .where(
+                table.c.id == consultation_id,
+                table.c.reminder_sent_at.is_(None),
+                table.c.status == ConsultationStatus.BOOKED.value,
+            )
+            .values(reminder_sent_at=now)
+        ).rowcount
+        if claimed != 1:
+            db.session.rollback()
+            continue
+        consultation = db.session.get(Consultation, consultation_id, populate_existing=True)
+        try:
+            send_mail(
+                to=consultation.email,
+                subject=f"Reminder: your Diadem consultation ({consultation.reference})",
+                template="consultation_reminder",
+                **_mail_context(consultation),
+            )
+        except Exception:  # noqa: BLE001 - leave it unclaimed for the next run
+            db.session.rollback()
+            current_app.logger.exception("Reminder for %s failed", consultation.reference)
+            continue
+        db.session.commit()
+        sent += 1
+    return sent

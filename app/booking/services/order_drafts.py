@@ -1,0 +1,113 @@
+"""Turning a consultation into a custom order draft."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import update
+
+from app.booking.models import Consultation
+from app.booking.services.errors import BookingError, OrderDraftUnavailable
+from app.booking.services.reading import get_consultation
+from app.catalog import services as catalog_services
+from app.catalog.models import Product
+from app.extensions import db
+
+
+def _size_for(head_circumference_mm: int | None) -> str | None:
+    """The fit size whose range holds the measurement, if any."""
+    if head_circumference_mm is None:
+        return None
+    for size in catalog_services.all_sizes():
+        if size.min_circumference_mm <= head_circumference_mm < size.max_circumference_mm:
+            return size.code
+    return None
+
+
+def create_order_draft(
+    *,
+    consultation_id: int,
+    now: datetime,
+    product_id: int | None = None,
+    metal_code: str | None = None,
+    size_code: str | None = None,
+) -> Consultation:
+    """Turn a consultation into a custom order draft carrying its fit notes.
+
+    The consultation is claimed first (a conditional UPDATE of order_drafted_at), so a double
+    click or two staff at once make one draft; if checkout refuses, the claim is released.
+    """
+    if not order_drafts_available():
+        raise OrderDraftUnavailable("Custom order drafts are not available yet.")
+    from app.checkout import services as checkout
+
+    consultation = get_consultation(consultation_id=consultation_id)
+    product = db.session.get(Product, product_id or consultation.product_id or 0)
+    if product is None or not product.is_custom:
+        raise BookingError("Choose the custom piece this commission is for.", field="product")
+    metal_code = metal_code or consultation.metal_code or product.default_metal.code
+    size_code = (
+        size_code or consultation.recommended_size or _size_for(consultation.head_circumference_mm)
+    )
+    if size_code is None:
+        raise BookingError("Choose a size: the consultation has no measurement.", field="size")
+    table = Consultation.__table__
+    claimed = db.session.execute(
+        update(table)
+        .where(table.c.id == consultation_id, table.c.order_drafted_at.is_(None))
+        .values(order_drafted_at=now)
+    ).rowcount
+    db.session.commit()
+    if claimed != 1:
+        raise BookingError("This consultation already has an order draft.")
+    try:
+        order = checkout.create_custom_order_draft(
+            user_id=consultation.user_id,
+            email=consultation.email,
+            name=consultation.name,
+            product_id=product.id,
+            metal_code=metal_code,
+            size_code=size_code,
+            notes=fit_notes_text(consultation),
+            event_date=consultation.event_date,
+        )
+    except checkout.CheckoutError as exc:
+        db.session.rollback()
+        db.session.execute(
+            update(table).where(table.c.id == consultation_id).values(order_drafted_at=None)
+        )
+        db.session.commit()
+        raise BookingError(str(exc)) from exc
+    consultation = db.session.get(Consultation, consultation_id, populate_existing=True)
+    consultation.order_id = order.id
+    consultation.order_number = order.number
+    if consultation.product_id is None:
+        consultation.product_id = product.id
+    db.session.commit()
+    return consultation
+
+
+def fit_notes_text(consultation: Consultation) -> str:
+    """The fit notes as plain text, as they travel onto the order."""
+    lines = [
+        f"From consultation {consultation.reference} ({consultation.event_kind_label}, "
+        f"{consultation.event_date:%d %b %Y})."
+    ]
+    if consultation.head_circumference_mm:
+        lines.append(f"Head circumference: {consultation.head_circumference_mm / 10:g} cm")
+    if consultation.recommended_size:
+        lines.append(f"Recommended size (try-on): {consultation.recommended_size}")
+    for label, value in consultation.fit_note_items():
+        lines.append(f"{label}: {value}")
+    if consultation.rush:
+        lines.append(f"RUSH: latest safe start was {consultation.latest_safe_date:%d %b %Y}")
+    return "\n".join(lines)
+
+
+def order_drafts_available() -> bool:
+    """Whether checkout offers custom order drafts yet (it is built alongside booking)."""
+    try:
+        from app.checkout import services as checkout
+    except ImportError:
+        return False
+    return hasattr(checkout, "create_custom_order_draft")

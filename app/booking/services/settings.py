@@ -1,0 +1,181 @@
+"""The studio's consultation settings, weekly hours and calendar exceptions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from flask import current_app
+from sqlalchemy import delete
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from app.booking.models import CalendarException, OpeningHours, StudioSettings
+from app.booking.services.errors import BookingError
+from app.catalog.models import Product
+from app.domain import scheduling
+from app.domain.scheduling import LeadTimePlan, OpeningInterval, StudioRules, local_date
+from app.extensions import db
+
+DEFAULT_WEEKLY_HOURS: dict[int, tuple[OpeningInterval, ...]] = {
+    weekday: (OpeningInterval(time(10), time(17)),) for weekday in (1, 2, 3, 4, 5)
+}
+
+
+def studio_timezone() -> str:
+    return current_app.config.get("STUDIO_TIMEZONE") or "Europe/London"
+
+
+def _insert(model):
+    """INSERT ... ON CONFLICT DO NOTHING for the session's database."""
+    dialect = db.session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+
+
+def get_settings() -> StudioSettings:
+    """The studio's consultation settings, created with defaults (and default hours) if missing."""
+    settings = db.session.get(StudioSettings, 1)
+    if settings is not None:
+        return settings
+    created = db.session.execute(
+        _insert(StudioSettings).values(id=1).on_conflict_do_nothing()
+    ).rowcount
+    if created:
+        for weekday, intervals in DEFAULT_WEEKLY_HOURS.items():
+            for interval in intervals:
+                db.session.add(
+                    OpeningHours(
+                        weekday=weekday, opens_at=interval.opens, closes_at=interval.closes
+                    )
+                )
+    db.session.commit()
+    return db.session.get(StudioSettings, 1)
+
+
+def weekly_hours() -> dict[int, tuple[OpeningInterval, ...]]:
+    rows = db.session.execute(
+        db.select(OpeningHours).order_by(OpeningHours.weekday, OpeningHours.opens_at)
+    ).scalars()
+    hours: dict[int, list[OpeningInterval]] = {}
+    for row in rows:
+        hours.setdefault(row.weekday, []).append(OpeningInterval(row.opens_at, row.closes_at))
+    return {weekday: tuple(intervals) for weekday, intervals in hours.items()}
+
+
+def list_exceptions(*, since: date | None = None) -> list[CalendarException]:
+    stmt = db.select(CalendarException).order_by(CalendarException.day)
+    if since is not None:
+        stmt = stmt.where(CalendarException.day >= since)
+    return list(db.session.execute(stmt).scalars())
+
+
+def studio_rules(*, now: datetime | None = None) -> StudioRules:
+    """The rules slot generation needs, read from the settings tables."""
+    settings = get_settings()
+    zone = studio_timezone()
+    since = local_date(now, zone) - timedelta(days=1) if now else None
+    exceptions = {
+        row.day: (() if row.closed else (OpeningInterval(row.opens_at, row.closes_at),))
+        for row in list_exceptions(since=since)
+    }
+    return StudioRules(
+        timezone=zone,
+        weekly_hours=weekly_hours(),
+        consultation_minutes=settings.consultation_minutes,
+        buffer_minutes=settings.buffer_minutes,
+        horizon_days=settings.horizon_days,
+        min_notice_hours=settings.min_notice_hours,
+        exceptions=exceptions,
+    )
+
+
+def lead_time_plan(*, event_date: date, product_id: int | None = None) -> LeadTimePlan:
+    """Schedule back from the event with the product's lead time (or the studio default)."""
+    settings = get_settings()
+    weeks = settings.default_lead_time_weeks
+    if product_id is not None:
+        product = db.session.get(Product, product_id)
+        if product is not None and product.lead_time_weeks:
+            weeks = product.lead_time_weeks
+    return scheduling.plan_back_from_event(
+        event_date,
+        lead_time_weeks=weeks,
+        shipping_days=settings.shipping_days,
+        safety_days=settings.safety_days,
+    )
+
+
+@dataclass(frozen=True)
+class SettingsUpdate:
+    consultation_minutes: int
+    buffer_minutes: int
+    horizon_days: int
+    min_notice_hours: int
+    change_cutoff_hours: int
+    default_lead_time_weeks: int
+    shipping_days: int
+    safety_days: int
+    weekly_hours: Mapping[int, tuple[OpeningInterval, ...]]
+
+
+def update_settings(*, changes: SettingsUpdate) -> StudioSettings:
+    """Save the settings and replace the weekly hours; existing bookings keep their times."""
+    settings = get_settings()
+    for name in (
+        "consultation_minutes",
+        "buffer_minutes",
+        "horizon_days",
+        "min_notice_hours",
+        "change_cutoff_hours",
+        "default_lead_time_weeks",
+        "shipping_days",
+        "safety_days",
+    ):
+        setattr(settings, name, getattr(changes, name))
+    db.session.execute(delete(OpeningHours))
+    for weekday, intervals in sorted(changes.weekly_hours.items()):
+        for interval in intervals:
+            db.session.add(
+                OpeningHours(weekday=weekday, opens_at=interval.opens, closes_at=interval.closes)
+            )
+    try:
+        db.session.commit()
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise BookingError("Those settings are out of range.") from exc
+    return settings
+
+
+def set_exception(
+    *,
+    first_day: date,
+    last_day: date | None,
+    hours: tuple[OpeningInterval, ...],
+    note: str,
+) -> int:
+    """Close the studio (no hours) or set special hours on each day of a range; return days set."""
+    last_day = last_day or first_day
+    if last_day < first_day:
+        raise BookingError("The last day is before the first.", field="last_day")
+    if (last_day - first_day).days > 366:
+        raise BookingError("Set at most a year of exceptions at once.", field="last_day")
+    if len(hours) > 1:
+        raise BookingError("Give one stretch of hours, e.g. 12:00-16:00.", field="hours")
+    opens, closes = (hours[0].opens, hours[0].closes) if hours else (None, None)
+    day = first_day
+    count = 0
+    while day <= last_day:
+        db.session.execute(delete(CalendarException).where(CalendarException.day == day))
+        db.session.add(
+            CalendarException(day=day, opens_at=opens, closes_at=closes, note=note.strip())
+        )
+        day += timedelta(days=1)
+        count += 1
+    db.session.commit()
+    return count
+
+
+def delete_exception(*, exception_id: int) -> None:
+    db.session.execute(delete(CalendarException).where(CalendarException.id == exception_id))
+    db.session.commit()
