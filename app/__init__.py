@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from flask import Flask, render_template
+from flask import Flask, Response, render_template
 from PIL import Image
 
 from app.common.uploads import MAX_IMAGE_PIXELS
@@ -138,6 +138,9 @@ def register_template_helpers(app: Flask) -> None:
         return format_piece_number(number, size)
 
     from app.common.caching import csrf_token
+    from app.common.links import public_url
+
+    app.jinja_env.globals["public_url"] = public_url
 
     # Replaces Flask-WTF's csrf_token (a global and a context processor, registered earlier) so
     # pages rendered for the guest page cache hold a placeholder instead of one visitor's token.
@@ -150,9 +153,15 @@ def register_template_helpers(app: Flask) -> None:
 
 def register_error_pages(app: Flask) -> None:
     from flask_wtf.csrf import CSRFError
+    from werkzeug.exceptions import SecurityError
 
     def render_error(code: int, title: str, message: str):
         return render_template("errors/error.html", code=code, title=title, message=message), code
+
+    @app.errorhandler(SecurityError)
+    def untrusted_host(error):
+        # A Host outside TRUSTED_HOSTS: no page (its links would point at that host).
+        return Response("Bad request: unknown host.\n", 400, mimetype="text/plain")
 
     @app.errorhandler(400)
     def bad_request(error):

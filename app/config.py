@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
+
+DEVELOPMENT_BASE_URL = "http://127.0.0.1:5000"  # where `make run` serves the shop
 
 
 def from_environment(instance_path: str) -> dict[str, object]:
@@ -40,8 +44,9 @@ def from_environment(instance_path: str) -> dict[str, object]:
         # Guests' catalog and product pages are served from a per-process cache this long.
         "PAGE_CACHE_SECONDS": float(env.get("DIADEM_PAGE_CACHE_SECONDS", "5")),
         "STUDIO_TIMEZONE": env.get("DIADEM_STUDIO_TIMEZONE", "Europe/London"),
-        # Base URL for links in mail sent outside a request (e.g. the reminders cron job).
-        "PUBLIC_BASE_URL": env.get("DIADEM_PUBLIC_BASE_URL"),
+        # Every link in mail, on QR codes and to payment pages is built on this base, never on
+        # the request's Host header (see app.common.links.public_url).
+        "PUBLIC_BASE_URL": (env.get("DIADEM_PUBLIC_BASE_URL") or DEVELOPMENT_BASE_URL).rstrip("/"),
         "STUDIO_ADDRESS": env.get("DIADEM_STUDIO_ADDRESS"),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     }
@@ -53,12 +58,24 @@ def from_environment(instance_path: str) -> dict[str, object]:
             config[name] = int(env[f"DIADEM_{name}"])
     if env.get("DIADEM_TRYON_POSE_RATE_LIMIT"):
         config["TRYON_POSE_RATE_LIMIT"] = env["DIADEM_TRYON_POSE_RATE_LIMIT"]
+    config["TRUSTED_HOSTS"] = trusted_hosts(env)
     # Behind one reverse proxy, trust its X-Forwarded-For/-Proto so rate limits see real clients.
     config["PROXY_FIX"] = env.get("DIADEM_PROXY_FIX") == "1"
     if env.get("DIADEM_SECURE_COOKIES") == "1":
         config["SESSION_COOKIE_SECURE"] = True
         config["REMEMBER_COOKIE_SECURE"] = True
     return config
+
+
+def trusted_hosts(env: Mapping[str, str]) -> list[str] | None:
+    """Hosts the app answers for (others get 400): DIADEM_TRUSTED_HOSTS, comma-separated, else
+    the host of an explicitly configured DIADEM_PUBLIC_BASE_URL; in development, any host."""
+    if env.get("DIADEM_TRUSTED_HOSTS"):
+        return [host.strip() for host in env["DIADEM_TRUSTED_HOSTS"].split(",") if host.strip()]
+    if env.get("DIADEM_PUBLIC_BASE_URL"):
+        host = urlsplit(env["DIADEM_PUBLIC_BASE_URL"]).hostname
+        return [host] if host else None
+    return None
 
 
 def development_secret(instance_path: str) -> str:

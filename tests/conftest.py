@@ -39,6 +39,7 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
             "RATELIMIT_STORAGE_URI": "memory://",
             "PAGE_CACHE_SECONDS": 0,
             "SERVER_NAME": "diadem.test",
+            "PUBLIC_BASE_URL": "http://diadem.test",
         }
     )
     with app.app_context():

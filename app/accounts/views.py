@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, login_required, login_user, logout_user
 
 from app.accounts import forms, services
+from app.common.links import public_url
 from app.common.mail import send_mail
 from app.common.transactions import atomic
 from app.extensions import limiter, login_manager
@@ -99,7 +100,7 @@ def forgot_password():
                 subject="Reset your Diadem password",
                 template="password_reset",
                 user=user,
-                link=url_for("accounts.reset_password", token=token, _external=True),
+                link=public_url("accounts.reset_password", token=token),
                 minutes=current_app.config["PASSWORD_RESET_MAX_AGE"] // 60,
             )
         # Same answer whether or not the address has an account, so it cannot be probed.

@@ -1,11 +1,27 @@
-"""Signed, tamper-proof values for links sent to people without a login (orders, bookings...)."""
+"""Links that leave the site: absolute URLs on the configured public base, and signed values
+for links sent to people without a login (orders, bookings, repairs...)."""
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+
+def public_url(endpoint: str, **values: Any) -> str:
+    """The absolute URL of ``endpoint`` on ``PUBLIC_BASE_URL``, whatever host the request named.
+
+    Every link that leaves the site (mail, QR codes, payment return pages) is built here, so a
+    forged ``Host`` header can never send someone a link to another site. Works without a request
+    (CLI, cron jobs).
+    """
+    base = urlsplit(current_app.config["PUBLIC_BASE_URL"])
+    adapter = current_app.url_map.bind(
+        base.netloc, script_name=base.path or "/", url_scheme=base.scheme or "https"
+    )
+    return adapter.build(endpoint, values, force_external=True)
 
 
 class LinkExpired(Exception):

@@ -6,6 +6,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import current_user
 
 from app.accounts.access import staff_required
+from app.common.links import public_url
 from app.common.transactions import atomic
 from app.common.uploads import UploadError, send_upload
 from app.provenance import forms, services
@@ -25,7 +26,7 @@ def _uploads(form: forms.EntryForm) -> list[tuple[bytes, str]]:
 
 
 def _passport_url(code: str) -> str:
-    return url_for("provenance.passport", code=code, _external=True)
+    return public_url("provenance.passport", code=code)
 
 
 @bp.get("/p/<code>")

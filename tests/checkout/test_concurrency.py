@@ -37,6 +37,7 @@ def race_app(app, database_url, tmp_path):
             "MAIL_OUTBOX_DIR": str(tmp_path / "race-outbox"),
             "MEDIA_ROOT": str(tmp_path / "media"),
             "SERVER_NAME": "diadem.test",
+            "PUBLIC_BASE_URL": "http://diadem.test",
         }
     )
     yield racing

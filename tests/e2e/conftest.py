@@ -34,6 +34,7 @@ def live_server(app) -> Iterator[str]:
     """Serve the test app on a free loopback port; yield its base URL."""
     app.config["SERVER_NAME"] = None
     server = make_server("127.0.0.1", 0, app, threaded=True)
+    app.config["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{server.server_port}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from flask import url_for
-
 from app.checkout.models import Order
 from app.checkout.services.settings import setting
-from app.common.links import sign, unsign
+from app.common.links import public_url, sign, unsign
 
 ORDER_LINK_SALT = "diadem.order-link"
 
@@ -26,10 +24,7 @@ def number_for_token(token: str) -> str | None:
 def order_url(order: Order) -> str:
     """The order page link for emails: signed for guests, plain (sign-in) for account holders."""
     if order.user_id is None:
-        return url_for(
-            "checkout.show_order",
-            number=order.number,
-            t=order_link_token(order.number),
-            _external=True,
+        return public_url(
+            "checkout.show_order", number=order.number, t=order_link_token(order.number)
         )
-    return url_for("checkout.show_order", number=order.number, _external=True)
+    return public_url("checkout.show_order", number=order.number)

@@ -6,12 +6,11 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from flask import url_for
 from sqlalchemy.orm import selectinload
 
 from app.checkout import services as checkout
 from app.checkout.models import Order, OrderLine
-from app.common.links import sign, unsign
+from app.common.links import public_url, sign, unsign
 from app.domain import production
 from app.domain.production import Track, Via
 from app.extensions import db
@@ -70,9 +69,7 @@ def _ticket_key_for_token(token: str) -> tuple[int, str] | None:
 
 
 def guest_ticket_url(ticket: RepairTicket) -> str:
-    return url_for(
-        "repairs.guest_show", ticket_id=ticket.id, t=ticket_link_token(ticket), _external=True
-    )
+    return public_url("repairs.guest_show", ticket_id=ticket.id, t=ticket_link_token(ticket))
 
 
 def get_guest_ticket(

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import date
 
-from flask import url_for
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import User
+from app.common.links import public_url
 from app.common.mail import send_mail_after_commit
 from app.common.references import new_reference
 from app.common.transactions import atomic
@@ -222,7 +222,7 @@ def open_walk_in(
 def _notify(ticket: RepairTicket, *, to: str, subject: str, template: str) -> None:
     link = None
     if ticket.customer_id is not None:
-        link = url_for("repairs.show", ticket_id=ticket.id, _external=True)
+        link = public_url("repairs.show", ticket_id=ticket.id)
     elif ticket.source == GUEST_SOURCE:
         link = guest_ticket_url(ticket)
     # After the commit; the ticket stands and shows on the board even if mail fails.
