@@ -4,7 +4,7 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, String, func
+from sqlalchemy import CheckConstraint, ForeignKey, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -28,6 +28,14 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(String(16), default=Role.CUSTOMER.value)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
+    # The sign-in this request runs under (a LoginSession key), set when the user is loaded or
+    # signs in; not a column. It rides in Flask-Login's id so the session and remember-me
+    # cookies both name the sign-in, and ending it on the server ends both.
+    session_key = None  # str | None; see above
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_key}"
+
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
 
@@ -41,3 +49,15 @@ class User(UserMixin, db.Model):
     @property
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN.value
+
+
+class LoginSession(db.Model):
+    """One sign-in on one device; it ends at logout and, for all of them, at a password change."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    ended_at: Mapped[datetime | None]

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 
 from sqlalchemy.exc import IntegrityError
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.accounts.models import Role, User
+from app.accounts.sessions import end_all_sessions
 from app.common.links import LinkExpired, read_signed, sign
 from app.common.transactions import atomic
 from app.extensions import db
@@ -50,10 +53,22 @@ def register_user(*, email: str, password: str, name: str = "", role: Role = Rol
     return user
 
 
+_UNKNOWN_ACCOUNT_HASH: list[str] = []  # a hash of nothing anyone knows, made on first use
+
+
 def authenticate(*, email: str, password: str) -> User | None:
-    """Return the user if the credentials match, else None (same answer for both failures)."""
+    """Return the user if the credentials match, else None (same answer for both failures).
+
+    An unknown address costs the same password hashing as a known one, so the time taken does
+    not tell whether an account exists.
+    """
     user = find_user_by_email(email)
-    if user is None or not user.check_password(password):
+    if user is None:
+        if not _UNKNOWN_ACCOUNT_HASH:
+            _UNKNOWN_ACCOUNT_HASH.append(generate_password_hash(secrets.token_hex(16)))
+        check_password_hash(_UNKNOWN_ACCOUNT_HASH[0], password)
+        return None
+    if not user.check_password(password):
         return None
     return user
 
@@ -88,6 +103,7 @@ def reset_password(*, user_id: int, password: str) -> None:
     if user is None:
         raise InvalidResetToken("That account no longer exists.")
     user.set_password(password)
+    end_all_sessions(user.id)  # a copied cookie, or the device that was lost, is signed out
 
 
 def ensure_staff(*, email: str, password: str, admin: bool = False) -> tuple[User, bool]:
@@ -98,6 +114,7 @@ def ensure_staff(*, email: str, password: str, admin: bool = False) -> tuple[Use
         return register_user(email=email, password=password, name="", role=role), True
     user.role = role.value
     user.set_password(password)
+    end_all_sessions(user.id)
     return user, False
 
 

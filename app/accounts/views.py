@@ -5,7 +5,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from app.accounts import forms, services
+from app.accounts import forms, services, sessions
 from app.common.links import public_url
 from app.common.mail import send_mail
 from app.common.transactions import atomic
@@ -15,8 +15,14 @@ bp = Blueprint("accounts", __name__, url_prefix="/account")
 
 
 @login_manager.user_loader
-def load_user(user_id: str):
-    return services.get_user(int(user_id)) if user_id.isdigit() else None
+def load_user(login_id: str):
+    return sessions.user_for_session(login_id)
+
+
+def _sign_in(user, *, remember: bool = False) -> None:
+    with atomic():
+        sessions.start_session(user)
+    login_user(user, remember=remember)
 
 
 def _safe_next(target: str | None) -> str:
@@ -43,7 +49,7 @@ def register():
         except services.EmailTaken as exc:
             form.email.errors.append(str(exc))
         else:
-            login_user(user)
+            _sign_in(user)
             flash("Welcome to Diadem.", "success")
             return redirect(_safe_next(request.args.get("next")))
     status = 400 if form.is_submitted() else 200
@@ -57,7 +63,7 @@ def login():
     if form.validate_on_submit():
         user = services.authenticate(email=form.email.data, password=form.password.data)
         if user is not None:
-            login_user(user, remember=form.remember.data)
+            _sign_in(user, remember=form.remember.data)
             flash("You are signed in.", "success")
             return redirect(_safe_next(request.args.get("next")))
         form.password.errors.append("That email and password do not match an account.")
@@ -76,6 +82,9 @@ def logout():
     except ValidationError:
         flash("Your session form expired; try again.", "warning")
         return redirect(url_for("main.home"))
+    if current_user.is_authenticated:
+        with atomic():
+            sessions.end_session(current_user.session_key)
     logout_user()
     flash("You are signed out.", "info")
     return redirect(url_for("main.home"))
