@@ -41,6 +41,7 @@ def from_environment(instance_path: str) -> dict[str, object]:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
         # Guests' catalog and product pages are served from a per-process cache this long.
         "PAGE_CACHE_SECONDS": float(env.get("DIADEM_PAGE_CACHE_SECONDS", "5")),
         "STUDIO_TIMEZONE": env.get("DIADEM_STUDIO_TIMEZONE", "Europe/London"),
@@ -61,9 +62,12 @@ def from_environment(instance_path: str) -> dict[str, object]:
     config["TRUSTED_HOSTS"] = trusted_hosts(env)
     # Behind one reverse proxy, trust its X-Forwarded-For/-Proto so rate limits see real clients.
     config["PROXY_FIX"] = env.get("DIADEM_PROXY_FIX") == "1"
-    if env.get("DIADEM_SECURE_COOKIES") == "1":
-        config["SESSION_COOKIE_SECURE"] = True
-        config["REMEMBER_COOKIE_SECURE"] = True
+    # Served over HTTPS (the public base says so), cookies are Secure and HSTS is sent;
+    # DIADEM_SECURE_COOKIES=1 or 0 says so explicitly.
+    secure = env.get("DIADEM_SECURE_COOKIES")
+    if secure not in ("0", "1"):
+        secure = "1" if str(config["PUBLIC_BASE_URL"]).startswith("https://") else "0"
+    config["SESSION_COOKIE_SECURE"] = config["REMEMBER_COOKIE_SECURE"] = secure == "1"
     return config
 
 

@@ -39,3 +39,24 @@ def test_security_headers(client):
     csp = response.headers["Content-Security-Policy"]
     assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "Strict-Transport-Security" not in response.headers  # plain-HTTP development
+
+
+def test_https_base_url_makes_cookies_secure_and_sends_hsts(monkeypatch, tmp_path):
+    monkeypatch.setenv("DIADEM_PUBLIC_BASE_URL", "https://shop.example")
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "x",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'a.db'}",
+        }
+    )
+    assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]
+    assert app.config["REMEMBER_COOKIE_SAMESITE"] == "Lax"
+    client = app.test_client()
+    response = client.get("/account/login", base_url="https://shop.example")
+    assert "max-age=31536000" in response.headers["Strict-Transport-Security"]
+    cookie = response.headers.get("Set-Cookie", "")
+    assert "Secure" in cookie and "SameSite=Lax" in cookie and "HttpOnly" in cookie
+    monkeypatch.setenv("DIADEM_SECURE_COOKIES", "0")  # e.g. a TLS-less staging box, said aloud
+    assert not create_app({"TESTING": True, "SECRET_KEY": "x"}).config["SESSION_COOKIE_SECURE"]
