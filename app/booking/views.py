@@ -1,3 +1,9 @@
+"""Booking pages for customers and staff.
+
+Each action runs its service call in ``with atomic():`` and maps booking's errors to form errors
+or flashes outside that block, so a refused booking leaves nothing behind (and sends no mail).
+"""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -22,6 +28,7 @@ from app.booking import forms, services
 from app.booking.forms import choices
 from app.booking.models import Consultation, format_when, long_date
 from app.catalog import services as catalog
+from app.common.transactions import atomic
 from app.domain.clock import utcnow
 from app.domain.scheduling import (
     WEEKDAYS,
@@ -196,9 +203,10 @@ def new_consultation():
     checking = form.is_submitted() and form.check.data
     if form.is_submitted() and not checking and form.validate_on_submit():
         try:
-            consultation = services.book_consultation(
-                request=_booking_request(form), user_id=user_id, now=now
-            )
+            with atomic():
+                consultation = services.book_consultation(
+                    request=_booking_request(form), user_id=user_id, now=now
+                )
         except services.BookingError as exc:
             _show_error(form, exc)
             if isinstance(exc, services.SlotTaken):
@@ -360,12 +368,13 @@ def reschedule(token: str):
     form = forms.RescheduleForm(slot_keys={s.key for s in slots})
     if form.validate_on_submit():
         try:
-            consultation = services.reschedule_consultation(
-                consultation_id=consultation.id,
-                starts_at=parse_slot_key(form.slot.data),
-                now=now,
-                accept_rush=form.accept_rush.data,
-            )
+            with atomic():
+                consultation = services.reschedule_consultation(
+                    consultation_id=consultation.id,
+                    starts_at=parse_slot_key(form.slot.data),
+                    now=now,
+                    accept_rush=form.accept_rush.data,
+                )
         except services.BookingError as exc:
             _show_error(form, exc)
         else:
@@ -382,7 +391,8 @@ def cancel(token: str):
     if not form.validate_on_submit():
         return _render_consultation(consultation, cancel=form, status=400)
     try:
-        services.cancel_consultation(consultation_id=consultation.id, now=utcnow())
+        with atomic():
+            services.cancel_consultation(consultation_id=consultation.id, now=utcnow())
     except services.BookingError as exc:
         flash(str(exc), "danger")
         return _render_consultation(consultation, status=400)
@@ -445,7 +455,6 @@ def _render_staff_detail(consultation: Consultation, *, note_form=None, status=2
             note_form=note_form or forms.NoteForm(formdata=None),
             outcome_form=forms.OutcomeForm(formdata=None),
             draft_form=_draft_form(),
-            can_draft=services.order_drafts_available(),
             started=utcnow() >= consultation.starts_at,
         ),
         status,
@@ -464,9 +473,10 @@ def mark_outcome(consultation_id: int):
     form = forms.OutcomeForm()
     if form.validate_on_submit():
         try:
-            services.mark_outcome(
-                consultation_id=consultation_id, status=form.status.data, now=utcnow()
-            )
+            with atomic():
+                services.mark_outcome(
+                    consultation_id=consultation_id, status=form.status.data, now=utcnow()
+                )
         except services.ConsultationNotFound:
             abort(404)
         except services.BookingError as exc:
@@ -484,9 +494,10 @@ def add_note(consultation_id: int):
     form = forms.NoteForm()
     if form.validate_on_submit():
         try:
-            services.add_staff_note(
-                consultation_id=consultation_id, author_id=current_user.id, body=form.body.data
-            )
+            with atomic():
+                services.add_staff_note(
+                    consultation_id=consultation_id, author_id=current_user.id, body=form.body.data
+                )
         except services.ConsultationNotFound:
             abort(404)
         flash("Note added.", "success")
@@ -504,13 +515,14 @@ def order_draft(consultation_id: int):
         flash("Choose the piece, metal and size from the lists.", "danger")
     else:
         try:
-            consultation = services.create_order_draft(
-                consultation_id=consultation_id,
-                now=utcnow(),
-                product_id=_product_id(form.product.data),
-                metal_code=form.metal.data or None,
-                size_code=form.size.data or None,
-            )
+            with atomic():
+                consultation = services.create_order_draft(
+                    consultation_id=consultation_id,
+                    now=utcnow(),
+                    product_id=_product_id(form.product.data),
+                    metal_code=form.metal.data or None,
+                    size_code=form.size.data or None,
+                )
         except services.ConsultationNotFound:
             abort(404)
         except services.BookingError as exc:
@@ -525,16 +537,7 @@ def order_draft(consultation_id: int):
 
 def _settings_form_defaults(form: forms.SettingsForm) -> None:
     settings = services.get_settings()
-    for name in (
-        "consultation_minutes",
-        "buffer_minutes",
-        "horizon_days",
-        "min_notice_hours",
-        "change_cutoff_hours",
-        "default_lead_time_weeks",
-        "shipping_days",
-        "safety_days",
-    ):
+    for name in services.SETTINGS_FIELDS:
         getattr(form, name).data = getattr(settings, name)
     hours = services.weekly_hours()
     for weekday, field in enumerate(form.hour_fields()):
@@ -568,20 +571,13 @@ def settings():
         return _render_settings()
     form = forms.SettingsForm()
     if form.validate_on_submit():
+        changes = services.SettingsUpdate(
+            **{name: getattr(form, name).data for name in services.SETTINGS_FIELDS},
+            weekly_hours=form.parsed_hours,
+        )
         try:
-            services.update_settings(
-                changes=services.SettingsUpdate(
-                    consultation_minutes=form.consultation_minutes.data,
-                    buffer_minutes=form.buffer_minutes.data,
-                    horizon_days=form.horizon_days.data,
-                    min_notice_hours=form.min_notice_hours.data,
-                    change_cutoff_hours=form.change_cutoff_hours.data,
-                    default_lead_time_weeks=form.default_lead_time_weeks.data,
-                    shipping_days=form.shipping_days.data,
-                    safety_days=form.safety_days.data,
-                    weekly_hours=form.parsed_hours,
-                )
-            )
+            with atomic():
+                services.update_settings(changes=changes)
         except services.BookingError as exc:
             flash(str(exc), "danger")
         else:
@@ -596,12 +592,13 @@ def add_exception():
     form = forms.ExceptionForm()
     if form.validate_on_submit():
         try:
-            count = services.set_exception(
-                first_day=form.first_day.data,
-                last_day=form.last_day.data,
-                hours=form.parsed_hours,
-                note=form.note.data or "",
-            )
+            with atomic():
+                count = services.set_exception(
+                    first_day=form.first_day.data,
+                    last_day=form.last_day.data,
+                    hours=form.parsed_hours,
+                    note=form.note.data or "",
+                )
         except services.BookingError as exc:
             _show_error(form, exc)
         else:
@@ -615,6 +612,7 @@ def add_exception():
 @staff_required
 def delete_exception(exception_id: int):
     if forms.DeleteForm().validate_on_submit():
-        services.delete_exception(exception_id=exception_id)
+        with atomic():
+            services.delete_exception(exception_id=exception_id)
         flash("Exception removed.", "success")
     return redirect(url_for("booking_staff.settings"))

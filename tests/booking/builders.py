@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from app.booking import services
+from app.common.transactions import atomic
 from app.domain.scheduling import slot_key
 
 # Monday 1 March 2027, 09:00 GMT: four weeks before the clocks go forward (28 March).
@@ -29,9 +30,11 @@ def make_request(starts_at: datetime = TUESDAY_10, **overrides) -> services.Book
 
 
 def book(starts_at: datetime = TUESDAY_10, *, now: datetime = NOW, user_id=None, **overrides):
-    return services.book_consultation(
-        request=make_request(starts_at, **overrides), user_id=user_id, now=now
-    )
+    """Book as the booking view does: in one transaction, the mail sent once it commits."""
+    with atomic():
+        return services.book_consultation(
+            request=make_request(starts_at, **overrides), user_id=user_id, now=now
+        )
 
 
 def key(starts_at: datetime) -> str:

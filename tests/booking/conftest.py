@@ -5,12 +5,14 @@ from __future__ import annotations
 import pytest
 
 from app.booking import services
+from app.common.transactions import atomic
 
 
 @pytest.fixture
 def studio(app_ctx):
     """The app context with the studio's default settings in place."""
-    services.get_settings()
+    with atomic():
+        services.get_settings()
     return app_ctx
 
 

@@ -12,8 +12,10 @@ from datetime import datetime, timedelta
 import pytest
 
 from app.booking import services
+from app.booking.cli import send_reminders
 from app.booking.models import Consultation
 from app.common.mail import read_outbox
+from app.common.transactions import atomic
 from app.domain.scheduling import Slot, to_local
 from app.extensions import db
 from tests.booking.builders import NOW, TUESDAY_10, make_request
@@ -52,7 +54,7 @@ def run_together(app, work, count=WORKERS):
 
 @pytest.fixture
 def pg_studio(app):
-    with app.app_context():
+    with app.app_context(), atomic():
         services.get_settings()
     return app
 
@@ -60,7 +62,8 @@ def pg_studio(app):
 def test_simultaneous_bookings_of_one_slot_have_one_winner(pg_studio):
     def attempt(i):
         request = make_request(TUESDAY_10, email=f"guest{i}@example.com", name=f"Guest {i}")
-        return services.book_consultation(request=request, user_id=None, now=NOW).id
+        with atomic():
+            return services.book_consultation(request=request, user_id=None, now=NOW).id
 
     results = run_together(pg_studio, attempt)
     winners = [r for r in results if isinstance(r, int)]
@@ -86,7 +89,8 @@ def test_simultaneous_overlapping_starts_respect_the_buffer(pg_studio, monkeypat
     def attempt(i):
         starts_at = TUESDAY_10 + timedelta(minutes=10 * i)
         request = make_request(starts_at, email=f"guest{i}@example.com")
-        return services.book_consultation(request=request, user_id=None, now=NOW).id
+        with atomic():
+            return services.book_consultation(request=request, user_id=None, now=NOW).id
 
     results = run_together(pg_studio, attempt)
     winners = [r for r in results if isinstance(r, int)]
@@ -98,18 +102,19 @@ def test_simultaneous_overlapping_starts_respect_the_buffer(pg_studio, monkeypat
 
 
 def test_simultaneous_reschedule_and_booking_of_the_same_slot(pg_studio):
-    with pg_studio.app_context():
+    with pg_studio.app_context(), atomic():
         mover = services.book_consultation(
             request=make_request(datetime(2027, 3, 3, 10, 0)), user_id=None, now=NOW
         ).id
 
     def attempt(i):
-        if i == 0:
-            return services.reschedule_consultation(
-                consultation_id=mover, starts_at=TUESDAY_10, now=NOW
-            ).id
-        request = make_request(TUESDAY_10, email=f"guest{i}@example.com")
-        return services.book_consultation(request=request, user_id=None, now=NOW).id
+        with atomic():
+            if i == 0:
+                return services.reschedule_consultation(
+                    consultation_id=mover, starts_at=TUESDAY_10, now=NOW
+                ).id
+            request = make_request(TUESDAY_10, email=f"guest{i}@example.com")
+            return services.book_consultation(request=request, user_id=None, now=NOW).id
 
     results = run_together(pg_studio, attempt, count=4)
     assert sum(isinstance(r, int) for r in results) == 1, results
@@ -121,7 +126,7 @@ def test_simultaneous_reschedule_and_booking_of_the_same_slot(pg_studio):
 
 
 def test_concurrent_reminder_runs_send_each_reminder_once(pg_studio):
-    with pg_studio.app_context():
+    with pg_studio.app_context(), atomic():
         for i, (hour, minute) in enumerate(((10, 0), (11, 15), (12, 30))):
             start = datetime(2027, 3, 2, hour, minute)
             services.book_consultation(
@@ -129,7 +134,7 @@ def test_concurrent_reminder_runs_send_each_reminder_once(pg_studio):
             )
     before = len(read_outbox(pg_studio.config["MAIL_OUTBOX_DIR"]))
     evening = datetime(2027, 3, 1, 18, 0)
-    results = run_together(pg_studio, lambda i: services.send_due_reminders(now=evening), count=4)
+    results = run_together(pg_studio, lambda i: send_reminders(now=evening), count=4)
     assert sum(results) == 3, results
     mails = read_outbox(pg_studio.config["MAIL_OUTBOX_DIR"])[before:]
     assert sorted(m["To"] for m in mails) == ["r0@example.com", "r1@example.com", "r2@example.com"]
@@ -141,15 +146,16 @@ def test_two_staff_drafting_at_once_make_one_order(pg_studio):
 
     with pg_studio.app_context():
         product = make_product("race-tiara", kind="tiara", tier="custom", metals=("silver",))
-        consultation_id = services.book_consultation(
-            request=make_request(TUESDAY_10, product_id=product.id), user_id=None, now=NOW
-        ).id
+        with atomic():
+            consultation_id = services.book_consultation(
+                request=make_request(TUESDAY_10, product_id=product.id), user_id=None, now=NOW
+            ).id
 
-    results = run_together(
-        pg_studio,
-        lambda i: services.create_order_draft(consultation_id=consultation_id, now=NOW).id,
-        count=4,
-    )
+    def draft(i):
+        with atomic():
+            return services.create_order_draft(consultation_id=consultation_id, now=NOW).id
+
+    results = run_together(pg_studio, draft, count=4)
     assert sum(isinstance(r, int) for r in results) == 1, results
     with pg_studio.app_context():
         assert db.session.execute(db.select(db.func.count(Order.id))).scalar() == 1

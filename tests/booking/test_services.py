@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -7,11 +8,13 @@ import icalendar
 import pytest
 
 from app.booking import services
+from app.booking.cli import send_reminders
 from app.booking.models import Consultation
 from app.common.mail import read_outbox
+from app.common.transactions import atomic
 from app.domain.scheduling import OpeningInterval
 from app.extensions import db
-from tests.booking.builders import NOW, TUESDAY_10, TUESDAY_1115, book
+from tests.booking.builders import NOW, TUESDAY_10, TUESDAY_1115, book, make_request
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -71,7 +74,8 @@ def test_database_refuses_a_second_active_booking_of_a_start_time(studio):
 
 def test_cancelling_frees_the_slot(studio):
     first = book()
-    services.cancel_consultation(consultation_id=first.id, now=NOW)
+    with atomic():
+        services.cancel_consultation(consultation_id=first.id, now=NOW)
     second = book(email="next@example.com")
     assert second.starts_at == first.starts_at
     assert [c.status for c in db.session.execute(db.select(Consultation)).scalars()] == [
@@ -105,19 +109,12 @@ def test_times_outside_the_grid_are_refused(studio):
 def test_buffers_hold_after_staff_change_the_length(studio):
     book()  # 10:00-11:00 with a 15-minute buffer
     settings = services.get_settings()
-    services.update_settings(
-        changes=services.SettingsUpdate(
-            consultation_minutes=30,
-            buffer_minutes=15,
-            horizon_days=settings.horizon_days,
-            min_notice_hours=settings.min_notice_hours,
-            change_cutoff_hours=settings.change_cutoff_hours,
-            default_lead_time_weeks=settings.default_lead_time_weeks,
-            shipping_days=settings.shipping_days,
-            safety_days=settings.safety_days,
-            weekly_hours=services.weekly_hours(),
-        )
+    changes = services.SettingsUpdate(
+        **{name: getattr(settings, name) for name in services.SETTINGS_FIELDS},
+        weekly_hours=services.weekly_hours(),
     )
+    with atomic():
+        services.update_settings(changes=replace(changes, consultation_minutes=30))
     # New grid: 10:00, 10:45, 11:30, ... The existing booking blocks 10:00 and 10:45 (which
     # starts inside it); 11:30 starts 30 minutes after it ends, clear of the buffer.
     tuesday = sorted(
@@ -129,15 +126,16 @@ def test_buffers_hold_after_staff_change_the_length(studio):
 
 
 def test_exceptions_and_weekly_hours_change_availability(studio):
-    services.set_exception(
-        first_day=date(2027, 3, 2), last_day=date(2027, 3, 3), hours=(), note="Trade fair"
-    )
-    services.set_exception(
-        first_day=date(2027, 3, 4),
-        last_day=None,
-        hours=(OpeningInterval(time(14), time(16)),),
-        note="Afternoon only",
-    )
+    with atomic():
+        services.set_exception(
+            first_day=date(2027, 3, 2), last_day=date(2027, 3, 3), hours=(), note="Trade fair"
+        )
+        services.set_exception(
+            first_day=date(2027, 3, 4),
+            last_day=None,
+            hours=(OpeningInterval(time(14), time(16)),),
+            note="Afternoon only",
+        )
     days = {}
     for slot in services.available_slots(now=NOW):
         days.setdefault(slot.local_day, []).append(f"{slot.local_start:%H:%M}")
@@ -146,13 +144,15 @@ def test_exceptions_and_weekly_hours_change_availability(studio):
     with pytest.raises(services.SlotUnavailable):
         book()
     [exception] = [e for e in services.list_exceptions() if e.day == date(2027, 3, 4)]
-    services.delete_exception(exception_id=exception.id)
+    with atomic():
+        services.delete_exception(exception_id=exception.id)
     assert len(services.list_exceptions()) == 2
 
 
 def test_bookings_on_a_newly_closed_day_are_listed_for_staff(studio):
     consultation = book()
-    services.set_exception(first_day=date(2027, 3, 2), last_day=None, hours=(), note="")
+    with atomic():
+        services.set_exception(first_day=date(2027, 3, 2), last_day=None, hours=(), note="")
     assert services.bookings_clashing_with_exceptions(now=NOW) == [consultation]
 
 
@@ -274,9 +274,9 @@ def test_changes_close_24_hours_before(studio):
     assert services.can_change(consultation, now=just_inside)
     too_late = TUESDAY_10 - timedelta(hours=23)
     assert not services.can_change(consultation, now=too_late)
-    with pytest.raises(services.ChangesClosed, match="24 hours"):
+    with pytest.raises(services.ChangesClosed, match="24 hours"), atomic():
         services.cancel_consultation(consultation_id=consultation.id, now=too_late)
-    with pytest.raises(services.ChangesClosed):
+    with pytest.raises(services.ChangesClosed), atomic():
         services.reschedule_consultation(
             consultation_id=consultation.id, starts_at=datetime(2027, 3, 5, 10, 0), now=too_late
         )
@@ -286,9 +286,10 @@ def test_reschedule_moves_the_booking_and_frees_the_old_slot(studio):
     consultation = book()
     consultation.reminder_sent_at = NOW
     db.session.commit()
-    moved = services.reschedule_consultation(
-        consultation_id=consultation.id, starts_at=datetime(2027, 3, 30, 9, 0), now=NOW
-    )
+    with atomic():
+        moved = services.reschedule_consultation(
+            consultation_id=consultation.id, starts_at=datetime(2027, 3, 30, 9, 0), now=NOW
+        )
     assert moved.starts_at == datetime(2027, 3, 30, 9, 0)
     assert moved.reschedule_count == 1 and moved.reminder_sent_at is None
     free = {s.starts_at for s in services.available_slots(now=NOW)}
@@ -306,20 +307,22 @@ def test_reschedule_moves_the_booking_and_frees_the_old_slot(studio):
 
 def test_reschedule_to_a_slot_within_its_own_buffer_is_allowed(studio):
     consultation = book()
-    moved = services.reschedule_consultation(
-        consultation_id=consultation.id, starts_at=TUESDAY_1115, now=NOW
-    )
+    with atomic():
+        moved = services.reschedule_consultation(
+            consultation_id=consultation.id, starts_at=TUESDAY_1115, now=NOW
+        )
     assert moved.starts_at == TUESDAY_1115
 
 
 def test_cancel_sends_a_cancelling_invite(studio):
     consultation = book()
-    services.cancel_consultation(consultation_id=consultation.id, now=NOW)
+    with atomic():
+        services.cancel_consultation(consultation_id=consultation.id, now=NOW)
     mail = outbox(studio)[-1]
     assert "cancelled" in mail["Subject"]
     event = ics_event(mail)
     assert str(event["status"]) == "CANCELLED"
-    with pytest.raises(services.ChangesClosed, match="cancelled"):
+    with pytest.raises(services.ChangesClosed, match="cancelled"), atomic():
         services.cancel_consultation(consultation_id=consultation.id, now=NOW)
 
 
@@ -327,12 +330,13 @@ def test_reminders_are_sent_once(studio):
     soon = book()  # Tuesday 10:00
     later = book(datetime(2027, 3, 5, 10, 0), email="later@example.com")
     cancelled = book(datetime(2027, 3, 2, 12, 30), email="gone@example.com")
-    services.cancel_consultation(consultation_id=cancelled.id, now=NOW)
+    with atomic():
+        services.cancel_consultation(consultation_id=cancelled.id, now=NOW)
     before = len(outbox(studio))
     evening = datetime(2027, 3, 1, 18, 0)  # 16 hours before Tuesday 10:00
-    assert services.send_due_reminders(now=evening) == 1
-    assert services.send_due_reminders(now=evening) == 0
-    assert services.send_due_reminders(now=evening + timedelta(hours=1)) == 0
+    assert send_reminders(now=evening) == 1
+    assert send_reminders(now=evening) == 0
+    assert send_reminders(now=evening + timedelta(hours=1)) == 0
     reminders = outbox(studio)[before:]
     assert [m["To"] for m in reminders] == ["ada@example.com"]
     assert "Reminder" in reminders[0]["Subject"]
@@ -349,18 +353,22 @@ def test_a_failed_reminder_is_retried_next_run(studio, monkeypatch):
         raise OSError("mail server down")
 
     monkeypatch.setattr("app.booking.services.notifications.send_mail", broken)
-    assert services.send_due_reminders(now=evening) == 0
+    before = len(outbox(studio))
+    send_reminders(now=evening)  # the claim commits, the send fails and releases it
     db.session.expire_all()
     assert db.session.execute(db.select(Consultation.reminder_sent_at)).scalar() is None
+    assert len(outbox(studio)) == before
     monkeypatch.undo()
-    assert services.send_due_reminders(now=evening) == 1
+    assert send_reminders(now=evening) == 1
+    assert len(outbox(studio)) == before + 1
 
 
 def test_consultations_on_a_studio_day(studio):
     first = book()
     second = book(TUESDAY_1115, email="b@example.com")
     gone = book(datetime(2027, 3, 2, 12, 30), email="c@example.com")
-    services.cancel_consultation(consultation_id=gone.id, now=NOW)
+    with atomic():
+        services.cancel_consultation(consultation_id=gone.id, now=NOW)
     book(datetime(2027, 3, 3, 10, 0), email="d@example.com")
     assert services.consultations_on(date(2027, 3, 2)) == [first, second]
     assert services.consultations_on(date(2027, 3, 4)) == []
@@ -371,17 +379,19 @@ def test_staff_outcomes_and_notes(studio):
 
     staff = make_user(studio, email="maker@example.com", role="staff")
     consultation = book()
-    with pytest.raises(services.BookingError, match="not started"):
+    with pytest.raises(services.BookingError, match="not started"), atomic():
         services.mark_outcome(consultation_id=consultation.id, status="done", now=NOW)
-    services.mark_outcome(consultation_id=consultation.id, status="no_show", now=TUESDAY_10)
+    with atomic():
+        services.mark_outcome(consultation_id=consultation.id, status="no_show", now=TUESDAY_10)
     assert consultation.status == "no_show"
-    with pytest.raises(services.BookingError):
+    with pytest.raises(services.BookingError), atomic():
         services.mark_outcome(consultation_id=consultation.id, status="cancelled", now=TUESDAY_10)
-    note = services.add_staff_note(
-        consultation_id=consultation.id, author_id=staff, body="  Prefers rose gold  "
-    )
+    with atomic():
+        note = services.add_staff_note(
+            consultation_id=consultation.id, author_id=staff, body="  Prefers rose gold  "
+        )
     assert note.body == "Prefers rose gold"
-    with pytest.raises(services.BookingError):
+    with pytest.raises(services.BookingError), atomic():
         services.add_staff_note(consultation_id=consultation.id, author_id=staff, body="  ")
 
 
@@ -392,6 +402,34 @@ def test_settings_are_created_once_with_default_hours(studio):
     assert sorted(hours) == [1, 2, 3, 4, 5]
     services.get_settings()
     assert sum(len(v) for v in services.weekly_hours().values()) == 5
+
+
+def test_a_first_read_of_the_settings_needs_no_transaction_and_leaves_nothing(app_ctx):
+    from app.booking.models import StudioSettings
+
+    settings = services.get_settings()  # a GET page before staff ever saved the settings
+    assert settings.consultation_minutes == 60 and sorted(services.weekly_hours()) == [
+        1,
+        2,
+        3,
+        4,
+        5,
+    ]
+    db.session.rollback()  # the end of that request
+    assert db.session.get(StudioSettings, 1) is None
+    with atomic():
+        services.get_settings()
+    db.session.remove()
+    assert db.session.get(StudioSettings, 1) is not None
+    assert sum(len(v) for v in services.weekly_hours().values()) == 5
+
+
+def test_no_mail_leaves_for_a_booking_that_is_rolled_back(studio):
+    with pytest.raises(RuntimeError), atomic():
+        services.book_consultation(request=make_request(), user_id=None, now=NOW)
+        raise RuntimeError("a later step of the same request failed")
+    assert outbox(studio) == []
+    assert db.session.execute(db.select(Consultation)).first() is None
 
 
 def test_fit_notes_travel_as_text(studio):
@@ -425,7 +463,8 @@ def test_order_draft_carries_the_fit_notes(studio, custom_product):
             head_circumference_mm=575, circumference_unit="cm", allergies="Nickel", notes="Low bun"
         ),
     )
-    drafted = services.create_order_draft(consultation_id=consultation.id, now=NOW)
+    with atomic():
+        drafted = services.create_order_draft(consultation_id=consultation.id, now=NOW)
     assert drafted.order_number and drafted.order_id
     order = db.session.get(Order, drafted.order_id)
     assert order.status == "draft" and order.email == "ada@example.com"
@@ -433,24 +472,25 @@ def test_order_draft_carries_the_fit_notes(studio, custom_product):
     assert consultation.reference in order.notes
     [line] = order.lines
     assert line.size_code == "L"  # 575 mm falls in L (570-600)
-    with pytest.raises(services.BookingError, match="already has an order draft"):
+    with pytest.raises(services.BookingError, match="already has an order draft"), atomic():
         services.create_order_draft(consultation_id=consultation.id, now=NOW)
     assert db.session.execute(db.select(db.func.count(Order.id))).scalar() == 1
 
 
 def test_order_draft_refusal_releases_the_claim(studio, custom_product):
     consultation = book(product_id=custom_product.id)
-    with pytest.raises(services.BookingError, match="not made in"):
+    with pytest.raises(services.BookingError, match="not made in"), atomic():
         services.create_order_draft(consultation_id=consultation.id, now=NOW, metal_code="platinum")
     db.session.expire_all()
     assert db.session.get(Consultation, consultation.id).order_drafted_at is None
-    drafted = services.create_order_draft(consultation_id=consultation.id, now=NOW)
+    with atomic():
+        drafted = services.create_order_draft(consultation_id=consultation.id, now=NOW)
     assert drafted.order_number
 
 
 def test_order_draft_needs_a_custom_piece(studio):
     consultation = book()
-    with pytest.raises(services.BookingError, match="custom piece") as exc:
+    with pytest.raises(services.BookingError, match="custom piece") as exc, atomic():
         services.create_order_draft(consultation_id=consultation.id, now=NOW)
     assert exc.value.field == "product"
 
@@ -459,6 +499,35 @@ def test_order_draft_keeps_the_consultation_event_date(studio, custom_product):
     from app.checkout.models import Order
 
     consultation = book(product_id=custom_product.id, event_date=date(2027, 10, 16))
-    drafted = services.create_order_draft(consultation_id=consultation.id, now=NOW)
+    with atomic():
+        drafted = services.create_order_draft(consultation_id=consultation.id, now=NOW)
     order = db.session.get(Order, drafted.order_id, populate_existing=True)
     assert order.event_date == date(2027, 10, 16)
+
+
+def test_a_failure_midway_through_a_draft_leaves_nothing_behind(
+    studio, custom_product, monkeypatch
+):
+    # The claim, the order and the link are one transaction: if anything after the first write
+    # fails, neither a half-made order nor a claimed-but-orderless consultation is left.
+    from app.checkout import services as checkout
+    from app.checkout.models import Order
+
+    consultation = book(product_id=custom_product.id)
+    real_draft = checkout.create_custom_order_draft
+
+    def draft_then_fail(**kwargs):
+        real_draft(**kwargs)
+        raise RuntimeError("the connection dropped")
+
+    monkeypatch.setattr(checkout, "create_custom_order_draft", draft_then_fail)
+    with pytest.raises(RuntimeError), atomic():
+        services.create_order_draft(consultation_id=consultation.id, now=NOW)
+    db.session.expire_all()
+    assert db.session.execute(db.select(db.func.count(Order.id))).scalar() == 0
+    stored = db.session.get(Consultation, consultation.id)
+    assert stored.order_drafted_at is None and stored.order_id is None
+    monkeypatch.undo()
+    with atomic():
+        drafted = services.create_order_draft(consultation_id=consultation.id, now=NOW)
+    assert drafted.order_number

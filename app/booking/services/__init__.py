@@ -1,7 +1,8 @@
 """Consultation operations: availability, booking, changes by signed link, reminders, staff tools.
 
-Every function that changes data commits (or rolls back) itself and raises a BookingError whose
-message is for the person at the screen.
+Services never commit: the entry point (a view, the reminders command) wraps the work in
+``atomic()``, and mail goes out once it commits. Refusals raise a BookingError whose message is
+for the person at the screen.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from app.booking.services.errors import ChangesClosed as ChangesClosed
 from app.booking.services.errors import ConsultationNotFound as ConsultationNotFound
 from app.booking.services.errors import InvalidBooking as InvalidBooking
 from app.booking.services.errors import InvalidManageLink as InvalidManageLink
-from app.booking.services.errors import OrderDraftUnavailable as OrderDraftUnavailable
 from app.booking.services.errors import SlotTaken as SlotTaken
 from app.booking.services.errors import SlotUnavailable as SlotUnavailable
 from app.booking.services.errors import SnapshotNotFound as SnapshotNotFound
@@ -31,13 +31,13 @@ from app.booking.services.links import consultation_for_token as consultation_fo
 from app.booking.services.links import manage_token as manage_token
 from app.booking.services.notifications import REMINDER_HOURS as REMINDER_HOURS
 from app.booking.services.notifications import atelier_email as atelier_email
+from app.booking.services.notifications import due_reminder_ids as due_reminder_ids
 from app.booking.services.notifications import invite_filename as invite_filename
 from app.booking.services.notifications import invite_ics as invite_ics
-from app.booking.services.notifications import send_due_reminders as send_due_reminders
+from app.booking.services.notifications import send_reminder as send_reminder
 from app.booking.services.notifications import studio_address as studio_address
 from app.booking.services.order_drafts import create_order_draft as create_order_draft
 from app.booking.services.order_drafts import fit_notes_text as fit_notes_text
-from app.booking.services.order_drafts import order_drafts_available as order_drafts_available
 from app.booking.services.pieces import custom_products as custom_products
 from app.booking.services.pieces import product_by_slug as product_by_slug
 from app.booking.services.pieces import snapshot_for_user as snapshot_for_user
@@ -46,6 +46,7 @@ from app.booking.services.reading import consultation_for_user as consultation_f
 from app.booking.services.reading import consultations_for_user as consultations_for_user
 from app.booking.services.reading import get_consultation as get_consultation
 from app.booking.services.settings import DEFAULT_WEEKLY_HOURS as DEFAULT_WEEKLY_HOURS
+from app.booking.services.settings import SETTINGS_FIELDS as SETTINGS_FIELDS
 from app.booking.services.settings import SettingsUpdate as SettingsUpdate
 from app.booking.services.settings import delete_exception as delete_exception
 from app.booking.services.settings import get_settings as get_settings

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
@@ -10,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from app.booking.models import Consultation, ConsultationDay, ConsultationStatus
 from app.booking.services.errors import SlotTaken, SlotUnavailable
 from app.booking.services.settings import _insert, studio_rules
+from app.common.transactions import atomic
 from app.domain import scheduling
 from app.domain.scheduling import BusyPeriod, Slot, StudioRules, local_date
 from app.extensions import db
@@ -90,3 +93,20 @@ def _claim_interval(
 def _is_slot_clash(exc: IntegrityError) -> bool:
     text = str(exc.orig)
     return "uq_consultations_active_start" in text or "consultations.starts_at" in text
+
+
+@contextmanager
+def _writing_slot() -> Iterator[None]:
+    """Write a consultation's time in a savepoint; the unique start index refusing it is SlotTaken.
+
+    Call it after ``_claim_interval``, whose writes open the outer transaction: on SQLite a
+    savepoint that opens the transaction would commit when released.
+    """
+    try:
+        with atomic():
+            yield
+            db.session.flush()
+    except IntegrityError as exc:
+        if _is_slot_clash(exc):
+            raise SlotTaken() from exc
+        raise

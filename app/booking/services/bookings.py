@@ -6,11 +6,9 @@ import secrets
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
-from sqlalchemy.exc import IntegrityError
-
 from app.booking.models import Consultation, ConsultationStatus, long_date
-from app.booking.services.availability import _claim_interval, _is_slot_clash, _slot_on_grid
-from app.booking.services.errors import BookingError, ChangesClosed, InvalidBooking, SlotTaken
+from app.booking.services.availability import _claim_interval, _slot_on_grid, _writing_slot
+from app.booking.services.errors import BookingError, ChangesClosed, InvalidBooking
 from app.booking.services.notifications import _notify
 from app.booking.services.pieces import snapshot_for_user
 from app.booking.services.reading import get_consultation
@@ -21,7 +19,7 @@ from app.booking.services.settings import (
     studio_timezone,
 )
 from app.catalog.models import Product
-from app.domain.scheduling import LeadTimePlan, local_date
+from app.domain.scheduling import LeadTimePlan, Slot, local_date
 from app.extensions import db
 
 MAX_EVENT_YEARS_AHEAD = 3
@@ -87,23 +85,17 @@ def _new_reference() -> str:
     return "DC-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
 
 
-def book_consultation(
-    *, request: BookingRequest, user_id: int | None, now: datetime
+def _new_consultation(
+    request: BookingRequest,
+    *,
+    user_id: int | None,
+    slot: Slot,
+    zone: str,
+    plan: LeadTimePlan,
+    rush: bool,
+    now: datetime,
 ) -> Consultation:
-    """Book a free slot; raise SlotTaken if someone else got it first."""
-    zone = studio_timezone()
-    rules = studio_rules(now=now)
-    slot = _slot_on_grid(rules, request.starts_at, now)
-    if request.product_id is not None and db.session.get(Product, request.product_id) is None:
-        raise BookingError("We could not find that piece.", field="product")
-    plan = lead_time_plan(event_date=request.event_date, product_id=request.product_id)
-    rush = _check_event(
-        event_date=request.event_date,
-        slot_day=slot.local_day,
-        today=local_date(now, zone),
-        plan=plan,
-        accept_rush=request.accept_rush,
-    )
+    """The consultation row for a checked request, carrying the try-on snapshot's measurement."""
     fit = request.fit
     recommended_size = None
     if request.snapshot_id is not None:
@@ -113,7 +105,7 @@ def book_consultation(
             fit = replace(
                 fit, head_circumference_mm=snapshot.head_circumference_mm, circumference_unit="cm"
             )
-    consultation = Consultation(
+    return Consultation(
         reference=_new_reference(),
         manage_key=secrets.token_hex(16),
         user_id=user_id,
@@ -144,20 +136,34 @@ def book_consultation(
         created_at=now,
         updated_at=now,
     )
-    try:
-        _claim_interval(
-            starts_at=slot.starts_at, ends_at=slot.ends_at, buffer=rules.buffer, zone=zone
-        )
+
+
+def book_consultation(
+    *, request: BookingRequest, user_id: int | None, now: datetime
+) -> Consultation:
+    """Book a free slot; raise SlotTaken if someone else got it first.
+
+    Runs in the caller's ``atomic()``; the confirmation is emailed once it commits.
+    """
+    zone = studio_timezone()
+    rules = studio_rules(now=now)
+    slot = _slot_on_grid(rules, request.starts_at, now)
+    if request.product_id is not None and db.session.get(Product, request.product_id) is None:
+        raise BookingError("We could not find that piece.", field="product")
+    plan = lead_time_plan(event_date=request.event_date, product_id=request.product_id)
+    rush = _check_event(
+        event_date=request.event_date,
+        slot_day=slot.local_day,
+        today=local_date(now, zone),
+        plan=plan,
+        accept_rush=request.accept_rush,
+    )
+    consultation = _new_consultation(
+        request, user_id=user_id, slot=slot, zone=zone, plan=plan, rush=rush, now=now
+    )
+    _claim_interval(starts_at=slot.starts_at, ends_at=slot.ends_at, buffer=rules.buffer, zone=zone)
+    with _writing_slot():
         db.session.add(consultation)
-        db.session.commit()
-    except SlotTaken:
-        db.session.rollback()
-        raise
-    except IntegrityError as exc:
-        db.session.rollback()
-        if _is_slot_clash(exc):
-            raise SlotTaken() from exc
-        raise
     _notify(consultation, "consultation_confirmed", "Your Diadem consultation is booked", now)
     return consultation
 
@@ -191,7 +197,6 @@ def cancel_consultation(*, consultation_id: int, now: datetime) -> Consultation:
     consultation.status = ConsultationStatus.CANCELLED.value
     consultation.cancelled_at = now
     consultation.updated_at = now
-    db.session.commit()
     _notify(consultation, "consultation_cancelled", "Your Diadem consultation is cancelled", now)
     return consultation
 
@@ -213,14 +218,14 @@ def reschedule_consultation(
         plan=plan,
         accept_rush=accept_rush or consultation.rush,
     )
-    try:
-        _claim_interval(
-            starts_at=slot.starts_at,
-            ends_at=slot.ends_at,
-            buffer=rules.buffer,
-            zone=zone,
-            exclude_id=consultation.id,
-        )
+    _claim_interval(
+        starts_at=slot.starts_at,
+        ends_at=slot.ends_at,
+        buffer=rules.buffer,
+        zone=zone,
+        exclude_id=consultation.id,
+    )
+    with _writing_slot():
         consultation.starts_at = slot.starts_at
         consultation.ends_at = slot.ends_at
         consultation.rush = rush
@@ -228,14 +233,5 @@ def reschedule_consultation(
         consultation.reschedule_count += 1
         consultation.reminder_sent_at = None  # the new time deserves its own reminder
         consultation.updated_at = now
-        db.session.commit()
-    except SlotTaken:
-        db.session.rollback()
-        raise
-    except IntegrityError as exc:
-        db.session.rollback()
-        if _is_slot_clash(exc):
-            raise SlotTaken() from exc
-        raise
     _notify(consultation, "consultation_rescheduled", "Your Diadem consultation has moved", now)
     return consultation

@@ -50,7 +50,3 @@ class ChangesClosed(BookingError):
 
 class SnapshotNotFound(BookingError):
     field = "snapshot"
-
-
-class OrderDraftUnavailable(BookingError):
-    pass

@@ -12,7 +12,8 @@ from app.booking.invites import Invite, build_ics
 from app.booking.models import Consultation, ConsultationStatus
 from app.booking.services.links import manage_token
 from app.booking.services.settings import get_settings
-from app.common.mail import send_mail
+from app.common.mail import send_mail, send_mail_after_commit
+from app.common.transactions import atomic, on_commit
 from app.extensions import db
 
 REMINDER_HOURS = 24
@@ -95,32 +96,24 @@ def _mail_context(consultation: Consultation) -> dict[str, object]:
 
 
 def _notify(consultation: Consultation, template: str, subject: str, now: datetime) -> None:
-    """Email the customer; a mail failure is logged, never undoes the booking."""
-    try:
-        attachment = Attachment(
-            filename=invite_filename(consultation),
-            content_type="text/calendar; charset=utf-8",
-            data=invite_ics(consultation=consultation, now=now),
-        )
-        send_mail(
-            to=consultation.email,
-            subject=f"{subject} ({consultation.reference})",
-            template=template,
-            attachments=[attachment],
-            **_mail_context(consultation),
-        )
-    except Exception:  # noqa: BLE001 - the booking stands; staff see it in the calendar
-        current_app.logger.exception("Could not email consultation %s", consultation.reference)
+    """Email the customer with the invite once the change commits; a mail failure is only logged."""
+    attachment = Attachment(
+        filename=invite_filename(consultation),
+        content_type="text/calendar; charset=utf-8",
+        data=invite_ics(consultation=consultation, now=now),
+    )
+    send_mail_after_commit(
+        to=consultation.email,
+        subject=f"{subject} ({consultation.reference})",
+        template=template,
+        attachments=[attachment],
+        **_mail_context(consultation),
+    )
 
 
-def send_due_reminders(*, now: datetime) -> int:
-    """Email a reminder for each booking starting within 24 h that has not had one; return count.
-
-    Each reminder is claimed by a conditional UPDATE of reminder_sent_at, in the same transaction
-    that sends it: a second run (even a concurrent one) finds the column set and skips the row,
-    and a failed send rolls the claim back so the next run tries again.
-    """
-    due_ids = list(
+def due_reminder_ids(*, now: datetime) -> list[int]:
+    """Bookings starting within 24 h that have not had a reminder, soonest first."""
+    return list(
         db.session.execute(
             db.select(Consultation.id)
             .where(
@@ -132,34 +125,49 @@ def send_due_reminders(*, now: datetime) -> int:
             .order_by(Consultation.starts_at)
         ).scalars()
     )
-    db.session.rollback()
+
+
+def send_reminder(*, consultation_id: int, now: datetime) -> bool:
+    """Claim one booking's reminder and email it after the commit; False if it is not due.
+
+    The claim is a conditional UPDATE of reminder_sent_at: a second run (even a concurrent one)
+    finds the column set and skips the row. The mail leaves only once the claim commits, and a
+    failed send releases the claim so the next run tries again.
+    """
     table = Consultation.__table__
-    sent = 0
-    for consultation_id in due_ids:
-        claimed = db.session.execute(
-            update(table)
-            .where(
-                table.c.id == consultation_id,
-                table.c.reminder_sent_at.is_(None),
-                table.c.status == ConsultationStatus.BOOKED.value,
+    claimed = db.session.execute(
+        update(table)
+        .where(
+            table.c.id == consultation_id,
+            table.c.reminder_sent_at.is_(None),
+            table.c.status == ConsultationStatus.BOOKED.value,
+        )
+        .values(reminder_sent_at=now)
+    ).rowcount
+    if claimed != 1:
+        return False
+    consultation = db.session.get_one(Consultation, consultation_id, populate_existing=True)
+    context = _mail_context(consultation)
+    on_commit(lambda: _deliver_reminder(consultation, context, claimed_at=now))
+    return True
+
+
+def _deliver_reminder(
+    consultation: Consultation, context: dict[str, object], *, claimed_at: datetime
+) -> None:
+    try:
+        send_mail(
+            to=consultation.email,
+            subject=f"Reminder: your Diadem consultation ({consultation.reference})",
+            template="consultation_reminder",
+            **context,
+        )
+    except Exception:  # noqa: BLE001 - release the claim so the next run tries again
+        current_app.logger.exception("Reminder for %s failed", consultation.reference)
+        table = Consultation.__table__
+        with atomic():
+            db.session.execute(
+                update(table)
+                .where(table.c.id == consultation.id, table.c.reminder_sent_at == claimed_at)
+                .values(reminder_sent_at=None)
             )
-            .values(reminder_sent_at=now)
-        ).rowcount
-        if claimed != 1:
-            db.session.rollback()
-            continue
-        consultation = db.session.get(Consultation, consultation_id, populate_existing=True)
-        try:
-            send_mail(
-                to=consultation.email,
-                subject=f"Reminder: your Diadem consultation ({consultation.reference})",
-                template="consultation_reminder",
-                **_mail_context(consultation),
-            )
-        except Exception:  # noqa: BLE001 - leave it unclaimed for the next run
-            db.session.rollback()
-            current_app.logger.exception("Reminder for %s failed", consultation.reference)
-            continue
-        db.session.commit()
-        sent += 1
-    return sent

@@ -7,10 +7,11 @@ from datetime import datetime
 from sqlalchemy import update
 
 from app.booking.models import Consultation
-from app.booking.services.errors import BookingError, OrderDraftUnavailable
+from app.booking.services.errors import BookingError
 from app.booking.services.reading import get_consultation
 from app.catalog import services as catalog_services
 from app.catalog.models import Product
+from app.checkout import services as checkout
 from app.extensions import db
 
 
@@ -34,13 +35,11 @@ def create_order_draft(
 ) -> Consultation:
     """Turn a consultation into a custom order draft carrying its fit notes.
 
-    The consultation is claimed first (a conditional UPDATE of order_drafted_at), so a double
-    click or two staff at once make one draft; if checkout refuses, the claim is released.
+    One transaction, the caller's: the consultation is claimed first (a conditional UPDATE of
+    order_drafted_at, so a double click or two staff at once make one draft), then checkout
+    writes the order and the consultation is linked to it. Any failure, checkout's refusal
+    (a BookingError) included, rolls back the claim and the part-made order with it.
     """
-    if not order_drafts_available():
-        raise OrderDraftUnavailable("Custom order drafts are not available yet.")
-    from app.checkout import services as checkout
-
     consultation = get_consultation(consultation_id=consultation_id)
     product = db.session.get(Product, product_id or consultation.product_id or 0)
     if product is None or not product.is_custom:
@@ -57,7 +56,6 @@ def create_order_draft(
         .where(table.c.id == consultation_id, table.c.order_drafted_at.is_(None))
         .values(order_drafted_at=now)
     ).rowcount
-    db.session.commit()
     if claimed != 1:
         raise BookingError("This consultation already has an order draft.")
     try:
@@ -72,18 +70,12 @@ def create_order_draft(
             event_date=consultation.event_date,
         )
     except checkout.CheckoutError as exc:
-        db.session.rollback()
-        db.session.execute(
-            update(table).where(table.c.id == consultation_id).values(order_drafted_at=None)
-        )
-        db.session.commit()
         raise BookingError(str(exc)) from exc
-    consultation = db.session.get(Consultation, consultation_id, populate_existing=True)
+    consultation = db.session.get_one(Consultation, consultation_id, populate_existing=True)
     consultation.order_id = order.id
     consultation.order_number = order.number
     if consultation.product_id is None:
         consultation.product_id = product.id
-    db.session.commit()
     return consultation
 
 
@@ -102,12 +94,3 @@ def fit_notes_text(consultation: Consultation) -> str:
     if consultation.rush:
         lines.append(f"RUSH: latest safe start was {consultation.latest_safe_date:%d %b %Y}")
     return "\n".join(lines)
-
-
-def order_drafts_available() -> bool:
-    """Whether checkout offers custom order drafts yet (it is built alongside booking)."""
-    try:
-        from app.checkout import services as checkout
-    except ImportError:
-        return False
-    return hasattr(checkout, "create_custom_order_draft")

@@ -14,9 +14,21 @@ from sqlalchemy.exc import IntegrityError
 from app.booking.models import CalendarException, OpeningHours, StudioSettings
 from app.booking.services.errors import BookingError
 from app.catalog.models import Product
+from app.common.transactions import atomic
 from app.domain import scheduling
 from app.domain.scheduling import LeadTimePlan, OpeningInterval, StudioRules, local_date
 from app.extensions import db
+
+SETTINGS_FIELDS = (
+    "consultation_minutes",
+    "buffer_minutes",
+    "horizon_days",
+    "min_notice_hours",
+    "change_cutoff_hours",
+    "default_lead_time_weeks",
+    "shipping_days",
+    "safety_days",
+)
 
 DEFAULT_WEEKLY_HOURS: dict[int, tuple[OpeningInterval, ...]] = {
     weekday: (OpeningInterval(time(10), time(17)),) for weekday in (1, 2, 3, 4, 5)
@@ -34,7 +46,12 @@ def _insert(model):
 
 
 def get_settings() -> StudioSettings:
-    """The studio's consultation settings, created with defaults (and default hours) if missing."""
+    """The studio's consultation settings, created with defaults (and default hours) if missing.
+
+    The row is only flushed: inside ``atomic()`` it commits with the caller's work; a plain read
+    (a GET page) sees the defaults and leaves nothing behind. ON CONFLICT DO NOTHING lets two
+    first readers race without an error; the loser reads the winner's row.
+    """
     settings = db.session.get(StudioSettings, 1)
     if settings is not None:
         return settings
@@ -49,8 +66,8 @@ def get_settings() -> StudioSettings:
                         weekday=weekday, opens_at=interval.opens, closes_at=interval.closes
                     )
                 )
-    db.session.commit()
-    return db.session.get(StudioSettings, 1)
+        db.session.flush()
+    return db.session.get_one(StudioSettings, 1)
 
 
 def weekly_hours() -> dict[int, tuple[OpeningInterval, ...]]:
@@ -122,27 +139,20 @@ class SettingsUpdate:
 def update_settings(*, changes: SettingsUpdate) -> StudioSettings:
     """Save the settings and replace the weekly hours; existing bookings keep their times."""
     settings = get_settings()
-    for name in (
-        "consultation_minutes",
-        "buffer_minutes",
-        "horizon_days",
-        "min_notice_hours",
-        "change_cutoff_hours",
-        "default_lead_time_weeks",
-        "shipping_days",
-        "safety_days",
-    ):
-        setattr(settings, name, getattr(changes, name))
-    db.session.execute(delete(OpeningHours))
-    for weekday, intervals in sorted(changes.weekly_hours.items()):
-        for interval in intervals:
-            db.session.add(
-                OpeningHours(weekday=weekday, opens_at=interval.opens, closes_at=interval.closes)
-            )
     try:
-        db.session.commit()
+        with atomic():  # a savepoint: the table's CHECK constraints may refuse the values
+            for name in SETTINGS_FIELDS:
+                setattr(settings, name, getattr(changes, name))
+            db.session.execute(delete(OpeningHours))
+            for weekday, intervals in sorted(changes.weekly_hours.items()):
+                for interval in intervals:
+                    db.session.add(
+                        OpeningHours(
+                            weekday=weekday, opens_at=interval.opens, closes_at=interval.closes
+                        )
+                    )
+            db.session.flush()
     except IntegrityError as exc:
-        db.session.rollback()
         raise BookingError("Those settings are out of range.") from exc
     return settings
 
@@ -172,10 +182,8 @@ def set_exception(
         )
         day += timedelta(days=1)
         count += 1
-    db.session.commit()
     return count
 
 
 def delete_exception(*, exception_id: int) -> None:
     db.session.execute(delete(CalendarException).where(CalendarException.id == exception_id))
-    db.session.commit()

@@ -74,18 +74,17 @@ def mark_outcome(*, consultation_id: int, status: str, now: datetime) -> Consult
         raise BookingError("That consultation has not started yet.")
     consultation.status = status
     consultation.updated_at = now
-    db.session.commit()
     return consultation
 
 
 def add_staff_note(*, consultation_id: int, author_id: int, body: str) -> ConsultationNote:
+    """Add a staff note (not shown to the customer) to the consultation."""
     body = body.strip()
     if not body:
         raise BookingError("Write a note first.", field="body")
     consultation = get_consultation(consultation_id=consultation_id)
     note = ConsultationNote(consultation=consultation, author_id=author_id, body=body)
     db.session.add(note)
-    db.session.commit()
     return note
 
 
