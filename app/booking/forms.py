@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -39,6 +38,7 @@ from app.booking.models import (
     MODE_LABELS,
     VEILS,
 )
+from app.common.forms import choices
 from app.domain.scheduling import WEEKDAYS, SchedulingError, parse_hours, studio_zone
 
 MM_PER_INCH = Decimal("25.4")
@@ -79,11 +79,6 @@ class MeasurementField(DecimalField):
             super().process_formdata(valuelist)
         except ValueError as exc:
             raise ValueError("Enter the measurement as a number, e.g. 56.5.") from exc
-
-
-def choices(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:
-    """WTForms choices from (value, label) pairs (tuples are deprecated in WTForms 3.3)."""
-    return [SelectChoice(value, label) for value, label in pairs]
 
 
 def _choices(labels: dict[str, str]) -> list[SelectChoice]:

@@ -25,9 +25,9 @@ from flask_login import current_user, login_required
 
 from app.accounts.access import staff_required
 from app.booking import forms, services
-from app.booking.forms import choices
 from app.booking.models import Consultation, format_when, long_date
 from app.catalog import services as catalog
+from app.common.forms import choices
 from app.common.transactions import atomic
 from app.domain.clock import utcnow
 from app.domain.scheduling import (

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from app.booking.services.availability import available_slots as available_slots
 from app.booking.services.bookings import MAX_EVENT_YEARS_AHEAD as MAX_EVENT_YEARS_AHEAD
-from app.booking.services.bookings import REFERENCE_ALPHABET as REFERENCE_ALPHABET
+from app.booking.services.bookings import REFERENCE_PREFIX as REFERENCE_PREFIX
 from app.booking.services.bookings import BookingRequest as BookingRequest
 from app.booking.services.bookings import FitNotes as FitNotes
 from app.booking.services.bookings import book_consultation as book_consultation

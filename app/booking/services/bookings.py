@@ -19,11 +19,12 @@ from app.booking.services.settings import (
     studio_timezone,
 )
 from app.catalog.models import Product
+from app.common.references import new_reference
 from app.domain.scheduling import LeadTimePlan, Slot, local_date
 from app.extensions import db
 
 MAX_EVENT_YEARS_AHEAD = 3
-REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I look-alikes
+REFERENCE_PREFIX = "DC-"  # DC-7K3QRT: app.common.references, read aloud on the phone
 
 
 @dataclass(frozen=True)
@@ -81,10 +82,6 @@ def _check_event(
     return rush
 
 
-def _new_reference() -> str:
-    return "DC-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
-
-
 def _new_consultation(
     request: BookingRequest,
     *,
@@ -106,7 +103,7 @@ def _new_consultation(
                 fit, head_circumference_mm=snapshot.head_circumference_mm, circumference_unit="cm"
             )
     return Consultation(
-        reference=_new_reference(),
+        reference=new_reference(REFERENCE_PREFIX),
         manage_key=secrets.token_hex(16),
         user_id=user_id,
         name=request.name.strip(),

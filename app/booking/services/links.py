@@ -4,31 +4,23 @@ from __future__ import annotations
 
 import hmac
 
-from flask import current_app
-from itsdangerous import BadSignature, URLSafeTimedSerializer
-
 from app.booking.models import Consultation
 from app.booking.services.errors import InvalidManageLink
 from app.booking.services.reading import _with_details
+from app.common.links import sign, unsign
 from app.extensions import db
 
 TOKEN_SALT = "diadem.consultation"
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key, salt=TOKEN_SALT)
-
-
 def manage_token(consultation: Consultation) -> str:
-    return _serializer().dumps({"c": consultation.id, "k": consultation.manage_key})
+    """The signed value of a manage link; rotating manage_key revokes every earlier one."""
+    return sign({"c": consultation.id, "k": consultation.manage_key}, salt=TOKEN_SALT)
 
 
 def consultation_for_token(*, token: str) -> Consultation:
     """The consultation a signed manage link names; raise InvalidManageLink if forged or revoked."""
-    try:
-        data = _serializer().loads(token)
-    except BadSignature as exc:
-        raise InvalidManageLink("That link is not valid.") from exc
+    data = unsign(token, salt=TOKEN_SALT)
     if not isinstance(data, dict) or not isinstance(data.get("c"), int):
         raise InvalidManageLink("That link is not valid.")
     consultation = db.session.get(Consultation, data["c"], options=_with_details())
