@@ -10,6 +10,7 @@ back; a callback may open its own ``atomic()``.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -55,7 +56,18 @@ def atomic() -> Iterator[Session]:
         callback()
 
 
+def _begin_sqlite_if_idle(session: Session) -> None:
+    """SQLite's driver opens a transaction before an INSERT, UPDATE or DELETE but not before a
+    SAVEPOINT; a savepoint that is the transaction's first write would then be a transaction of
+    its own and commit on release, out of reach of the outer rollback. Begin it first."""
+    connection = session.connection()
+    driver = connection.connection.dbapi_connection
+    if isinstance(driver, sqlite3.Connection) and not driver.in_transaction:
+        connection.exec_driver_sql("BEGIN")
+
+
 def _savepoint(session: Session, stack: list[list[Callable[[], object]]]) -> Iterator[Session]:
+    _begin_sqlite_if_idle(session)
     stack.append([])
     try:
         with session.begin_nested():

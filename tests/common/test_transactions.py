@@ -61,6 +61,17 @@ def test_a_failed_savepoint_undoes_only_its_own_work(app_ctx):
     assert ran == ["kept"]
 
 
+def test_a_savepoint_that_is_the_first_write_still_rolls_back_with_its_transaction(app_ctx):
+    """On SQLite the driver used to open no transaction before a SAVEPOINT, so releasing the
+    savepoint committed it for good; the outer rollback then undid nothing."""
+    with pytest.raises(ZeroDivisionError), atomic():
+        with atomic():
+            _user("inner@example.com")
+        _user("outer@example.com")
+        1 / 0
+    assert _emails() == set()
+
+
 def test_on_commit_needs_a_transaction(app_ctx):
     with pytest.raises(NoTransaction):
         on_commit(lambda: None)
