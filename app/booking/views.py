@@ -28,6 +28,7 @@ from app.booking import forms, services
 from app.booking.models import Consultation, format_when, long_date
 from app.catalog import services as catalog
 from app.common.forms import choices
+from app.common.input_guards import parse_id
 from app.common.transactions import atomic
 from app.domain.clock import utcnow
 from app.domain.scheduling import (
@@ -89,7 +90,7 @@ def _plan_message(plan: LeadTimePlan, today: date) -> dict[str, object]:
 
 
 def _product_id(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+    return parse_id(value)
 
 
 def _fill_choices(form: forms.ConsultationForm, user_id: int | None) -> None:
@@ -129,10 +130,11 @@ def _prefill(form: forms.ConsultationForm, user_id: int | None) -> None:
             form.product.data = str(product.id)
     snapshot_arg = request.args.get("snapshot")
     if snapshot_arg:
-        if user_id is None or not snapshot_arg.isdigit():
+        snapshot_id = parse_id(snapshot_arg)
+        if user_id is None or snapshot_id is None:
             abort(404)
         try:
-            snapshot = services.snapshot_for_user(snapshot_id=int(snapshot_arg), user_id=user_id)
+            snapshot = services.snapshot_for_user(snapshot_id=snapshot_id, user_id=user_id)
         except services.SnapshotNotFound:
             abort(404)
         form.snapshot.data = str(snapshot.id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from app.domain.money import parse_major
+from app.domain.money import Money, major_text, parse_major
 
 SORTS = {
     "newest": "Newest first",
@@ -33,9 +33,9 @@ class CatalogFilter:
             if getattr(self, name):
                 args[name] = getattr(self, name)
         if self.min_price_minor is not None:
-            args["min_price"] = f"{self.min_price_minor / 100:g}"
+            args["min_price"] = major_text(Money(self.min_price_minor))
         if self.max_price_minor is not None:
-            args["max_price"] = f"{self.max_price_minor / 100:g}"
+            args["max_price"] = major_text(Money(self.max_price_minor))
         if self.available_only:
             args["availability"] = "available"
         if self.sort != "newest":

@@ -118,8 +118,20 @@ def format_money(money: Money, locale: str = "en_US") -> str:
     return format_currency(value, money.currency, locale=locale)
 
 
+MAX_MAJOR_DIGITS = 15  # no price, quote or filter here reaches a quadrillion
+
+
+def major_text(money: Money) -> str:
+    """The amount as a plain decimal string in major units ("1234.50"), e.g. for a form or link."""
+    return f"{Decimal(money.minor).scaleb(-get_currency_precision(money.currency)):f}"
+
+
 def parse_major(text: str, currency: str = DEFAULT_CURRENCY) -> Money:
-    """Parse a decimal string in major units ("1234.50") into Money; ValueError when malformed."""
+    """Parse a decimal string in major units ("1234.50") into Money; ValueError when malformed.
+
+    Amounts of more than MAX_MAJOR_DIGITS whole digits are refused as malformed too, so
+    "1e999999" is a clear error rather than a decimal overflow or a 100-digit integer.
+    """
     digits = get_currency_precision(currency)
     try:
         value = Decimal(text.strip().replace(",", ""))
@@ -127,6 +139,8 @@ def parse_major(text: str, currency: str = DEFAULT_CURRENCY) -> Money:
         raise ValueError(f"{text!r} is not an amount of money") from exc
     if not value.is_finite():
         raise ValueError(f"{text!r} is not an amount of money")
+    if value and value.adjusted() >= MAX_MAJOR_DIGITS:
+        raise ValueError(f"{text[:40]!r} is far too large an amount")
     scaled = value.scaleb(digits)
     if scaled != scaled.to_integral_value():
         raise ValueError(f"{text!r} has more than {digits} decimal places")

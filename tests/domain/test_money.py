@@ -4,7 +4,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.domain.money import CurrencyMismatch, Money, div_round, format_money, parse_major, total
+from app.domain.money import (
+    CurrencyMismatch,
+    Money,
+    div_round,
+    format_money,
+    major_text,
+    parse_major,
+    total,
+)
 
 
 @pytest.mark.parametrize(
@@ -46,9 +54,16 @@ def test_split_parts_add_up(minor, bp):
 def test_parse_major():
     assert parse_major("1,234.50") == Money(123450)
     assert parse_major("7") == Money(700)
-    for bad in ("abc", "1.234", "nan", "inf", ""):
+    for bad in ("abc", "1.234", "nan", "inf", "", "1e999999", "-1e999999", "1e30", "9" * 16):
         with pytest.raises(ValueError):
             parse_major(bad)
+    assert parse_major("9" * 15) == Money(int("9" * 15) * 100)
+    assert parse_major("0e999999") == Money(0)
+
+
+@given(st.integers(min_value=-(10**17) + 1, max_value=10**17 - 1))
+def test_major_text_round_trips(minor):
+    assert parse_major(major_text(Money(minor))) == Money(minor)
 
 
 def test_total_of_nothing_is_zero():

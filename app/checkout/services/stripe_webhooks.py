@@ -23,6 +23,7 @@ from app.checkout.services.pieces import _release_pieces
 from app.checkout.services.records import _event, _lock_order, _move, _new_payment, _pending
 from app.checkout.services.refunds import _execute_refund_after_commit, _open_refund
 from app.checkout.services.settlement import _settle
+from app.common.input_guards import parse_id
 from app.common.transactions import atomic, on_commit
 from app.domain.clock import utcnow
 from app.domain.orders import OrderAction, OrderStatus
@@ -147,9 +148,10 @@ def _payment_for_intent(event: payments.WebhookEvent) -> Payment | None:
     payment = db.session.execute(
         select(Payment).where(Payment.provider_id == event.object_id)
     ).scalar_one_or_none()
-    if payment is None and event.metadata.get("payment_id", "").isdigit():
+    payment_id = parse_id(event.metadata.get("payment_id"))
+    if payment is None and payment_id is not None:
         # The intent was created but saving its id failed: the metadata still names it.
-        candidate = db.session.get(Payment, int(event.metadata["payment_id"]))
+        candidate = db.session.get(Payment, payment_id)
         if (
             candidate is not None
             and candidate.provider_id is None
