@@ -128,6 +128,18 @@ def test_guest_books_and_sees_the_confirmation(app, client, booked_guest):
         assert consultation.notes == NASTY
 
 
+@pytest.fixture
+def public_base(app):
+    app.config["PUBLIC_BASE_URL"] = "https://shop.example"
+
+
+def test_booking_mail_links_use_the_public_base_url(app, public_base, booked_guest):
+    [mail] = read_outbox(app.config["MAIL_OUTBOX_DIR"])
+    body = mail.get_body(("plain",)).get_content()
+    assert "https://shop.example/consultations/manage/" in body
+    assert "diadem.test" not in body  # the host the request came in on
+
+
 def test_ics_download_by_signed_link(app, client, booked_guest):
     response, consultation_id = booked_guest
     ics = client.get(response.headers["Location"] + "/invite.ics")

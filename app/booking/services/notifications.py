@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_mail import Attachment
 from sqlalchemy import update
 
@@ -12,21 +12,12 @@ from app.booking.invites import Invite, build_ics
 from app.booking.models import Consultation, ConsultationStatus
 from app.booking.services.links import manage_token
 from app.booking.services.settings import get_settings
+from app.common.links import public_url
 from app.common.mail import send_mail, send_mail_after_commit
 from app.common.transactions import atomic, on_commit
 from app.extensions import db
 
 REMINDER_HOURS = 24
-
-
-def _external_url(endpoint: str, **values: object) -> str:
-    """An absolute URL, also from the CLI (SERVER_NAME, else PUBLIC_BASE_URL)."""
-    try:
-        return url_for(endpoint, _external=True, **values)
-    except RuntimeError:
-        base = current_app.config.get("PUBLIC_BASE_URL") or "http://localhost:5000"
-        with current_app.test_request_context("/", base_url=base):
-            return url_for(endpoint, _external=True, **values)
 
 
 def studio_address() -> str:
@@ -47,7 +38,7 @@ def atelier_email() -> str:
 def invite_ics(*, consultation: Consultation, now: datetime) -> bytes:
     """The consultation's calendar invite (times on the studio clock)."""
     organizer_email = atelier_email()
-    manage_url = _external_url("booking.manage", token=manage_token(consultation))
+    manage_url = public_url("booking.manage", token=manage_token(consultation))
     if consultation.mode == "video":
         location = "Video call: the atelier emails you the link the day before"
     else:
@@ -87,9 +78,9 @@ def invite_filename(consultation: Consultation) -> str:
 def _mail_context(consultation: Consultation) -> dict[str, object]:
     return {
         "consultation": consultation,
-        "manage_url": _external_url("booking.manage", token=manage_token(consultation)),
-        "book_url": _external_url("booking.new_consultation"),
-        "fit_guide_url": _external_url("main.fit_guide"),
+        "manage_url": public_url("booking.manage", token=manage_token(consultation)),
+        "book_url": public_url("booking.new_consultation"),
+        "fit_guide_url": public_url("main.fit_guide"),
         "location": studio_address(),
         "cutoff_hours": get_settings().change_cutoff_hours,
     }
