@@ -68,7 +68,7 @@ def test_a_savepoint_that_is_the_first_write_still_rolls_back_with_its_transacti
         with atomic():
             _user("inner@example.com")
         _user("outer@example.com")
-        1 / 0
+        1 / 0  # noqa: B018
     assert _emails() == set()
 
 
