@@ -148,6 +148,11 @@ def register_template_helpers(app: Flask) -> None:
 
     app.jinja_env.globals["public_url"] = public_url
 
+    from app.accounts.permissions import Permission, can
+
+    app.jinja_env.globals["Permission"] = Permission
+    app.jinja_env.globals["can"] = can
+
     # Replaces Flask-WTF's csrf_token (a global and a context processor, registered earlier) so
     # pages rendered for the guest page cache hold a placeholder instead of one visitor's token.
     app.jinja_env.globals["csrf_token"] = csrf_token

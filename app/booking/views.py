@@ -24,6 +24,7 @@ from flask import (
 from flask_login import current_user, login_required
 
 from app.accounts.access import staff_required
+from app.accounts.permissions import Permission, can, permission_required
 from app.booking import forms, services
 from app.booking.models import Consultation, format_when, long_date
 from app.catalog import services as catalog
@@ -571,6 +572,8 @@ def _render_settings(form=None, exception_form=None, status=200):
 def settings():
     if request.method == "GET":
         return _render_settings()
+    if not can(current_user, Permission.STUDIO_SETTINGS):
+        abort(403)
     form = forms.SettingsForm()
     if form.validate_on_submit():
         changes = services.SettingsUpdate(
@@ -590,6 +593,7 @@ def settings():
 
 @staff_bp.post("/settings/exceptions")
 @staff_required
+@permission_required(Permission.STUDIO_SETTINGS)
 def add_exception():
     form = forms.ExceptionForm()
     if form.validate_on_submit():
@@ -612,6 +616,7 @@ def add_exception():
 
 @staff_bp.post("/settings/exceptions/<int:exception_id>/delete")
 @staff_required
+@permission_required(Permission.STUDIO_SETTINGS)
 def delete_exception(exception_id: int):
     if forms.DeleteForm().validate_on_submit():
         with atomic():

@@ -21,6 +21,7 @@ from flask import (
 from flask_login import current_user, login_required, user_logged_in
 
 from app.accounts.access import staff_required
+from app.accounts.permissions import Permission, permission_required
 from app.checkout import forms, invoices, services
 from app.checkout.models import Order
 from app.common.transactions import atomic
@@ -453,6 +454,7 @@ def order_payments(number: str):
 
 @staff_bp.post("/orders/<number>/payments/mark-paid")
 @staff_required
+@permission_required(Permission.MARK_PAID)
 def mark_paid(number: str):
     order = _staff_order(number)
     form = forms.MarkPaidForm()
@@ -473,6 +475,7 @@ def mark_paid(number: str):
 
 @staff_bp.post("/orders/<number>/payments/<int:payment_id>/refund")
 @staff_required
+@permission_required(Permission.REFUND)
 def refund(number: str, payment_id: int):
     order = _staff_order(number)
     form = forms.RefundForm()
@@ -500,6 +503,7 @@ def refund(number: str, payment_id: int):
 
 @staff_bp.post("/orders/<number>/payments/cancel")
 @staff_required
+@permission_required(Permission.CANCEL_ORDER)
 def cancel(number: str):
     order = _staff_order(number)
     form = forms.CancelOrderForm()
@@ -536,6 +540,7 @@ def request_balance(number: str):
 
 @staff_bp.route("/orders/<number>/payments/lines/<int:line_id>/revise", methods=["GET", "POST"])
 @staff_required
+@permission_required(Permission.REVISE_PRICE)
 def revise(number: str, line_id: int):
     order = _staff_order(number)
     line = next((x for x in order.lines if x.id == line_id and x.is_custom), None)

@@ -486,10 +486,30 @@ def test_staff_cannot_mark_a_future_consultation(app, staff_client, booked_guest
     assert "has not started yet" in response.get_data(as_text=True)
 
 
-def test_staff_edit_settings_and_hours(app, staff_client):
+@pytest.fixture
+def admin_client(app, client):
+    make_user(app, email="owner@example.com", role="admin", name="Ada Owner")
+    login(client, email="owner@example.com")
+    return client
+
+
+def test_plain_staff_see_the_settings_but_cannot_change_them(app, staff_client):
     page = staff_client.get("/staff/consultations/settings").get_data(as_text=True)
-    assert 'value="10:00-17:00"' in page
+    assert "Only an admin can change the studio settings." in page
+    assert "Save settings" not in page
     token = csrf_token(staff_client, "/staff/consultations/settings")
+    for path in ("", "/exceptions", "/exceptions/1/delete"):
+        response = staff_client.post(
+            f"/staff/consultations/settings{path}",
+            data={"csrf_token": token, "consultation_minutes": "45", "day": "2030-01-01"},
+        )
+        assert response.status_code == 403, path
+
+
+def test_staff_edit_settings_and_hours(app, admin_client):
+    page = admin_client.get("/staff/consultations/settings").get_data(as_text=True)
+    assert 'value="10:00-17:00"' in page
+    token = csrf_token(admin_client, "/staff/consultations/settings")
     data = {
         "csrf_token": token,
         "consultation_minutes": "45",
@@ -503,7 +523,7 @@ def test_staff_edit_settings_and_hours(app, staff_client):
         "hours_0": "09:00-12:00, 13:00-15:00",
         **{f"hours_{d}": "" for d in range(1, 7)},
     }
-    assert staff_client.post("/staff/consultations/settings", data=data).status_code == 302
+    assert admin_client.post("/staff/consultations/settings", data=data).status_code == 302
     with app.app_context():
         settings = services.get_settings()
         assert (settings.consultation_minutes, settings.horizon_days) == (45, 30)
@@ -519,17 +539,17 @@ def test_staff_edit_settings_and_hours(app, staff_client):
             "13:45",
         }
     bad = dict(data, hours_2="17:00-09:00", consultation_minutes="5")
-    response = staff_client.post("/staff/consultations/settings", data=bad)
+    response = admin_client.post("/staff/consultations/settings", data=bad)
     html = unescape(response.get_data(as_text=True))
     assert response.status_code == 400
     assert "Closing time 09:00 must be after opening time 17:00." in html
     assert "Use 15 to 240 minutes." in html
 
 
-def test_staff_days_off_and_exceptions(app, staff_client):
-    token = csrf_token(staff_client, "/staff/consultations/settings")
+def test_staff_days_off_and_exceptions(app, admin_client):
+    token = csrf_token(admin_client, "/staff/consultations/settings")
     start = date.today() + timedelta(days=7)
-    response = staff_client.post(
+    response = admin_client.post(
         "/staff/consultations/settings/exceptions",
         data={
             "csrf_token": token,
@@ -545,14 +565,14 @@ def test_staff_days_off_and_exceptions(app, staff_client):
         assert closed == {start + timedelta(days=n) for n in range(3)}
         assert not [s for s in services.available_slots(now=utcnow()) if s.local_day in closed]
         first_id = services.list_exceptions()[0].id
-    bad = staff_client.post(
+    bad = admin_client.post(
         "/staff/consultations/settings/exceptions",
         data={"csrf_token": token, "first_day": start.isoformat(), "hours": "noon-ish"},
     )
     assert bad.status_code == 400 and "Write hours as 10:00-17:00" in unescape(
         bad.get_data(as_text=True)
     )
-    backwards = staff_client.post(
+    backwards = admin_client.post(
         "/staff/consultations/settings/exceptions",
         data={
             "csrf_token": token,
@@ -561,7 +581,7 @@ def test_staff_days_off_and_exceptions(app, staff_client):
         },
     )
     assert "The last day is before the first." in backwards.get_data(as_text=True)
-    staff_client.post(
+    admin_client.post(
         f"/staff/consultations/settings/exceptions/{first_id}/delete", data={"csrf_token": token}
     )
     with app.app_context():

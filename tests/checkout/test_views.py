@@ -245,6 +245,31 @@ def staff_client(app):
     return staff
 
 
+@pytest.fixture
+def admin_client(app):
+    make_user(app, email="owner@example.com", role="admin")
+    admin = app.test_client()
+    login(admin, email="owner@example.com")
+    return admin
+
+
+def test_moving_money_is_for_admins_only(app, staff_client, shop):
+    """The permission table: plain staff see payments and ask for balances, nothing more."""
+    with app.app_context():
+        order = place(item(shop.tiara_id))
+        number, line_id = order.number, order.lines[0].id
+    base = f"/staff/orders/{number}/payments"
+    page = text(staff_client.get(base))
+    assert "mark_paid" not in page and "/mark-paid" not in page and "/cancel" not in page
+    token = csrf_token(staff_client, base)
+    for path in ("/mark-paid", "/1/refund", "/cancel", f"/lines/{line_id}/revise"):
+        data = {"csrf_token": token, "reason": "x", "reference": "x", "amount": "1"}
+        assert staff_client.post(base + path, data=data).status_code == 403, path
+    assert staff_client.get(f"{base}/lines/{line_id}/revise").status_code == 403
+    with app.app_context():
+        assert services.get_order_by_number(number).status == "awaiting_payment"
+
+
 def test_staff_payment_pages_need_staff(app, client, shop):
     with app.app_context():
         number = place(item(shop.tiara_id)).number
@@ -257,16 +282,16 @@ def test_staff_payment_pages_need_staff(app, client, shop):
     assert response.status_code in (400, 403)
 
 
-def test_staff_mark_paid_refund_and_cancel(app, staff_client, shop):
+def test_staff_mark_paid_refund_and_cancel(app, admin_client, shop):
     with app.app_context():
         order = place(item(shop.tiara_id))
         number, total = order.number, order.total_minor
-    listing = text(staff_client.get("/staff/payments"))
+    listing = text(admin_client.get("/staff/payments"))
     assert number in listing
     base = f"/staff/orders/{number}/payments"
-    token = csrf_token(staff_client, base)
+    token = csrf_token(admin_client, base)
     page = text(
-        staff_client.post(
+        admin_client.post(
             f"{base}/mark-paid",
             data={"csrf_token": token, "reference": "HSBC 991"},
             follow_redirects=True,
@@ -276,7 +301,7 @@ def test_staff_mark_paid_refund_and_cancel(app, staff_client, shop):
     with app.app_context():
         payment_id = services.get_order_by_number(number).payments[0].id
     page = text(
-        staff_client.post(
+        admin_client.post(
             f"{base}/{payment_id}/refund",
             data={"csrf_token": token, "amount": "abc", "reason": "x"},
             follow_redirects=True,
@@ -284,7 +309,7 @@ def test_staff_mark_paid_refund_and_cancel(app, staff_client, shop):
     )
     assert "is not an amount of money" in page
     page = text(
-        staff_client.post(
+        admin_client.post(
             f"{base}/{payment_id}/refund",
             data={"csrf_token": token, "amount": "100.50", "reason": "Goodwill"},
             follow_redirects=True,
@@ -294,11 +319,11 @@ def test_staff_mark_paid_refund_and_cancel(app, staff_client, shop):
     with app.app_context():
         order = services.get_order_by_number(number)
         assert order.refunded_minor == 10_050 and order.status == "paid"
-    staff_client.post(
+    admin_client.post(
         f"{base}/{payment_id}/refund", data={"csrf_token": token, "reason": "Returned"}
     )
     page = text(
-        staff_client.post(
+        admin_client.post(
             f"{base}/cancel",
             data={"csrf_token": token, "reason": "Returned unworn"},
             follow_redirects=True,
@@ -310,7 +335,7 @@ def test_staff_mark_paid_refund_and_cancel(app, staff_client, shop):
         assert order.status == "cancelled" and order.refunded_minor == total
 
 
-def test_staff_revise_a_commission_and_request_the_balance(app, client, staff_client, shop):
+def test_staff_revise_a_commission_and_request_the_balance(app, client, admin_client, shop):
     add_to_cart(client, shop.custom_id)
     number = order_number(checkout(client))
     with app.app_context():
@@ -320,11 +345,11 @@ def test_staff_revise_a_commission_and_request_the_balance(app, client, staff_cl
         line = order.lines[0]
         line_id, amounts = line.id, [x.amount.minor for x in line.frozen_breakdown().lines]
     base = f"/staff/orders/{number}/payments"
-    form = text(staff_client.get(f"{base}/lines/{line_id}/revise"))
+    form = text(admin_client.get(f"{base}/lines/{line_id}/revise"))
     assert (
         'name="amounts-0"' in form and f'value="{amounts[0] // 100}.{amounts[0] % 100:02d}"' in form  # noqa: E501
     )
-    token = csrf_token(staff_client, base)
+    token = csrf_token(admin_client, base)
     data = {
         "csrf_token": token,
         "extra_label": "Extra pearls",
@@ -332,10 +357,10 @@ def test_staff_revise_a_commission_and_request_the_balance(app, client, staff_cl
         "note": "Two more pearls",
     }
     data.update({f"amounts-{i}": f"{a // 100}.{a % 100:02d}" for i, a in enumerate(amounts)})
-    response = staff_client.post(f"{base}/lines/{line_id}/revise", data=data)
+    response = admin_client.post(f"{base}/lines/{line_id}/revise", data=data)
     assert response.status_code == 302
     page = text(
-        staff_client.post(
+        admin_client.post(
             f"{base}/request-balance", data={"csrf_token": token}, follow_redirects=True
         )
     )
@@ -354,7 +379,7 @@ def test_staff_revise_a_commission_and_request_the_balance(app, client, staff_cl
         )
     )
     assert "the revised price is accepted" in page
-    staff_client.post(f"{base}/request-balance", data={"csrf_token": token})
+    admin_client.post(f"{base}/request-balance", data={"csrf_token": token})
     page = text(client.get(f"/account/orders/{number}"))
     with app.app_context():
         order = services.get_order_by_number(number)
@@ -372,7 +397,7 @@ def test_staff_revise_a_commission_and_request_the_balance(app, client, staff_cl
         )
     )
     assert f"{number}-BAL" in page
-    staff_client.post(f"{base}/mark-paid", data={"csrf_token": token, "reference": "bal"})
+    admin_client.post(f"{base}/mark-paid", data={"csrf_token": token, "reference": "bal"})
     with app.app_context():
         order = services.get_order_by_number(number)
         assert order.status == "paid" and order.outstanding_minor == 0
