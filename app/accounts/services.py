@@ -106,13 +106,17 @@ def reset_password(*, user_id: int, password: str) -> None:
     end_all_sessions(user.id)  # a copied cookie, or the device that was lost, is signed out
 
 
-def ensure_staff(*, email: str, password: str, admin: bool = False) -> tuple[User, bool]:
+def ensure_staff(
+    *, email: str, password: str, admin: bool = False, name: str = ""
+) -> tuple[User, bool]:
     """Create or promote a staff login; return (user, created)."""
     role = Role.ADMIN if admin else Role.STAFF
     user = find_user_by_email(email)
     if user is None:
-        return register_user(email=email, password=password, name="", role=role), True
+        return register_user(email=email, password=password, name=name, role=role), True
     user.role = role.value
+    if name:
+        user.name = name
     user.set_password(password)
     end_all_sessions(user.id)
     return user, False

@@ -40,10 +40,14 @@ class QcContext:
     repair_ticket_id: int | None = None
 
 
+STAFF_FALLBACK_NAME = "The Diadem atelier"
+
+
 def display_name(user: User | None) -> str:
+    """The name customers see for a member of staff: never their email address or part of it."""
     if user is None:
         return ""
-    return user.name or user.email.split("@")[0]
+    return user.name.strip() or STAFF_FALLBACK_NAME
 
 
 def _size_permille(size_code: str | None) -> int:

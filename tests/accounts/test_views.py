@@ -144,15 +144,35 @@ def test_tampered_or_expired_reset_token(client, app):
 
 
 def test_create_staff_cli(app, runner):
+    name = ["--name", "Theo Setter"]
     result = runner.invoke(
-        args=["create-staff", "Staff@Diadem.test", "--password", "staff password 1"]
+        args=["create-staff", "Staff@Example.org", *name, "--password", "staff password 1"]
     )
     assert result.exit_code == 0, result.output
-    assert "Created staff login staff@diadem.test" in result.output
-    result = runner.invoke(args=["create-staff", "staff@diadem.test", "--password", "short"])
+    assert "Created staff login staff@example.org" in result.output
+    result = runner.invoke(args=["create-staff", "staff@example.org", *name, "--password", "short"])
     assert result.exit_code != 0 and "at least 10" in result.output
+    for bad in ("not-an-email", "two@@example.com", "a@b"):
+        result = runner.invoke(args=["create-staff", bad, *name, "--password", "staff password 1"])
+        assert result.exit_code != 0 and "Invalid value for EMAIL" in result.output, bad
+    result = runner.invoke(args=["create-staff", "x@example.com", "--password", "long enough 1"])
+    assert result.exit_code != 0 and "--name" in result.output
     from app.accounts import services
 
     with app.app_context():
-        user = services.authenticate(email="staff@diadem.test", password="staff password 1")
+        user = services.authenticate(email="staff@example.org", password="staff password 1")
         assert user is not None and user.is_staff and not user.is_admin
+
+
+def test_staff_without_a_name_never_show_their_address(app):
+    from app.accounts.models import Role
+    from app.accounts.services import register_user
+    from app.qc.services import display_name
+
+    with app.app_context():
+        user = register_user(
+            email="staff1@diadem.test", password="x" * 12, name=" ", role=Role.STAFF
+        )
+        assert "staff1" not in display_name(user)
+        user.name = "Mira Goldsmith"
+        assert display_name(user) == "Mira Goldsmith"
