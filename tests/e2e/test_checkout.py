@@ -6,6 +6,7 @@ import re
 
 from app.checkout import services
 from app.common.mail import read_outbox
+from app.common.transactions import atomic
 from tests.e2e.conftest import screenshot
 
 LINK = re.compile(r"(http://\S+/account/orders/DIA-[A-Z0-9]{6}\?t=\S+)")
@@ -55,7 +56,7 @@ def test_guest_buys_a_studio_piece_by_bank_transfer(seeded, live_server, page, b
     screenshot(page, "checkout-order-placed")
 
     # The atelier sees the transfer arrive and marks the order paid (a staff request).
-    with app.test_request_context(base_url=live_server):
+    with app.test_request_context(base_url=live_server), atomic():
         services.mark_paid(order_id=services.get_order_by_number(number).id, reference="BACS")
     page.reload()
     assert page.locator("[data-order-status]").inner_text() == "Paid"
