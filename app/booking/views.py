@@ -458,6 +458,7 @@ def _render_staff_detail(consultation: Consultation, *, note_form=None, status=2
             note_form=note_form or forms.NoteForm(formdata=None),
             outcome_form=forms.OutcomeForm(formdata=None),
             draft_form=_draft_form(),
+            draft_link=services.draft_link(consultation),
             started=utcnow() >= consultation.starts_at,
         ),
         status,

@@ -615,6 +615,38 @@ def test_staff_turn_a_consultation_into_an_order_draft(app, staff_client, seeded
     assert "already has an order draft" in again.get_data(as_text=True)
 
 
+def test_a_guests_order_draft_reaches_them_by_a_signed_link(app, seeded, client):
+    html, keys = form_page(client, "/consultations/new?product=garden-laurel-commission")
+    product_id = re.search(r'<option selected value="(\d+)">', html).group(1)
+    assert post(client, valid_data(client, product=product_id, slot=keys[0])).status_code == 302
+    with app.app_context():
+        consultation = db.session.execute(db.select(Consultation)).scalar_one()
+        consultation_id, guest_email = consultation.id, consultation.email
+        assert consultation.user_id is None
+    make_user(app, email="maker@example.com", role="staff", name="Mira Maker")
+    staff = app.test_client()
+    login(staff, email="maker@example.com")
+    path = f"/staff/consultations/{consultation_id}"
+    token = csrf_token(staff, path)
+    page = staff.post(
+        path + "/order-draft",
+        data={"csrf_token": token, "product": "", "metal": "", "size": ""},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    mails = [m for m in read_outbox(app.config["MAIL_OUTBOX_DIR"]) if "commission" in m["Subject"]]
+    assert [m["To"] for m in mails] == [guest_email]
+    link = re.search(
+        r"http://diadem\.test(/account/orders/\S+\?t=\S+)",
+        mails[0].get_body(("plain",)).get_content(),
+    ).group(1)
+    assert unescape(re.search(r'class="draft-link">([^<]+)<', page).group(1)).endswith(link)
+    # The guest, signed in nowhere, opens their draft from the mail.
+    stranger = app.test_client()
+    assert stranger.get(link.split("?")[0]).status_code in (302, 403, 404)  # not without it
+    draft = app.test_client().get(link, follow_redirects=True)
+    assert draft.status_code == 200 and "Garden Laurel" in draft.get_data(as_text=True)
+
+
 def test_send_reminders_command_is_idempotent(app, runner):
     with app.app_context():
         # Open round the clock with no notice, so the first slot starts within the hour.

@@ -37,6 +37,7 @@ from app.booking.services.notifications import invite_ics as invite_ics
 from app.booking.services.notifications import send_reminder as send_reminder
 from app.booking.services.notifications import studio_address as studio_address
 from app.booking.services.order_drafts import create_order_draft as create_order_draft
+from app.booking.services.order_drafts import draft_link as draft_link
 from app.booking.services.order_drafts import fit_notes_text as fit_notes_text
 from app.booking.services.pieces import custom_products as custom_products
 from app.booking.services.pieces import product_by_slug as product_by_slug

@@ -12,6 +12,7 @@ from app.booking.services.reading import get_consultation
 from app.catalog import services as catalog_services
 from app.catalog.models import Product
 from app.checkout import services as checkout
+from app.common.mail import send_mail_after_commit
 from app.extensions import db
 
 
@@ -76,7 +77,27 @@ def create_order_draft(
     consultation.order_number = order.number
     if consultation.product_id is None:
         consultation.product_id = product.id
+    # The customer's way in: a signed link for a guest, the order page for an account holder.
+    send_mail_after_commit(
+        to=consultation.email,
+        subject=f"Your Diadem commission is ready to confirm (order {order.number})",
+        template="consultation_order_draft",
+        consultation=consultation,
+        order=order,
+        link=checkout.order_url(order),
+    )
     return consultation
+
+
+def draft_link(consultation: Consultation) -> str | None:
+    """The link the customer was sent to their order draft (for staff to pass on)."""
+    if not consultation.order_number:
+        return None
+    try:
+        order = checkout.get_order_by_number(consultation.order_number)
+    except checkout.OrderNotFound:
+        return None
+    return checkout.order_url(order)
 
 
 def fit_notes_text(consultation: Consultation) -> str:
