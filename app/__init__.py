@@ -210,7 +210,7 @@ def register_cli(app: Flask) -> None:
     from app.booking.cli import send_reminders_command
     from app.checkout.cli import expire_reservations_command
     from app.demo.seed import seed_demo_command
-    from app.provenance.cli import verify_provenance_command
+    from app.provenance.cli import provenance_keygen_command, verify_provenance_command
 
     for command in (
         create_staff_command,
@@ -218,5 +218,6 @@ def register_cli(app: Flask) -> None:
         expire_reservations_command,
         send_reminders_command,
         verify_provenance_command,
+        provenance_keygen_command,
     ):
         app.cli.add_command(command)

@@ -35,6 +35,7 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
             "MEDIA_ROOT": str(tmp_path / "media"),
             "MAIL_OUTBOX_DIR": str(tmp_path / "outbox"),
             "UPLOADS_ROOT": str(tmp_path / "uploads"),
+            "PROVENANCE_KEY_PATH": str(tmp_path / "provenance.pem"),
             "MAIL_TRANSPORT": "outbox",
             "RATELIMIT_STORAGE_URI": "memory://",
             "PAGE_CACHE_SECONDS": 0,

@@ -105,6 +105,9 @@ class ProvenanceEntry(db.Model):
     files: Mapped[list] = mapped_column(JSON, default=list)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Ed25519 signature (base64) of the hash by a key outside the database (app.provenance.signing);
+    # NULL only on entries written before signing began, which verification reports as unsigned.
+    signature: Mapped[str | None] = mapped_column(String(88))
 
     passport: Mapped[Passport] = relationship(back_populates="entries")
 

@@ -19,6 +19,7 @@ from app.domain import ledger
 from app.domain.clock import utcnow
 from app.domain.editions import format_piece_number
 from app.extensions import db
+from app.provenance import seals, signing
 from app.provenance.models import ENTRY_KINDS, Passport, ProvenanceEntry
 
 # Lower-case letters and digits without the look-alikes (app.common.references): 12 of them is
@@ -109,17 +110,21 @@ def _links(passport: Passport, entries: Sequence[ProvenanceEntry]) -> list[ledge
     ]
 
 
-def verify_passport(passport: Passport) -> ledger.ChainReport:
-    """Verify one passport's chain against its recorded head and length."""
-    return ledger.verify_chain(
-        _links(passport, entries_of(passport.id)),
-        expected_head=passport.head_hash,
-        expected_length=passport.length,
+def _report(passport: Passport, entries: Sequence[ProvenanceEntry]) -> seals.PassportReport:
+    chain = ledger.verify_chain(
+        _links(passport, entries), expected_head=passport.head_hash, expected_length=passport.length
     )
+    sealed = [seals.SealedEntry(seq=e.seq, hash=e.hash, signature=e.signature) for e in entries]
+    return seals.check(chain, sealed, signing.current_signer().public_key)
 
 
-def verify_all() -> list[tuple[Passport, ledger.ChainReport]]:
-    """Verify every passport's chain; one query for the passports and one for all entries."""
+def verify_passport(passport: Passport) -> seals.PassportReport:
+    """Verify one passport's chain and signatures against its recorded head and length."""
+    return _report(passport, entries_of(passport.id))
+
+
+def verify_all() -> list[tuple[Passport, seals.PassportReport]]:
+    """Verify every passport; one query for the passports and one for all entries."""
     passports = list(db.session.execute(db.select(Passport).order_by(Passport.id)).scalars())
     by_passport: dict[int, list[ProvenanceEntry]] = {p.id: [] for p in passports}
     for entry in db.session.execute(
@@ -128,15 +133,12 @@ def verify_all() -> list[tuple[Passport, ledger.ChainReport]]:
         )
     ).scalars():
         by_passport.setdefault(entry.passport_id, []).append(entry)
-    results = []
-    for passport in passports:
-        report = ledger.verify_chain(
-            _links(passport, by_passport[passport.id]),
-            expected_head=passport.head_hash,
-            expected_length=passport.length,
-        )
-        results.append((passport, report))
-    return results
+    return [(passport, _report(passport, by_passport[passport.id])) for passport in passports]
+
+
+def public_key_pem() -> str:
+    """The PEM of the public key that verifies every passport's signatures."""
+    return signing.current_signer().public_pem
 
 
 # --- writing --------------------------------------------------------------------------------
@@ -216,6 +218,7 @@ def record_entry(
     except ledger.LedgerError as exc:
         raise EntryRefused(str(exc)) from exc
     entry.hash = link.hash
+    entry.signature = signing.current_signer().sign(link.hash)
     passport.head_hash = link.hash
     passport.length = entry.seq
     db.session.add(entry)
@@ -357,7 +360,7 @@ def passport_for_line(line: Any) -> Passport:
 class PassportView:
     passport: Passport
     entries: list[ProvenanceEntry]
-    report: ledger.ChainReport
+    report: seals.PassportReport
     origin: dict[str, Any]
     run_passport: Passport | None
     makers: list[str]
@@ -371,9 +374,7 @@ def passport_view(code: str) -> PassportView:
     """Everything the public page shows: entries, chain status, materials; no customer data."""
     passport = get_passport(code)
     entries = entries_of(passport.id)
-    report = ledger.verify_chain(
-        _links(passport, entries), expected_head=passport.head_hash, expected_length=passport.length
-    )
+    report = _report(passport, entries)
     origin = next((e.details for e in entries if e.kind == "origin"), {}) or {}
     run_passport = None
     if passport.piece_id is not None:
@@ -408,6 +409,7 @@ class Certificate:
     stones: list[dict[str, Any]]
     maker: str
     head_hash: str
+    head_signature: str | None
 
 
 def certificate(code: str) -> Certificate:
@@ -427,6 +429,7 @@ def certificate(code: str) -> Certificate:
         stones=list(origin.get("stones", [])),
         maker=", ".join(view.makers) or ATELIER,
         head_hash=view.report.head_hash,
+        head_signature=view.report.head_signature,
     )
 
 

@@ -29,6 +29,14 @@ def _passport_url(code: str) -> str:
     return public_url("provenance.passport", code=code)
 
 
+@bp.get("/p/key.pem")
+def public_key():
+    # A static rule: Werkzeug matches it before /p/<code> (and "key.pem" is no passport code).
+    response = Response(services.public_key_pem(), mimetype="text/plain")
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
 @bp.get("/p/<code>")
 def passport(code: str):
     try:
@@ -62,7 +70,7 @@ def certificate(code: str):
     )
 
 
-@bp.get("/p/<code>/files/<int:entry_id>/<int:index>")
+@bp.get("/p/<code>/files/<int:entry_id>/<int(min=0):index>")
 def entry_file(code: str, entry_id: int, index: int):
     # Files on a passport entry were attached by staff for the public passport.
     try:
