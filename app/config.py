@@ -59,6 +59,10 @@ def from_environment(instance_path: str) -> dict[str, object]:
             config[name] = int(env[f"DIADEM_{name}"])
     if env.get("DIADEM_TRYON_POSE_RATE_LIMIT"):
         config["TRYON_POSE_RATE_LIMIT"] = env["DIADEM_TRYON_POSE_RATE_LIMIT"]
+    if env.get("DIADEM_TRYON_PHOTO_RATE_LIMIT"):
+        config["TRYON_PHOTO_RATE_LIMIT"] = env["DIADEM_TRYON_PHOTO_RATE_LIMIT"]
+    if env.get("DIADEM_TRYON_PHOTO_JOBS"):
+        config["TRYON_PHOTO_JOBS"] = int(env["DIADEM_TRYON_PHOTO_JOBS"])
     config["TRUSTED_HOSTS"] = trusted_hosts(env)
     # Behind one reverse proxy, trust its X-Forwarded-For/-Proto so rate limits see real clients.
     config["PROXY_FIX"] = env.get("DIADEM_PROXY_FIX") == "1"

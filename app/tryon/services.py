@@ -12,7 +12,8 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -29,6 +30,7 @@ from app.catalog.models import FitSize, Metal, Overlay, Product
 from app.common.transactions import atomic, on_commit
 from app.common.uploads import MAX_IMAGE_PIXELS, store_upload, uploads_root
 from app.extensions import db
+from app.tryon import images
 from app.tryon.models import TryonSnapshot
 
 log = logging.getLogger(__name__)
@@ -99,6 +101,14 @@ class NoFaceFound(PhotoRejected):
 
 class SnapshotNotFound(TryonError):
     pass
+
+
+class TooBusy(TryonError):
+    """Every full-size slot of this process is taken; try again after ``retry_after`` seconds."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 # --- the engine: one per process -------------------------------------------------------------
@@ -358,6 +368,50 @@ def decode_checked(data: bytes, **limits: Any) -> Any:
         raise CorruptImage(_corrupt()) from None
 
 
+def decode_photo(data: bytes, *, max_side: int = images.MAX_WORKING_SIDE) -> Any:
+    """Check a photo (see check_image) and decode it to an RGB array at most max_side px a side."""
+    check_image(data)
+    try:
+        return images.decode_bounded(data, max_side)
+    except images.UndecodableImage:
+        raise CorruptImage(_corrupt()) from None
+
+
+# --- full-size jobs: a few at a time per process ---------------------------------------------
+
+DEFAULT_PHOTO_JOBS = 2
+PHOTO_RETRY_AFTER_SECONDS = 5
+_slots_lock = threading.Lock()
+
+
+def photo_slots() -> threading.BoundedSemaphore:
+    """This app's semaphore of full-size jobs (TRYON_PHOTO_JOBS, default 2), made on first use."""
+    slots = current_app.extensions.get("tryon.photo_slots")
+    if slots is None:
+        with _slots_lock:
+            slots = current_app.extensions.get("tryon.photo_slots")
+            if slots is None:
+                jobs = int(current_app.config.get("TRYON_PHOTO_JOBS", DEFAULT_PHOTO_JOBS))
+                slots = threading.BoundedSemaphore(max(1, jobs))
+                current_app.extensions["tryon.photo_slots"] = slots
+    return slots
+
+
+@contextmanager
+def photo_slot() -> Iterator[None]:
+    """Hold one full-size slot; TooBusy at once if none is free (no request thread queues)."""
+    slots = photo_slots()
+    if not slots.acquire(blocking=False):
+        raise TooBusy(
+            "The try-on is busy with other photos just now; please try again in a few seconds.",
+            PHOTO_RETRY_AFTER_SECONDS,
+        )
+    try:
+        yield
+    finally:
+        slots.release()
+
+
 # --- size advice -----------------------------------------------------------------------------
 
 
@@ -455,7 +509,7 @@ def locate_piece(*, frame: bytes, slug: str, metal_code: str | None) -> PoseResu
 
 @dataclass(frozen=True, eq=False)
 class PhotoResult:
-    """A photo with the piece composited at full resolution, as JPEG bytes."""
+    """A photo with the piece composited (at most images.MAX_WORKING_SIDE a side), as JPEG."""
 
     piece: TryonPiece
     jpeg: bytes
@@ -483,24 +537,28 @@ class PhotoResult:
 
 
 def try_on_photo(*, photo: bytes, slug: str, metal_code: str | None) -> PhotoResult:
-    """Composite the piece on every face of a photo at full resolution (nothing is stored).
+    """Composite the piece on every face of a photo, at most 2048 px a side (nothing is stored).
 
     Raises:
         PieceNotFound, UnknownMetal: see get_piece.
         PhotoRejected: a subclass saying what is wrong with the photo; NoFaceFound if no face.
+        TooBusy: this process is already compositing TRYON_PHOTO_JOBS photos.
     """
     piece = get_piece(slug=slug, metal_code=metal_code)
     overlay = load_overlay(piece)
-    rgb = decode_checked(photo)
-    result = get_engine().try_on(rgb, overlay, piece.spec)
-    if not result.faces:
-        raise NoFaceFound(
-            "We could not find a face in that picture. Try a well-lit photo where you face the "
-            "camera and your whole head is in view."
-        )
+    check_image(photo)  # refused from the header before waiting for a slot
+    with photo_slot():
+        rgb = decode_photo(photo)
+        result = get_engine().try_on(rgb, overlay, piece.spec)
+        if not result.faces:
+            raise NoFaceFound(
+                "We could not find a face in that picture. Try a well-lit photo where you face "
+                "the camera and your whole head is in view."
+            )
+        jpeg = ar.encode_image(result.image, "jpeg", quality=SNAPSHOT_JPEG_QUALITY)
     return PhotoResult(
         piece=piece,
-        jpeg=ar.encode_image(result.image, "jpeg", quality=SNAPSHOT_JPEG_QUALITY),
+        jpeg=jpeg,
         frame_size=(rgb.shape[1], rgb.shape[0]),
         faces=result.faces,
         placements=result.placements,

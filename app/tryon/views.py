@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 from typing import Any
 
 from flask import (
@@ -11,6 +12,7 @@ from flask import (
     current_app,
     flash,
     jsonify,
+    make_response,
     redirect,
     render_template,
     request,
@@ -18,7 +20,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import RequestEntityTooLarge, TooManyRequests
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, TooManyRequests
 
 from app.common.transactions import atomic
 from app.common.uploads import send_upload
@@ -29,7 +31,7 @@ from app.tryon.forms import DeleteSnapshotForm, PhotoForm, PoseForm, SnapshotFor
 bp = Blueprint("tryon", __name__, url_prefix="/tryon")
 
 # CSRF is checked in _guard_request instead of by CSRFProtect's app-wide hook: that hook reads
-# the form, and the body limit below must be in force before anything reads the body.
+# the form, and the body limit (_limit_body) must be in force before anything reads the body.
 csrf.exempt(bp)
 
 API_ENDPOINTS = frozenset({"tryon.api_pose", "tryon.api_snapshot"})
@@ -40,6 +42,10 @@ BODY_LIMITS = {
     "tryon.photo": PHOTO_BODY_LIMIT,
 }
 DEFAULT_POSE_RATE_LIMIT = "20 per second"
+# Full-size photos cost far more than frames (a decode, a composite, a JPEG): one shared budget
+# for the JSON snapshot and the form, per client.
+DEFAULT_PHOTO_RATE_LIMIT = "10 per minute"
+PHOTO_LIMIT_SCOPE = "tryon-photo"
 # The page sends at most this many frames a second, each at most this wide.
 POSE_FRAMES_PER_SECOND = 15
 POSE_FRAME_WIDTH = 320
@@ -57,6 +63,7 @@ STATUS_CODES: dict[type[services.TryonError], int] = {
     services.FrameTooLarge: 413,
     services.FrameTooWide: 400,
     services.NoFaceFound: 422,
+    services.TooBusy: 503,
 }
 
 
@@ -71,9 +78,12 @@ def _memory_stream(*args: Any, **kwargs: Any) -> io.BytesIO:
     return io.BytesIO()
 
 
-@bp.before_request
-def _guard_request() -> None:
-    limit = BODY_LIMITS.get(request.endpoint or "")
+@bp.url_value_preprocessor
+def _limit_body(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    # A URL value preprocessor, because Flask runs these before every before_request hook, the
+    # app's included: app.common.input_guards reads the form in one, and these limits must be
+    # in force before anything reads the body.
+    limit = BODY_LIMITS.get(endpoint or "")
     if limit is not None:
         request.max_content_length = limit
         # Refuse from the header alone; without one Werkzeug stops reading at the limit.
@@ -82,6 +92,10 @@ def _guard_request() -> None:
         # Werkzeug spools file parts over 500 KB to a temporary file; frames and photos are
         # only ever held in memory.
         request._get_file_stream = _memory_stream  # type: ignore[method-assign]
+
+
+@bp.before_request
+def _guard_request() -> None:
     if request.endpoint != "tryon.api_pose" and current_app.config.get("WTF_CSRF_ENABLED", True):
         csrf.protect()
 
@@ -131,15 +145,70 @@ def _csrf_failed(error: CSRFError):
 
 @bp.errorhandler(TooManyRequests)
 def _too_many(error: TooManyRequests):
+    if request.endpoint == "tryon.api_pose":
+        response = _json_error("Too many frames; slowing down.", 429)
+    elif _is_api():
+        response = _json_error(TOO_MANY_PHOTOS, 429)
+    elif request.endpoint == "tryon.photo" and request.view_args:
+        response = make_response(_page_for_error(request.view_args["slug"], TOO_MANY_PHOTOS, 429))
+    else:
+        response = make_response(
+            render_template(
+                "errors/error.html", code=429, title="Slow down", message="Try again in a moment."
+            ),
+            429,
+        )
+    retry_after = _retry_after()
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+@bp.errorhandler(400)
+def _bad_request(error: HTTPException):
+    # Werkzeug's own 400s (a malformed body, say): JSON on the JSON endpoints.
     if _is_api():
-        return _json_error("Too many frames; slowing down.", 429)
+        return _json_error("The request could not be read.", 400)
     return render_template(
-        "errors/error.html", code=429, title="Slow down", message="Try again in a moment."
-    ), 429
+        "errors/error.html", code=400, title="Bad request", message=error.description
+    ), 400
+
+
+@bp.errorhandler(500)
+def _server_error(error: HTTPException):
+    if _is_api():
+        return _json_error("Something went wrong; please try again in a moment.", 500)
+    return render_template(
+        "errors/error.html",
+        code=500,
+        title="Something went wrong",
+        message="Please try again in a moment.",
+    ), 500
+
+
+TOO_MANY_PHOTOS = "That is a lot of photos in a short time; please wait a minute and try again."
+
+
+def _retry_after() -> int | None:
+    # Seconds until the window of the limit that was hit resets (Flask-Limiter knows it).
+    limit = limiter.current_limit
+    if limit is None:
+        return None
+    return max(1, limit.reset_at - int(time.time()))
 
 
 def pose_rate_limit() -> str:
     return current_app.config.get("TRYON_POSE_RATE_LIMIT", DEFAULT_POSE_RATE_LIMIT)
+
+
+def photo_rate_limit() -> str:
+    return current_app.config.get("TRYON_PHOTO_RATE_LIMIT", DEFAULT_PHOTO_RATE_LIMIT)
+
+
+def _busy_json(exc: services.TooBusy):
+    response = _json_error(str(exc), 503)
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 def _first_error(form) -> str:
@@ -257,6 +326,7 @@ def show(slug: str):
 
 
 @bp.post("/<slug>/photo")
+@limiter.shared_limit(photo_rate_limit, scope=PHOTO_LIMIT_SCOPE)
 def photo(slug: str):
     """Photo mode without JavaScript: the page comes back with the picture (or the reason)."""
     form = PhotoForm()
@@ -281,6 +351,10 @@ def photo(slug: str):
             result = saved.result
         else:
             result = services.try_on_photo(photo=data, slug=slug, metal_code=metal)
+    except services.TooBusy as exc:
+        response = make_response(_render_page(piece, form=form, error=str(exc), status=503))
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     except services.TryonError as exc:
         return _render_page(piece, form=form, error=str(exc), status=_status(exc))
     return _render_page(
@@ -312,6 +386,7 @@ def api_pose():
 
 
 @bp.post("/api/snapshot")
+@limiter.shared_limit(photo_rate_limit, scope=PHOTO_LIMIT_SCOPE)
 def api_snapshot():
     """Composite a camera frame or photo at full size; with save=1 keep it in the account."""
     form = SnapshotForm()
@@ -333,6 +408,8 @@ def api_snapshot():
             result = services.try_on_photo(photo=data, slug=form.product.data, metal_code=metal)
             document = result.to_json()
             document["snapshot"] = None
+    except services.TooBusy as exc:
+        return _busy_json(exc)
     except services.TryonError as exc:
         return _json_error(str(exc), _status(exc))
     response = jsonify(document)
