@@ -51,6 +51,7 @@ test: install-test system-deps services lint test-sqlite test-postgres
 bench: install-test services
 	$(BIN)/python bench/ar.py
 	$(BIN)/python bench/web.py
+	$(BIN)/python bench/photo_memory.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache
