@@ -291,7 +291,9 @@ def _page_for_error(slug: str, message: str, status: int):
     try:
         piece = services.get_piece(slug=slug)
     except services.PieceNotFound:
-        abort(404)
+        # Called from error handlers, where abort() would become a 500: answer the error as is.
+        page = render_template("errors/error.html", code=status, title="Try-on", message=message)
+        return page, status
     return _render_page(piece, error=message, status=status)
 
 
