@@ -127,6 +127,7 @@ def signed_in_admin(tmp_path_factory):
 @settings(
     max_examples=25,
     deadline=None,
+    derandomize=True,  # the same junk on every run, so CI is repeatable; raise it to explore
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(data=st.data())
@@ -150,6 +151,7 @@ def test_no_route_answers_junk_with_a_5xx(signed_in_admin, endpoint, pattern, da
 AUDIT_CASES = [
     ("GET", "/shop", {"min_price": "1e999999"}, {}),
     ("GET", "/shop", {"max_price": "-1e999999", "min_price": "NaN"}, {}),
+    ("GET", "/shop", {"min_price": "21474837", "max_price": "21474837"}, {}),  # past INTEGER
     ("GET", "/consultations/new", {"tz": "x" * 300}, {}),
     ("GET", "/consultations/lead-time", {"event_date": "9999-12-31", "product": "9" * 30}, {}),
     ("GET", "/tryon/aurelia-crown", {"snapshot": "9" * 25}, {}),

@@ -12,7 +12,7 @@ SORTS = {
     "price-asc": "Price: low to high",
     "price-desc": "Price: high to low",
 }
-MAX_PRICE_MINOR = 10**11
+MAX_PRICE_MINOR = 2**31 - 1  # list_price_minor is an INTEGER column (PostgreSQL: 32 bits)
 
 
 @dataclass(frozen=True)
