@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TypeVar
 
+from sqlalchemy import text
+
 from app.extensions import db
 
 Row = TypeVar("Row")
@@ -36,3 +38,19 @@ def lock_rows(model: type[Row], row_ids: Iterable[int]) -> dict[int, Row]:
         .execution_options(populate_existing=True)
     ).scalars()
     return {row.id: row for row in rows}  # type: ignore[attr-defined]
+
+
+def lock_names(*names: str) -> None:
+    """Hold transaction-scoped locks on these names until commit or rollback.
+
+    For rules that span rows that may not exist yet ("one buyer holds at most two pieces"):
+    PostgreSQL advisory locks keyed on each name's 64-bit hash, taken in sorted order so two
+    callers cannot deadlock. SQLite (the embedded development default) admits one writer at a
+    time and gets no lock here.
+    """
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    for name in sorted(set(names)):
+        db.session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))"), {"name": name}
+        )
