@@ -16,6 +16,10 @@ class RegisterForm(FlaskForm):
     )
 
 
+class ConfirmAddressForm(FlaskForm):
+    """One button: the CSRF token is the whole form."""
+
+
 class LoginForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=128)])

@@ -27,6 +27,10 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(256))
     role: Mapped[str] = mapped_column(String(16), default=Role.CUSTOMER.value)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    # Set when someone registers on the site, cleared when the address is confirmed (the emailed
+    # link, or a password reset through it). Until then nobody can sign in to the account.
+    # NULL for every confirmed account, including staff made by the CLI.
+    unconfirmed_since: Mapped[datetime | None]
 
     # The sign-in this request runs under (a LoginSession key), set when the user is loaded or
     # signs in; not a column. It rides in Flask-Login's id so the session and remember-me
@@ -41,6 +45,10 @@ class User(UserMixin, db.Model):
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.unconfirmed_since is None
 
     @property
     def is_staff(self) -> bool:

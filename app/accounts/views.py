@@ -38,22 +38,47 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@limiter.limit("10 per hour", methods=["POST"])
 def register():
     form = forms.RegisterForm()
     if form.validate_on_submit():
-        try:
-            with atomic():
-                user = services.register_user(
-                    email=form.email.data, password=form.password.data, name=form.name.data
-                )
-        except services.EmailTaken as exc:
-            form.email.errors.append(str(exc))
-        else:
-            _sign_in(user)
-            flash("Welcome to Diadem.", "success")
-            return redirect(_safe_next(request.args.get("next")))
+        # The same answer whether or not the address has an account (nobody is signed in here):
+        # the link to finish, or a note to the owner, arrives by email.
+        next_path = request.args.get("next")
+        with atomic():
+            services.request_registration(
+                email=form.email.data,
+                password=form.password.data,
+                name=form.name.data,
+                next_path=_safe_next(next_path) if next_path else "",
+            )
+        return redirect(url_for("accounts.register_sent"))
     status = 400 if form.is_submitted() else 200
     return render_template("accounts/register.html", form=form), status
+
+
+@bp.get("/register/sent")
+def register_sent():
+    return render_template("accounts/register_sent.html")
+
+
+@bp.route("/confirm/<token>", methods=["GET", "POST"])
+def confirm_address(token: str):
+    """The emailed link: a page with one button, so a mail scanner that follows links in
+    messages neither uses the link up nor signs itself in."""
+    try:
+        user, next_path = services.pending_registration(token=token)
+    except services.InvalidConfirmToken as exc:
+        return render_template("accounts/confirm_invalid.html", message=str(exc)), 400
+    form = forms.ConfirmAddressForm()
+    if form.validate_on_submit():
+        with atomic():
+            services.confirm_address(user_id=user.id)
+        _sign_in(user)
+        flash("Welcome to Diadem.", "success")
+        return redirect(_safe_next(next_path or None))
+    status = 400 if form.is_submitted() else 200
+    return render_template("accounts/confirm_address.html", form=form, user=user), status
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -61,7 +86,13 @@ def register():
 def login():
     form = forms.LoginForm()
     if form.validate_on_submit():
-        user = services.authenticate(email=form.email.data, password=form.password.data)
+        try:
+            user = services.authenticate(email=form.email.data, password=form.password.data)
+        except services.AddressNotConfirmed as exc:
+            with atomic():
+                services.send_confirmation(user=services.get_user(exc.user_id))
+            form.email.errors.append(str(exc))
+            return render_template("accounts/login.html", form=form), 400
         if user is not None:
             _sign_in(user, remember=form.remember.data)
             flash("You are signed in.", "success")

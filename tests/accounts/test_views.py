@@ -5,26 +5,104 @@ import re
 from app.common.mail import read_outbox
 from tests.helpers import csrf_token, login, make_user
 
+REGISTRATION = {
+    "name": "Ada",
+    "email": "Ada@Example.com",
+    "password": "a long password",
+    "confirm": "a long password",
+}
+LINK_RE = r"http://diadem\.test(/account/{}/\S+)"
 
-def test_register_login_logout_and_account_page(client):
-    token = csrf_token(client, "/account/register")
-    response = client.post(
-        "/account/register",
-        data={
-            "name": "Ada",
-            "email": "Ada@Example.com",
-            "password": "a long password",
-            "confirm": "a long password",
-            "csrf_token": token,
-        },
-    )
-    assert response.status_code == 302
+
+def register(client, **fields):
+    """Post the registration form (fields override REGISTRATION's) and return the response."""
+    data = {**REGISTRATION, **fields, "csrf_token": csrf_token(client, "/account/register")}
+    return client.post("/account/register", data=data)
+
+
+def mail_link(message, kind: str) -> str:
+    """The path of the first /account/<kind>/... link in a message's text part."""
+    body = message.get_body(preferencelist=("plain",)).get_content()
+    return re.search(LINK_RE.format(kind), body).group(1)
+
+
+def confirm(client, link: str):
+    """Open the emailed confirmation link and press its one button."""
+    return client.post(link, data={"csrf_token": csrf_token(client, link)})
+
+
+def test_register_confirm_by_email_login_logout_and_account_page(client, app):
+    response = register(client)
+    assert response.status_code == 302 and response.location.endswith("/account/register/sent")
+    assert "Check your inbox" in client.get(response.location).get_data(as_text=True)
+    assert client.get("/account").status_code == 302  # registering alone signs nobody in
+    [message] = read_outbox(app.config["MAIL_OUTBOX_DIR"])
+    assert message["To"] == "ada@example.com"
+    link = mail_link(message, "confirm")
+
+    page = client.get(link)  # what a mail scanner does: nothing is used up
+    assert page.status_code == 200 and "Confirm and sign in" in page.get_data(as_text=True)
+    assert confirm(client, link).status_code == 302
     page = client.get("/account")
     assert page.status_code == 200 and "ada@example.com" in page.get_data(as_text=True)
     token = csrf_token(client, "/account")
     assert client.post("/account/logout", data={"csrf_token": token}).status_code == 302
     assert client.get("/account").status_code == 302  # back to login
+    # The link is single-use: once confirmed it signs nobody in again.
+    again = client.get(link)
+    assert again.status_code == 400 and "already been used" in again.get_data(as_text=True)
     assert login(client, "ada@example.com", "a long password").status_code == 302
+
+
+def test_registration_keeps_next_and_refuses_open_redirects(client, app):
+    token = csrf_token(client, "/account/register")
+    client.post(
+        "/account/register?next=/account/repairs", data={**REGISTRATION, "csrf_token": token}
+    )
+    client.post(
+        "/account/register?next=//evil.example/x",
+        data={**REGISTRATION, "email": "eve@example.com", "csrf_token": token},
+    )
+    ada, eve = read_outbox(app.config["MAIL_OUTBOX_DIR"])
+    assert confirm(client, mail_link(ada, "confirm")).location.endswith("/account/repairs")
+    other = app.test_client()
+    assert "evil.example" not in confirm(other, mail_link(eve, "confirm")).location
+
+
+def test_unconfirmed_accounts_cannot_sign_in_and_a_new_registration_replaces_the_link(client, app):
+    register(client, password="first password", confirm="first password")
+    response = login(client, "ada@example.com", "first password")
+    assert response.status_code == 400
+    assert "Confirm your address first" in response.get_data(as_text=True)
+    assert client.get("/account").status_code == 302
+    # A wrong password says nothing about the account.
+    response = login(client, "ada@example.com", "wrong password!")
+    assert "do not match" in response.get_data(as_text=True)
+    first, resent = read_outbox(app.config["MAIL_OUTBOX_DIR"])
+    assert mail_link(first, "confirm") == mail_link(resent, "confirm")
+
+    # Registering again before confirming: the newer password wins, earlier links die.
+    register(client, password="second password", confirm="second password")
+    newest = read_outbox(app.config["MAIL_OUTBOX_DIR"])[-1]
+    stale = client.get(mail_link(first, "confirm"))
+    assert stale.status_code == 400 and "replaced by a newer one" in stale.get_data(as_text=True)
+    assert confirm(client, mail_link(newest, "confirm")).status_code == 302
+    token = csrf_token(client, "/account")
+    client.post("/account/logout", data={"csrf_token": token})
+    assert login(client, "ada@example.com", "first password").status_code == 400
+    assert login(client, "ada@example.com", "second password").status_code == 302
+
+
+def test_tampered_or_expired_confirmation_link(client, app, monkeypatch):
+    from app.accounts import services
+
+    register(client)
+    link = mail_link(read_outbox(app.config["MAIL_OUTBOX_DIR"])[0], "confirm")
+    bad = client.get(link + "x")
+    assert bad.status_code == 400 and "not valid" in bad.get_data(as_text=True)
+    monkeypatch.setattr(services, "CONFIRM_MAX_AGE", -1)
+    expired = client.get(link)
+    assert expired.status_code == 400 and "expired" in expired.get_data(as_text=True)
 
 
 def test_register_rejects_bad_input(client, app):
@@ -44,18 +122,51 @@ def test_register_rejects_bad_input(client, app):
     assert response.status_code == 400
     assert "Invalid email address" in html and "Use 10 to 128 characters." in html
     assert "Passwords differ." in html
-    response = client.post(
-        "/account/register",
-        data={
-            "name": "Dup",
-            "email": "taken@example.com",
-            "password": "a long password",
-            "confirm": "a long password",
-            "csrf_token": token,
-        },
-    )
-    assert response.status_code == 400
-    assert "already exists" in response.get_data(as_text=True)
+    assert read_outbox(app.config["MAIL_OUTBOX_DIR"]) == []
+
+
+def _answer(response) -> tuple[int, str | None, str, list[str]]:
+    """What a visitor can see of a response: status, redirect, page (without its CSRF token,
+    random per session) and the names of the cookies it sets."""
+    body = re.sub(r'name="csrf_token"[^>]*value="[^"]+"', "", response.get_data(as_text=True))
+    cookies = sorted(c.split("=", 1)[0] for c in response.headers.getlist("Set-Cookie"))
+    return response.status_code, response.location, body, cookies
+
+
+def _visit(client, email: str) -> tuple:
+    """Register with ``email`` from a fresh browser; return everything it could observe."""
+    first = register(client, email=email)
+    with client.session_transaction() as session:
+        flashes = session.get("_flashes", [])
+    landing = client.get(first.location) if first.location else None
+    account = client.get("/account")
+    return _answer(first), landing and _answer(landing), flashes, _answer(account)
+
+
+def test_registration_does_not_tell_a_taken_address_from_a_new_one(app):
+    from app.accounts.models import User
+    from app.extensions import db
+
+    make_user(app, email="taken@example.com", name="Tess Taken")
+    taken = _visit(app.test_client(), "Taken@Example.com")
+    new = _visit(app.test_client(), "new@example.com")
+    assert taken == new
+    assert new[3][0] == 302  # neither visitor is signed in
+
+    owner, newcomer = read_outbox(app.config["MAIL_OUTBOX_DIR"])
+    assert owner["To"] == "taken@example.com" and newcomer["To"] == "new@example.com"
+    assert "tried to register" in owner["Subject"]
+    reset = mail_link(owner, "password/reset")  # built on PUBLIC_BASE_URL, never the Host
+    assert "/account/login" in owner.get_body(preferencelist=("plain",)).get_content()
+    with app.app_context():
+        users = db.session.execute(db.select(User).where(User.email == "taken@example.com"))
+        [user] = users.scalars()
+        assert user.name == "Tess Taken" and user.check_password("correct horse battery")
+    # The owner's reset link works; the attempt changed nothing of theirs.
+    client = app.test_client()
+    assert login(client, "taken@example.com", "correct horse battery").status_code == 302
+    page = app.test_client().get(reset)
+    assert page.status_code == 200 and "New password" in page.get_data(as_text=True)
 
 
 def test_forms_need_csrf(client, app):
@@ -176,3 +287,23 @@ def test_staff_without_a_name_never_show_their_address(app):
         assert "staff1" not in display_name(user)
         user.name = "Mira Goldsmith"
         assert display_name(user) == "Mira Goldsmith"
+
+
+def test_a_taken_address_costs_the_same_hashing_at_registration(app, monkeypatch):
+    from app.accounts import services
+    from app.common.transactions import atomic
+
+    make_user(app, email="taken@example.com")
+    calls: list[str] = []
+    real = services.generate_password_hash
+
+    def counting(password: str, *args, **kwargs) -> str:
+        calls.append(password)
+        return real(password, *args, **kwargs)
+
+    monkeypatch.setattr(services, "generate_password_hash", counting)
+    with app.app_context():
+        for email, password in (("taken@example.com", "guess one"), ("new@x.org", "guess two")):
+            with atomic():
+                services.request_registration(email=email, password=password, name="N")
+    assert calls == ["guess one", "guess two"]
