@@ -207,7 +207,7 @@ def register_error_pages(app: Flask) -> None:
 
 def register_cli(app: Flask) -> None:
     from app.accounts.cli import create_staff_command
-    from app.booking.cli import send_reminders_command
+    from app.booking.cli import expire_holds_command, send_reminders_command
     from app.checkout.cli import expire_reservations_command
     from app.demo.seed import seed_demo_command
     from app.provenance.cli import provenance_keygen_command, verify_provenance_command
@@ -217,6 +217,7 @@ def register_cli(app: Flask) -> None:
         seed_demo_command,
         expire_reservations_command,
         send_reminders_command,
+        expire_holds_command,
         verify_provenance_command,
         provenance_keygen_command,
     ):

@@ -12,6 +12,21 @@ from app.common.transactions import atomic
 from app.domain.clock import utcnow
 
 
+def expire_holds(*, now: datetime) -> int:
+    """Mark guests' holds that ran out unconfirmed as lapsed, one transaction each; return how many.
+
+    Booking releases a lapsed hold by itself when someone wants its slot; this keeps the staff
+    calendar and the counts tidy in between.
+    """
+    with atomic():
+        due = services.lapsed_hold_ids(now=now)
+    lapsed = 0
+    for consultation_id in due:
+        with atomic():
+            lapsed += services.lapse_hold(consultation_id=consultation_id, now=now)
+    return lapsed
+
+
 def send_reminders(*, now: datetime) -> int:
     """Email the reminders due at ``now``, one transaction per reminder; return how many."""
     with atomic():
@@ -28,9 +43,23 @@ def send_reminders(*, now: datetime) -> int:
 @click.command("send-reminders")
 @with_appcontext
 def send_reminders_command() -> None:
-    """Email reminders for consultations in the next 24 hours (safe to run again)."""
-    sent = send_reminders(now=utcnow())
+    """Email reminders for consultations in the next 24 hours (safe to run again).
+
+    Lapsed guest holds are released first; they never get a reminder.
+    """
+    now = utcnow()
+    lapsed = expire_holds(now=now)
+    sent = send_reminders(now=now)
+    click.echo(f"Released {lapsed} lapsed booking hold(s).")
     click.echo(f"Sent {sent} consultation reminder(s).")
 
 
-commands = [send_reminders_command]
+@click.command("expire-booking-holds")
+@with_appcontext
+def expire_holds_command() -> None:
+    """Release guests' consultation holds not confirmed in time (safe to run again)."""
+    lapsed = expire_holds(now=utcnow())
+    click.echo(f"Released {lapsed} lapsed booking hold(s).")
+
+
+commands = [send_reminders_command, expire_holds_command]

@@ -206,6 +206,10 @@ class RescheduleForm(FlaskForm):
     validate_slot = ConsultationForm.validate_slot
 
 
+class ConfirmForm(FlaskForm):
+    submit = SubmitField("Confirm my consultation")
+
+
 class CancelForm(FlaskForm):
     submit = SubmitField("Cancel this consultation")
 

@@ -15,6 +15,10 @@ from app.tryon.models import TryonSnapshot
 
 
 class ConsultationStatus(enum.StrEnum):
+    # A guest's booking holds its slot until hold_expires_at while the email is confirmed;
+    # unconfirmed by then it is LAPSED and the slot is free again.
+    PENDING = "pending"
+    LAPSED = "lapsed"
     BOOKED = "booked"
     CANCELLED = "cancelled"
     DONE = "done"
@@ -44,6 +48,8 @@ MODE_LABELS = {
     ConsultationMode.VIDEO.value: "By video",
 }
 STATUS_LABELS = {
+    ConsultationStatus.PENDING.value: "Awaiting email confirmation",
+    ConsultationStatus.LAPSED.value: "Lapsed (never confirmed)",
     ConsultationStatus.BOOKED.value: "Booked",
     ConsultationStatus.CANCELLED.value: "Cancelled",
     ConsultationStatus.DONE.value: "Done",
@@ -77,6 +83,10 @@ def format_when(instant: datetime, zone: str) -> str:
     local = to_local(instant, zone)
     return f"{local:%A} {local.day} {local:%B %Y}, {local:%H:%M} {local.tzname()} ({zone})"
 
+
+# Statuses that hold their slot in the unique start index (a pending hold past its expiry still
+# does until it is marked lapsed, which booking does under the day lock before it inserts).
+FREE_SLOT_STATUSES = (ConsultationStatus.CANCELLED.value, ConsultationStatus.LAPSED.value)
 
 # Plausible adult head circumferences; anything outside is a typo or the wrong unit.
 MIN_HEAD_MM = 450
@@ -167,7 +177,11 @@ class Consultation(db.Model):
     __tablename__ = "consultations"
     __table_args__ = (
         CheckConstraint(
-            "status IN ('booked', 'cancelled', 'done', 'no_show')", name="status_known"
+            "status IN ('pending', 'lapsed', 'booked', 'cancelled', 'done', 'no_show')",
+            name="status_known",
+        ),
+        CheckConstraint(
+            "status != 'pending' OR hold_expires_at IS NOT NULL", name="pending_has_hold"
         ),
         CheckConstraint("mode IN ('studio', 'video')", name="mode_known"),
         CheckConstraint(
@@ -182,16 +196,17 @@ class Consultation(db.Model):
         CheckConstraint(
             "circumference_unit IS NULL OR circumference_unit IN ('cm', 'in')", name="unit_known"
         ),
-        # No double booking: one active consultation per start time. Cancelling frees the slot
-        # because cancelled rows drop out of this partial index (SQLite and PostgreSQL).
+        # No double booking: one active consultation per start time. Cancelling (or a hold
+        # lapsing) frees the slot because those rows drop out of this partial index.
         Index(
             "uq_consultations_active_start",
             "starts_at",
             unique=True,
-            sqlite_where=text("status != 'cancelled'"),
-            postgresql_where=text("status != 'cancelled'"),
+            sqlite_where=text("status NOT IN ('cancelled', 'lapsed')"),
+            postgresql_where=text("status NOT IN ('cancelled', 'lapsed')"),
         ),
         Index("ix_consultations_reminder_due", "status", "starts_at"),
+        Index("ix_consultations_hold_due", "status", "hold_expires_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -203,6 +218,10 @@ class Consultation(db.Model):
     )
     name: Mapped[str] = mapped_column(String(120))
     email: Mapped[str] = mapped_column(String(254))
+    # Who is booking, for the cap on upcoming consultations: the address normalised (lower case,
+    # no +tag) and the random id the booking form keeps in the visitor's session.
+    email_key: Mapped[str] = mapped_column(String(254), index=True)
+    session_key: Mapped[str | None] = mapped_column(String(64), index=True)
     product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id", ondelete="SET NULL"))
     snapshot_id: Mapped[int | None] = mapped_column(
         ForeignKey("tryon_snapshots.id", ondelete="SET NULL")
@@ -215,6 +234,9 @@ class Consultation(db.Model):
     studio_timezone: Mapped[str] = mapped_column(String(64))
     customer_timezone: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(12), default=ConsultationStatus.BOOKED.value)
+    # Naive UTC: while pending, the slot is held until then; None once confirmed.
+    hold_expires_at: Mapped[datetime | None]
+    confirmed_at: Mapped[datetime | None]
     rush: Mapped[bool] = mapped_column(default=False)
     latest_safe_date: Mapped[date]
     lead_time_weeks: Mapped[int]
@@ -254,6 +276,16 @@ class Consultation(db.Model):
     @property
     def is_active(self) -> bool:
         return self.status == ConsultationStatus.BOOKED.value
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == ConsultationStatus.PENDING.value
+
+    def hold_lapsed(self, now: datetime) -> bool:
+        """Whether this is a guest's hold that was never confirmed in time."""
+        if self.status == ConsultationStatus.LAPSED.value:
+            return True
+        return self.is_pending and self.hold_expires_at is not None and self.hold_expires_at <= now
 
     @property
     def event_kind_label(self) -> str:

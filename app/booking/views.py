@@ -19,6 +19,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_login import current_user, login_required
@@ -31,6 +32,7 @@ from app.catalog import services as catalog
 from app.common.forms import choices
 from app.common.input_guards import parse_id
 from app.common.transactions import atomic
+from app.common.visitors import visitor_key
 from app.domain.clock import utcnow
 from app.domain.scheduling import (
     WEEKDAYS,
@@ -188,6 +190,18 @@ def _slot_sections(slots: list[Slot], plan: LeadTimePlan | None):
     return _slot_days(in_time), _slot_days(late)
 
 
+def _booked_message(consultation: Consultation) -> str:
+    if consultation.is_pending:
+        return (
+            f"Almost done: we have emailed a link to {consultation.email}. Confirm within "
+            f"{services.guest_hold_minutes()} minutes, or the time is released for others."
+        )
+    return (
+        f"Your consultation is booked: {consultation.when()}. "
+        "We have emailed you the details and a calendar invite."
+    )
+
+
 # ------------------------------------------------------------------------------- customer pages
 
 
@@ -204,22 +218,24 @@ def new_consultation():
         _prefill(form, user_id)
 
     checking = form.is_submitted() and form.check.data
+    status = 400 if form.is_submitted() and not checking else 200
     if form.is_submitted() and not checking and form.validate_on_submit():
         try:
             with atomic():
                 consultation = services.book_consultation(
-                    request=_booking_request(form), user_id=user_id, now=now
+                    request=_booking_request(form),
+                    user_id=user_id,
+                    now=now,
+                    session_key=visitor_key(session),
                 )
         except services.BookingError as exc:
             _show_error(form, exc)
             if isinstance(exc, services.SlotTaken):
                 slots = services.available_slots(now=utcnow())
+            if isinstance(exc, services.TooManyUpcoming):
+                status = 409  # the buyer's existing bookings conflict with another
         else:
-            flash(
-                f"Your consultation is booked: {consultation.when()}. "
-                "We have emailed you the details and a calendar invite.",
-                "success",
-            )
+            flash(_booked_message(consultation), "success")
             return redirect(url_for("booking.manage", token=services.manage_token(consultation)))
 
     plan = None
@@ -229,7 +245,6 @@ def new_consultation():
             event_date=event_date, product_id=_product_id(form.product.data)
         )
     in_time, late = _slot_sections(slots, plan)
-    status = 400 if form.is_submitted() and not checking else 200
     return (
         render_template(
             "booking/consultation_new.html",
@@ -240,6 +255,7 @@ def new_consultation():
             plan_message=_plan_message(plan, today) if plan else None,
             studio_tz=services.studio_timezone(),
             settings=services.get_settings(),
+            hold_minutes=services.guest_hold_minutes(),
         ),
         status,
     )
@@ -303,6 +319,13 @@ def _render_consultation(consultation: Consultation, *, reschedule=None, cancel=
             in_time=in_time,
             late=late,
             studio_tz=consultation.studio_timezone,
+            hold_lapsed=consultation.hold_lapsed(now),
+            hold_until=(
+                format_when(consultation.hold_expires_at, consultation.studio_timezone)
+                if consultation.hold_expires_at
+                else None
+            ),
+            hold_minutes=services.guest_hold_minutes(),
         ),
         status,
     )
@@ -359,7 +382,55 @@ def manage(token: str):
 
 @bp.get("/consultations/manage/<token>/invite.ics")
 def manage_invite(token: str):
-    return _ics_response(_by_token(token))
+    consultation = _by_token(token)
+    if consultation.is_pending or consultation.hold_lapsed(utcnow()):
+        abort(404)  # no invite for a time the guest has not confirmed
+    return _ics_response(consultation)
+
+
+def _render_confirm(consultation: Consultation, token: str, *, form=None, status=200):
+    return (
+        render_template(
+            "booking/consultation_confirm.html",
+            consultation=consultation,
+            token=token,
+            lapsed=consultation.hold_lapsed(utcnow()),
+            hold_minutes=services.guest_hold_minutes(),
+            form=form or forms.ConfirmForm(formdata=None),
+            manage_token=services.manage_token(consultation),
+        ),
+        status,
+    )
+
+
+@bp.route("/consultations/confirm/<token>", methods=["GET", "POST"])
+@limiter.limit("30 per minute", methods=["POST"])
+def confirm(token: str):
+    """The link emailed to a guest: GET shows the booking, only the POST confirms it."""
+    consultation = _by_confirm_token(token)
+    if request.method == "GET":
+        return _render_confirm(consultation, token)
+    form = forms.ConfirmForm()
+    if not form.validate_on_submit():
+        return _render_confirm(consultation, token, form=form, status=400)
+    try:
+        with atomic():
+            consultation = services.confirm_booking(consultation_id=consultation.id, now=utcnow())
+    except services.BookingError as exc:
+        flash(str(exc), "danger")
+        # 409: the time (or the buyer's other bookings) now conflicts with this one.
+        return _render_confirm(_by_confirm_token(token), token, status=409)
+    flash(
+        f"Your consultation is booked: {consultation.when()}. The invite is on its way.", "success"
+    )
+    return redirect(url_for("booking.manage", token=services.manage_token(consultation)))
+
+
+def _by_confirm_token(token: str) -> Consultation:
+    try:
+        return services.consultation_for_confirm_token(token=token)
+    except services.InvalidManageLink:
+        abort(404)
 
 
 @bp.post("/consultations/manage/<token>/reschedule")
@@ -427,6 +498,7 @@ def calendar():
     ]
     return render_template(
         "booking/staff_calendar.html",
+        now=utcnow(),
         days=days,
         past=past,
         include_cancelled=include_cancelled,

@@ -29,12 +29,32 @@ def make_request(starts_at: datetime = TUESDAY_10, **overrides) -> services.Book
     return services.BookingRequest(**fields)
 
 
-def book(starts_at: datetime = TUESDAY_10, *, now: datetime = NOW, user_id=None, **overrides):
-    """Book as the booking view does: in one transaction, the mail sent once it commits."""
+def hold(
+    starts_at: datetime = TUESDAY_10,
+    *,
+    now: datetime = NOW,
+    user_id=None,
+    session_key=None,
+    **overrides,
+):
+    """Book as the booking view does: in one transaction, the mail sent once it commits (a
+    guest's booking is then a hold awaiting confirmation)."""
     with atomic():
         return services.book_consultation(
-            request=make_request(starts_at, **overrides), user_id=user_id, now=now
+            request=make_request(starts_at, **overrides),
+            user_id=user_id,
+            now=now,
+            session_key=session_key,
         )
+
+
+def book(starts_at: datetime = TUESDAY_10, *, now: datetime = NOW, user_id=None, **overrides):
+    """A confirmed booking: a guest's hold confirmed at once, as by the emailed link."""
+    consultation = hold(starts_at, now=now, user_id=user_id, **overrides)
+    if consultation.is_pending:
+        with atomic():
+            services.confirm_booking(consultation_id=consultation.id, now=now)
+    return consultation
 
 
 def key(starts_at: datetime) -> str:

@@ -106,6 +106,7 @@ def test_simultaneous_reschedule_and_booking_of_the_same_slot(pg_studio):
         mover = services.book_consultation(
             request=make_request(datetime(2027, 3, 3, 10, 0)), user_id=None, now=NOW
         ).id
+        services.confirm_booking(consultation_id=mover, now=NOW)
 
     def attempt(i):
         with atomic():
@@ -129,9 +130,10 @@ def test_concurrent_reminder_runs_send_each_reminder_once(pg_studio):
     with pg_studio.app_context(), atomic():
         for i, (hour, minute) in enumerate(((10, 0), (11, 15), (12, 30))):
             start = datetime(2027, 3, 2, hour, minute)
-            services.book_consultation(
+            held = services.book_consultation(
                 request=make_request(start, email=f"r{i}@example.com"), user_id=None, now=NOW
             )
+            services.confirm_booking(consultation_id=held.id, now=NOW)
     before = len(read_outbox(pg_studio.config["MAIL_OUTBOX_DIR"]))
     evening = datetime(2027, 3, 1, 18, 0)
     results = run_together(pg_studio, lambda i: send_reminders(now=evening), count=4)
@@ -150,6 +152,7 @@ def test_two_staff_drafting_at_once_make_one_order(pg_studio):
             consultation_id = services.book_consultation(
                 request=make_request(TUESDAY_10, product_id=product.id), user_id=None, now=NOW
             ).id
+            services.confirm_booking(consultation_id=consultation_id, now=NOW)
 
     def draft(i):
         with atomic():

@@ -36,7 +36,8 @@ def test_booking_stores_utc_and_emails_an_invite(studio):
     assert consultation.status == "booked" and not consultation.rush
     assert consultation.latest_safe_date == date(2027, 9, 4) - timedelta(days=8 * 7 + 5 + 7)
     assert re.fullmatch(r"DC-[2-9A-HJKMNP-Z]{6}", consultation.reference)  # no 0/O, 1/I/L
-    [mail] = outbox(studio)
+    hold_mail, mail = outbox(studio)  # the guest's confirm link, then the confirmation
+    assert "Confirm" in hold_mail["Subject"] and not list(hold_mail.iter_attachments())
     assert mail["To"] == "ada@example.com"
     assert consultation.reference in mail["Subject"]
     event = ics_event(mail)
@@ -165,7 +166,7 @@ def test_booking_across_the_dst_change_keeps_its_wall_clock_time(studio):
     assert stored.starts_at == datetime(2027, 3, 30, 9, 0)  # UTC
     assert stored.local_start == datetime(2027, 3, 30, 10, 0, tzinfo=LONDON)
     assert stored.when() == "Tuesday 30 March 2027, 10:00 BST (Europe/London)"
-    event = ics_event(outbox(studio)[0])
+    event = ics_event(outbox(studio)[1])
     assert event.decoded("dtstart").replace(tzinfo=None) == datetime(2027, 3, 30, 10, 0)
     assert event.decoded("dtstart").utcoffset() == timedelta(hours=1)
     # The studio day lists it on 30 March, and 10:00 BST is taken, not 10:00 UTC.
@@ -304,8 +305,8 @@ def test_reschedule_moves_the_booking_and_frees_the_old_slot(studio):
     free = {s.starts_at for s in services.available_slots(now=NOW)}
     assert TUESDAY_10 in free
     mails = outbox(studio)
-    assert len(mails) == 2 and "moved" in mails[1]["Subject"]
-    event = ics_event(mails[1])
+    assert len(mails) == 3 and "moved" in mails[2]["Subject"]
+    event = ics_event(mails[2])
     assert event["sequence"] == 1
     assert event.decoded("dtstart") == datetime(2027, 3, 30, 10, 0, tzinfo=LONDON)
     # Someone else may now take the old slot; nobody may take the new one.

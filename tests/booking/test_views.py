@@ -71,14 +71,48 @@ def post(client, data):
     return client.post("/consultations/new", data=data)
 
 
+CONFIRM_RE = re.compile(r"https?://[^/\s]+(/consultations/confirm/[^\s\"<]+)")
+
+
+def confirm_link(app, to: str = "grace@example.com") -> str:
+    """The path of the confirm link in the last hold mail to ``to``."""
+    holds = [
+        m
+        for m in read_outbox(app.config["MAIL_OUTBOX_DIR"])
+        if m["To"] == to and "Confirm" in m["Subject"]
+    ]
+    return CONFIRM_RE.search(holds[-1].get_body(("plain",)).get_content()).group(1)
+
+
+def confirm(client, path: str):
+    page = client.get(path)
+    assert page.status_code == 200
+    return client.post(path, data={"csrf_token": csrf_token(client, path)})
+
+
 @pytest.fixture
-def booked_guest(app, client):
-    """A guest booking made through the form; returns (response, consultation id)."""
-    response = post(client, valid_data(client, notes=NASTY))
+def guest(app):
+    """A visitor who is signed in nowhere (``client`` may be signed in by another fixture)."""
+    return app.test_client()
+
+
+@pytest.fixture
+def held_guest(app, guest):
+    """A guest booking made through the form, not confirmed yet: (response, consultation id)."""
+    response = post(guest, valid_data(guest, notes=NASTY))
     assert response.status_code == 302, response.get_data(as_text=True)
     with app.app_context():
         consultation_id = db.session.execute(db.select(Consultation.id)).scalar_one()
     return response, consultation_id
+
+
+@pytest.fixture
+def booked_guest(app, guest, held_guest):
+    """A guest booking made through the form and confirmed by the emailed link."""
+    confirmed = confirm(guest, confirm_link(app))
+    assert confirmed.status_code == 302, confirmed.get_data(as_text=True)
+    assert "/consultations/manage/" in confirmed.headers["Location"]
+    return held_guest
 
 
 def test_form_offers_real_slots_in_studio_time(app, client):
@@ -105,10 +139,10 @@ def test_anonymous_visitors_get_nothing_private(client):
         assert response.status_code == 302 and "/account/login" in response.headers["Location"]
 
 
-def test_guest_books_and_sees_the_confirmation(app, client, booked_guest):
+def test_guest_books_and_sees_the_confirmation(app, guest, booked_guest):
     response, consultation_id = booked_guest
     assert "/consultations/manage/" in response.headers["Location"]
-    page = client.get(response.headers["Location"])
+    page = guest.get(response.headers["Location"])
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     assert "Your consultation is booked" in html
@@ -118,8 +152,8 @@ def test_guest_books_and_sees_the_confirmation(app, client, booked_guest):
     # Fit notes are escaped, never markup.
     assert "<script>alert" not in html and "<b>bold</b>" not in html
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&lt;b&gt;bold&lt;/b&gt;" in html
-    [mail] = read_outbox(app.config["MAIL_OUTBOX_DIR"])
-    assert "<script>alert" not in mail.get_body(("html",)).get_content()
+    for mail in read_outbox(app.config["MAIL_OUTBOX_DIR"]):
+        assert "<script>alert" not in mail.get_body(("html",)).get_content()
     with app.app_context():
         consultation = db.session.get(Consultation, consultation_id)
         assert consultation.user_id is None
@@ -134,10 +168,15 @@ def public_base(app):
 
 
 def test_booking_mail_links_use_the_public_base_url(app, public_base, booked_guest):
-    [mail] = read_outbox(app.config["MAIL_OUTBOX_DIR"])
+    hold_mail, mail = read_outbox(app.config["MAIL_OUTBOX_DIR"])
+    assert (
+        "https://shop.example/consultations/confirm/"
+        in hold_mail.get_body(("plain",)).get_content()
+    )
     body = mail.get_body(("plain",)).get_content()
     assert "https://shop.example/consultations/manage/" in body
-    assert "diadem.test" not in body  # the host the request came in on
+    for sent in (hold_mail, mail):
+        assert "diadem.test" not in sent.get_body(("plain",)).get_content()  # the request's host
 
 
 def test_ics_download_by_signed_link(app, client, booked_guest):
@@ -376,7 +415,7 @@ def test_reschedule_and_cancel_by_signed_link(app, client, booked_guest):
     assert [
         ("booked" in m["Subject"], "moved" in m["Subject"], "cancelled" in m["Subject"])
         for m in mails
-    ] == [(True, False, False), (False, True, False), (False, False, True)]
+    ] == [(False, False, False), (True, False, False), (False, True, False), (False, False, True)]
 
 
 def test_links_stop_changing_things_after_the_cutoff(app, client, booked_guest):
@@ -458,6 +497,8 @@ def test_staff_mark_done_and_no_show(app, staff_client):
             consultation = services.book_consultation(
                 request=real_request(slot.starts_at), user_id=None, now=past_now
             )
+        with atomic():
+            services.confirm_booking(consultation_id=consultation.id, now=past_now)
         consultation_id = consultation.id
     path = f"/staff/consultations/{consultation_id}"
     token = csrf_token(staff_client, path)
@@ -619,6 +660,7 @@ def test_a_guests_order_draft_reaches_them_by_a_signed_link(app, seeded, client)
     html, keys = form_page(client, "/consultations/new?product=garden-laurel-commission")
     product_id = re.search(r'<option selected value="(\d+)">', html).group(1)
     assert post(client, valid_data(client, product=product_id, slot=keys[0])).status_code == 302
+    assert confirm(client, confirm_link(app)).status_code == 302
     with app.app_context():
         consultation = db.session.execute(db.select(Consultation)).scalar_one()
         consultation_id, guest_email = consultation.id, consultation.email
@@ -664,7 +706,11 @@ def test_send_reminders_command_is_idempotent(app, runner):
         slot = services.available_slots(now=now)[0]
         assert slot.starts_at - now < timedelta(hours=2)
         with atomic():
-            services.book_consultation(request=real_request(slot.starts_at), user_id=None, now=now)
+            held = services.book_consultation(
+                request=real_request(slot.starts_at), user_id=None, now=now
+            )
+        with atomic():
+            services.confirm_booking(consultation_id=held.id, now=now)
     first = runner.invoke(args=["send-reminders"])
     second = runner.invoke(args=["send-reminders"])
     assert first.exit_code == 0 and second.exit_code == 0

@@ -21,12 +21,25 @@ from app.booking.services.errors import SLOT_TAKEN_MESSAGE as SLOT_TAKEN_MESSAGE
 from app.booking.services.errors import BookingError as BookingError
 from app.booking.services.errors import ChangesClosed as ChangesClosed
 from app.booking.services.errors import ConsultationNotFound as ConsultationNotFound
+from app.booking.services.errors import HoldLapsed as HoldLapsed
 from app.booking.services.errors import InvalidBooking as InvalidBooking
 from app.booking.services.errors import InvalidManageLink as InvalidManageLink
 from app.booking.services.errors import SlotTaken as SlotTaken
 from app.booking.services.errors import SlotUnavailable as SlotUnavailable
 from app.booking.services.errors import SnapshotNotFound as SnapshotNotFound
+from app.booking.services.errors import TooManyUpcoming as TooManyUpcoming
+from app.booking.services.holds import confirm_booking as confirm_booking
+from app.booking.services.holds import email_key as email_key
+from app.booking.services.holds import guest_hold_minutes as guest_hold_minutes
+from app.booking.services.holds import lapse_hold as lapse_hold
+from app.booking.services.holds import lapsed_hold_ids as lapsed_hold_ids
+from app.booking.services.holds import max_upcoming as max_upcoming
+from app.booking.services.links import CONFIRM_SALT as CONFIRM_SALT
 from app.booking.services.links import TOKEN_SALT as TOKEN_SALT
+from app.booking.services.links import confirm_token as confirm_token
+from app.booking.services.links import (
+    consultation_for_confirm_token as consultation_for_confirm_token,
+)
 from app.booking.services.links import consultation_for_token as consultation_for_token
 from app.booking.services.links import manage_token as manage_token
 from app.booking.services.notifications import REMINDER_HOURS as REMINDER_HOURS

@@ -6,10 +6,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, and_, or_, update
 from sqlalchemy.exc import IntegrityError
 
-from app.booking.models import Consultation, ConsultationDay, ConsultationStatus
+from app.booking.models import (
+    FREE_SLOT_STATUSES,
+    Consultation,
+    ConsultationDay,
+    ConsultationStatus,
+)
 from app.booking.services.errors import SlotTaken, SlotUnavailable
 from app.booking.services.settings import _insert, studio_rules
 from app.common.transactions import atomic
@@ -18,12 +23,24 @@ from app.domain.scheduling import BusyPeriod, Slot, StudioRules, local_date
 from app.extensions import db
 
 
+def occupies_slot(now: datetime) -> ColumnElement[bool]:
+    """Consultations holding their time at ``now``: not cancelled or lapsed, nor a guest's hold
+    past its expiry (which may not be marked lapsed yet)."""
+    return and_(
+        Consultation.status.not_in(FREE_SLOT_STATUSES),
+        or_(
+            Consultation.status != ConsultationStatus.PENDING.value,
+            Consultation.hold_expires_at > now,
+        ),
+    )
+
+
 def _busy_periods(
-    *, start: datetime, end: datetime, exclude_id: int | None = None
+    *, start: datetime, end: datetime, now: datetime, exclude_id: int | None = None
 ) -> list[BusyPeriod]:
-    """Active consultations touching [start, end) (naive UTC), read fresh from the database."""
+    """Consultations holding time in [start, end) (naive UTC), read fresh from the database."""
     stmt = db.select(Consultation.starts_at, Consultation.ends_at).where(
-        Consultation.status != ConsultationStatus.CANCELLED.value,
+        occupies_slot(now),
         Consultation.starts_at < end,
         Consultation.ends_at > start,
     )
@@ -36,7 +53,9 @@ def available_slots(*, now: datetime, exclude_id: int | None = None) -> list[Slo
     """Free slots from now to the end of the booking horizon."""
     rules = studio_rules(now=now)
     horizon_end = now + timedelta(days=rules.horizon_days + 2)
-    busy = _busy_periods(start=now - timedelta(days=1), end=horizon_end, exclude_id=exclude_id)
+    busy = _busy_periods(
+        start=now - timedelta(days=1), end=horizon_end, now=now, exclude_id=exclude_id
+    )
     return scheduling.free_slots(rules, now=now, busy=busy)
 
 
@@ -75,19 +94,57 @@ def _slot_on_grid(rules: StudioRules, starts_at: datetime, now: datetime) -> Slo
     raise SlotUnavailable()
 
 
+def _lapse_expired_holds(
+    *, start: datetime, end: datetime, now: datetime, exclude_id: int | None = None
+) -> int:
+    """Mark guests' unconfirmed holds in [start, end) whose time ran out as lapsed.
+
+    Called under the day lock, so a lapsed hold leaves the unique start index before the
+    booking that replaces it is inserted.
+    """
+    table = Consultation.__table__
+    stmt = (
+        update(table)
+        .where(
+            table.c.status == ConsultationStatus.PENDING.value,
+            table.c.hold_expires_at <= now,
+            table.c.starts_at < end,
+            table.c.ends_at > start,
+        )
+        .values(status=ConsultationStatus.LAPSED.value, updated_at=now)
+    )
+    if exclude_id is not None:
+        stmt = stmt.where(table.c.id != exclude_id)
+    return db.session.execute(stmt).rowcount
+
+
+def _check_free(
+    *,
+    starts_at: datetime,
+    ends_at: datetime,
+    buffer: timedelta,
+    now: datetime,
+    exclude_id: int | None = None,
+) -> None:
+    """Under the day lock: release lapsed holds, then check nothing sits within the buffer."""
+    start, end = starts_at - buffer, ends_at + buffer
+    _lapse_expired_holds(start=start, end=end, now=now, exclude_id=exclude_id)
+    if _busy_periods(start=start, end=end, now=now, exclude_id=exclude_id):
+        raise SlotTaken()
+
+
 def _claim_interval(
     *,
     starts_at: datetime,
     ends_at: datetime,
     buffer: timedelta,
     zone: str,
+    now: datetime,
     exclude_id: int | None = None,
 ) -> None:
     """Lock the days around the interval and check nothing active sits within the buffer."""
     _lock_days(starts_at, ends_at, buffer, zone)
-    busy = _busy_periods(start=starts_at - buffer, end=ends_at + buffer, exclude_id=exclude_id)
-    if busy:
-        raise SlotTaken()
+    _check_free(starts_at=starts_at, ends_at=ends_at, buffer=buffer, now=now, exclude_id=exclude_id)
 
 
 def _is_slot_clash(exc: IntegrityError) -> bool:

@@ -9,7 +9,8 @@ from datetime import date, datetime, timedelta
 from app.booking.models import Consultation, ConsultationStatus, long_date
 from app.booking.services.availability import _claim_interval, _slot_on_grid, _writing_slot
 from app.booking.services.errors import BookingError, ChangesClosed, InvalidBooking
-from app.booking.services.notifications import _notify
+from app.booking.services.holds import check_upcoming_cap, email_key, guest_hold_minutes
+from app.booking.services.notifications import _notify, _notify_hold
 from app.booking.services.pieces import snapshot_for_user
 from app.booking.services.reading import get_consultation
 from app.booking.services.settings import (
@@ -91,8 +92,12 @@ def _new_consultation(
     plan: LeadTimePlan,
     rush: bool,
     now: datetime,
+    session_key: str | None,
 ) -> Consultation:
-    """The consultation row for a checked request, carrying the try-on snapshot's measurement."""
+    """The consultation row for a checked request, carrying the try-on snapshot's measurement.
+
+    A guest's booking is a hold until they confirm their address; an account's is booked.
+    """
     fit = request.fit
     recommended_size = None
     if request.snapshot_id is not None:
@@ -102,12 +107,25 @@ def _new_consultation(
             fit = replace(
                 fit, head_circumference_mm=snapshot.head_circumference_mm, circumference_unit="cm"
             )
+    if user_id is None:
+        status, hold_expires_at, confirmed_at = (
+            ConsultationStatus.PENDING.value,
+            now + timedelta(minutes=guest_hold_minutes()),
+            None,
+        )
+    else:
+        status, hold_expires_at, confirmed_at = ConsultationStatus.BOOKED.value, None, now
     return Consultation(
         reference=new_reference(REFERENCE_PREFIX),
         manage_key=secrets.token_hex(16),
         user_id=user_id,
         name=request.name.strip(),
         email=request.email.strip().lower(),
+        email_key=email_key(request.email),
+        session_key=session_key,
+        status=status,
+        hold_expires_at=hold_expires_at,
+        confirmed_at=confirmed_at,
         product_id=request.product_id,
         snapshot_id=request.snapshot_id,
         event_kind=request.event_kind,
@@ -136,11 +154,19 @@ def _new_consultation(
 
 
 def book_consultation(
-    *, request: BookingRequest, user_id: int | None, now: datetime
+    *,
+    request: BookingRequest,
+    user_id: int | None,
+    now: datetime,
+    session_key: str | None = None,
 ) -> Consultation:
     """Book a free slot; raise SlotTaken if someone else got it first.
 
-    Runs in the caller's ``atomic()``; the confirmation is emailed once it commits.
+    A guest's booking holds the slot until they confirm by the emailed link (HoldLapsed once
+    BOOKING_GUEST_HOLD_MINUTES pass); a signed-in customer's is booked at once. Either way the
+    buyer (by email, ``session_key`` and account) may hold at most BOOKING_MAX_UPCOMING upcoming
+    consultations, else TooManyUpcoming. Runs in the caller's ``atomic()``; mail goes once it
+    commits.
     """
     zone = studio_timezone()
     rules = studio_rules(now=now)
@@ -156,12 +182,25 @@ def book_consultation(
         accept_rush=request.accept_rush,
     )
     consultation = _new_consultation(
-        request, user_id=user_id, slot=slot, zone=zone, plan=plan, rush=rush, now=now
+        request,
+        user_id=user_id,
+        slot=slot,
+        zone=zone,
+        plan=plan,
+        rush=rush,
+        now=now,
+        session_key=session_key,
     )
-    _claim_interval(starts_at=slot.starts_at, ends_at=slot.ends_at, buffer=rules.buffer, zone=zone)
+    _claim_interval(
+        starts_at=slot.starts_at, ends_at=slot.ends_at, buffer=rules.buffer, zone=zone, now=now
+    )
+    check_upcoming_cap(email=request.email, session_key=session_key, user_id=user_id, now=now)
     with _writing_slot():
         db.session.add(consultation)
-    _notify(consultation, "consultation_confirmed", "Your Diadem consultation is booked", now)
+    if consultation.is_pending:
+        _notify_hold(consultation, hold_minutes=guest_hold_minutes())
+    else:
+        _notify(consultation, "consultation_confirmed", "Your Diadem consultation is booked", now)
     return consultation
 
 
@@ -220,6 +259,7 @@ def reschedule_consultation(
         ends_at=slot.ends_at,
         buffer=rules.buffer,
         zone=zone,
+        now=now,
         exclude_id=consultation.id,
     )
     with _writing_slot():

@@ -50,3 +50,13 @@ class ChangesClosed(BookingError):
 
 class SnapshotNotFound(BookingError):
     field = "snapshot"
+
+
+class TooManyUpcoming(BookingError):
+    """The buyer (by email, session or account) already holds the most upcoming bookings."""
+
+    field = "email"
+
+
+class HoldLapsed(BookingError):
+    """A guest's unconfirmed hold ran out and its time could not be taken again."""

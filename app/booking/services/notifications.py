@@ -9,8 +9,8 @@ from flask_mail import Attachment
 from sqlalchemy import update
 
 from app.booking.invites import Invite, build_ics
-from app.booking.models import Consultation, ConsultationStatus
-from app.booking.services.links import manage_token
+from app.booking.models import Consultation, ConsultationStatus, format_when
+from app.booking.services.links import confirm_token, manage_token
 from app.booking.services.settings import get_settings
 from app.common.links import public_url
 from app.common.mail import send_mail, send_mail_after_commit
@@ -98,6 +98,21 @@ def _notify(consultation: Consultation, template: str, subject: str, now: dateti
         subject=f"{subject} ({consultation.reference})",
         template=template,
         attachments=[attachment],
+        **_mail_context(consultation),
+    )
+
+
+def _notify_hold(consultation: Consultation, *, hold_minutes: int) -> None:
+    """Email a guest the link that confirms their booking, once the hold commits (no invite yet:
+    the time is not theirs until they confirm)."""
+    assert consultation.hold_expires_at is not None
+    send_mail_after_commit(
+        to=consultation.email,
+        subject=f"Confirm your Diadem consultation ({consultation.reference})",
+        template="consultation_hold",
+        confirm_url=public_url("booking.confirm", token=confirm_token(consultation)),
+        hold_minutes=hold_minutes,
+        hold_until=format_when(consultation.hold_expires_at, consultation.studio_timezone),
         **_mail_context(consultation),
     )
 

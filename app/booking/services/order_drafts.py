@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import update
 
-from app.booking.models import Consultation
+from app.booking.models import Consultation, ConsultationStatus
 from app.booking.services.errors import BookingError
 from app.booking.services.reading import get_consultation
 from app.catalog import services as catalog_services
@@ -42,6 +42,8 @@ def create_order_draft(
     (a BookingError) included, rolls back the claim and the part-made order with it.
     """
     consultation = get_consultation(consultation_id=consultation_id)
+    if consultation.status in (ConsultationStatus.PENDING.value, ConsultationStatus.LAPSED.value):
+        raise BookingError("The guest has not confirmed this booking yet; draft once they have.")
     product = db.session.get(Product, product_id or consultation.product_id or 0)
     if product is None or not product.is_custom:
         raise BookingError("Choose the custom piece this commission is for.", field="product")

@@ -7,10 +7,12 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy.orm import selectinload
 
 from app.booking.models import Consultation, ConsultationNote, ConsultationStatus
+from app.booking.services.availability import occupies_slot
 from app.booking.services.errors import BookingError
 from app.booking.services.reading import get_consultation
 from app.booking.services.settings import list_exceptions, studio_rules, studio_timezone
 from app.domain import scheduling
+from app.domain.clock import utcnow
 from app.domain.scheduling import local_date, to_local, to_utc
 from app.extensions import db
 
@@ -22,15 +24,19 @@ def _day_bounds(day: date, zone: str) -> tuple[datetime, datetime]:
     return start, end
 
 
-def consultations_on(day: date) -> list[Consultation]:
-    """Consultations (not cancelled) on a studio day, in time order: for the staff dashboard."""
+def consultations_on(day: date, *, now: datetime | None = None) -> list[Consultation]:
+    """Consultations holding their time on a studio day, in time order: for the staff dashboard.
+
+    Cancelled ones and guests' holds that lapsed unconfirmed are left out.
+    """
+    now = now or utcnow()
     start, end = _day_bounds(day, studio_timezone())
     return list(
         db.session.execute(
             db.select(Consultation)
             .options(selectinload(Consultation.product))
             .where(
-                Consultation.status != ConsultationStatus.CANCELLED.value,
+                occupies_slot(now),
                 Consultation.starts_at >= start,
                 Consultation.starts_at < end,
             )
@@ -42,7 +48,10 @@ def consultations_on(day: date) -> list[Consultation]:
 def staff_schedule(
     *, now: datetime, past: bool = False, days: int = 60, include_cancelled: bool = False
 ) -> list[Consultation]:
-    """Upcoming consultations from the start of today (or the past ones, newest first)."""
+    """Upcoming consultations from the start of today (or the past ones, newest first).
+
+    Cancelled ones and lapsed holds only with ``include_cancelled``.
+    """
     today_start, _ = _day_bounds(local_date(now, studio_timezone()), studio_timezone())
     stmt = db.select(Consultation).options(
         selectinload(Consultation.product),
@@ -59,7 +68,7 @@ def staff_schedule(
             Consultation.starts_at < today_start + timedelta(days=days),
         ).order_by(Consultation.starts_at)
     if not include_cancelled:
-        stmt = stmt.where(Consultation.status != ConsultationStatus.CANCELLED.value)
+        stmt = stmt.where(occupies_slot(now))
     return list(db.session.execute(stmt).scalars())
 
 
@@ -70,6 +79,8 @@ def mark_outcome(*, consultation_id: int, status: str, now: datetime) -> Consult
     consultation = get_consultation(consultation_id=consultation_id)
     if consultation.status == ConsultationStatus.CANCELLED.value:
         raise BookingError("That consultation was cancelled.")
+    if consultation.status in (ConsultationStatus.PENDING.value, ConsultationStatus.LAPSED.value):
+        raise BookingError("The guest never confirmed this booking.")
     if now < consultation.starts_at:
         raise BookingError("That consultation has not started yet.")
     consultation.status = status
