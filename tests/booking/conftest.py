@@ -21,3 +21,11 @@ def custom_product(studio):
     from tests.factories import make_product
 
     return make_product("bespoke-test-tiara", kind="tiara", tier="custom", metals=("silver",))
+
+
+@pytest.fixture
+def pg_studio(app):
+    """The app (not its context) with the studio's settings committed, for concurrent workers."""
+    with app.app_context(), atomic():
+        services.get_settings()
+    return app

@@ -52,13 +52,6 @@ def run_together(app, work, count=WORKERS):
     return results
 
 
-@pytest.fixture
-def pg_studio(app):
-    with app.app_context(), atomic():
-        services.get_settings()
-    return app
-
-
 def test_simultaneous_bookings_of_one_slot_have_one_winner(pg_studio):
     def attempt(i):
         request = make_request(TUESDAY_10, email=f"guest{i}@example.com", name=f"Guest {i}")
