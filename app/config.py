@@ -54,7 +54,13 @@ def from_environment(instance_path: str) -> dict[str, object]:
     if env.get("DIADEM_BANK_TRANSFER_DETAILS"):
         # JSON object of label -> value printed on bank-transfer instructions and invoices.
         config["BANK_TRANSFER_DETAILS"] = json.loads(env["DIADEM_BANK_TRANSFER_DETAILS"])
-    for name in ("CHECKOUT_HOLD_MINUTES", "MANUAL_PAYMENT_HOLD_HOURS", "STUDIO_DISPATCH_DAYS"):
+    for name in (
+        "CHECKOUT_HOLD_MINUTES",
+        "MANUAL_PAYMENT_HOLD_HOURS",
+        "STUDIO_DISPATCH_DAYS",
+        "BOOKING_GUEST_HOLD_MINUTES",
+        "BOOKING_MAX_UPCOMING",
+    ):
         if env.get(f"DIADEM_{name}"):
             config[name] = int(env[f"DIADEM_{name}"])
     if env.get("DIADEM_TRYON_POSE_RATE_LIMIT"):
