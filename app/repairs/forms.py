@@ -24,7 +24,7 @@ class RepairRequestForm(FlaskForm):
         render_kw={"rows": 5},
     )
     preferred_return_on = DateField("Preferred return date (optional)", validators=[Optional()])
-    photos = MultipleFileField("Photos (optional, up to 6: JPEG, PNG or WebP)")
+    photos = MultipleFileField("Photos (optional: JPEG, PNG or WebP)")
 
 
 class WalkInForm(RepairRequestForm):

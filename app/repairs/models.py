@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.domain.clock import utcnow
@@ -12,7 +12,10 @@ from app.domain.production import TRACK_STAGES, Track
 from app.extensions import db
 
 REPAIR_STATUSES = TRACK_STAGES[Track.REPAIR]
+# A ticket is open until the piece is back with its owner: a declined quote still ends in
+# "returned" (unrepaired), so it stays open until then.
 OPEN_STATUSES = tuple(s for s in REPAIR_STATUSES if s != "returned")
+OPEN_PREDICATE = text("status <> 'returned'")
 # customer: an account holder online; guest: a guest buyer online, through the order's signed
 # link (no account: contact_* come from the order); walk_in: opened by staff at the atelier.
 GUEST_SOURCE = "guest"
@@ -39,6 +42,16 @@ class RepairTicket(db.Model):
             name="quoted_before_decision",
         ),
         Index("ix_repair_tickets_status", "status"),
+        # One open ticket per piece (its passport), even when two requests race: the second
+        # insert fails and becomes PieceHasOpenTicket. Walk-ins without a passport are not
+        # covered (NULLs never collide).
+        Index(
+            "uq_repair_tickets_open_passport",
+            "passport_id",
+            unique=True,
+            sqlite_where=OPEN_PREDICATE,
+            postgresql_where=OPEN_PREDICATE,
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required
 
 from app.accounts.access import staff_required
@@ -11,6 +21,7 @@ from app.common.forms import choices
 from app.common.transactions import atomic
 from app.common.uploads import UploadError, send_upload
 from app.domain import production
+from app.extensions import limiter
 from app.qc import services as qc
 from app.qc.forms import QcForm
 from app.repairs import forms, services
@@ -20,10 +31,26 @@ staff_bp = Blueprint("repairs_staff", __name__, url_prefix="/staff/repairs")
 staff_bp.before_request(staff_required(lambda: None))
 
 REPAIR_ERRORS = (services.RepairError, production.TransitionRefused, UploadError)
+# Each request mails the owner and may carry photos: one budget per client, signed in or guest.
+DEFAULT_REQUEST_RATE_LIMIT = "5 per hour"
+REQUEST_LIMIT_SCOPE = "repair-request"
+
+
+def request_rate_limit() -> str:
+    return current_app.config.get("REPAIRS_RATE_LIMIT", DEFAULT_REQUEST_RATE_LIMIT)
 
 
 def _photos(field) -> list[bytes]:
     return [f.read() for f in field.data or [] if f and f.filename]
+
+
+def _request_form(template_context: dict, *, status: int, open_ticket_url: str | None = None):
+    return render_template(
+        "repairs/repair_new.html",
+        max_photos=services.max_photos(),
+        open_ticket_url=open_ticket_url,
+        **template_context,
+    ), status
 
 
 # --- the owner's side -----------------------------------------------------------------------
@@ -41,6 +68,7 @@ def index():
 
 @bp.route("/account/repairs/new/<int:line_id>", methods=["GET", "POST"])
 @login_required
+@limiter.shared_limit(request_rate_limit, scope=REQUEST_LIMIT_SCOPE, methods=["POST"])
 def new_request(line_id: int):
     try:
         owned = services.owned_line(user_id=current_user.id, order_line_id=line_id)
@@ -57,13 +85,16 @@ def new_request(line_id: int):
                     preferred_return_on=form.preferred_return_on.data,
                     photos=_photos(form.photos),
                 )
+        except services.PieceHasOpenTicket as exc:
+            form.form_errors.append(str(exc))
+            link = url_for("repairs.show", ticket_id=exc.ticket.id) if exc.visible else None
+            return _request_form(dict(form=form, owned=owned), status=409, open_ticket_url=link)
         except REPAIR_ERRORS as exc:
             form.form_errors.append(str(exc))
         else:
             flash(f"Repair request {ticket.reference} received; we will assess it.", "success")
             return redirect(url_for("repairs.show", ticket_id=ticket.id))
-    status = 400 if form.is_submitted() else 200
-    return render_template("repairs/repair_new.html", form=form, owned=owned), status
+    return _request_form(dict(form=form, owned=owned), status=400 if form.is_submitted() else 200)
 
 
 @bp.get("/account/repairs/<int:ticket_id>")
@@ -139,6 +170,7 @@ def _guest_ticket_or_404(ticket_id: int):
 
 
 @bp.route("/orders/<number>/repairs/new/<int:line_id>", methods=["GET", "POST"])
+@limiter.shared_limit(request_rate_limit, scope=REQUEST_LIMIT_SCOPE, methods=["POST"])
 def guest_new_request(number: str, line_id: int):
     """A guest buyer's repair request: the order's signed link (?t=) or its session."""
     access = dict(
@@ -168,6 +200,13 @@ def guest_new_request(number: str, line_id: int):
                 )
         except services.OrderNotVisible:
             abort(404)
+        except services.PieceHasOpenTicket as exc:
+            form.form_errors.append(str(exc))
+            link = None
+            if exc.visible:  # their own request: the order's link vouches for its ticket too
+                token = services.ticket_link_token(exc.ticket)
+                link = url_for("repairs.guest_show", ticket_id=exc.ticket.id, t=token)
+            return _request_form(dict(form=form, owned=owned), status=409, open_ticket_url=link)
         except REPAIR_ERRORS as exc:
             form.form_errors.append(str(exc))
         else:
@@ -178,8 +217,7 @@ def guest_new_request(number: str, line_id: int):
                 "success",
             )
             return redirect(url_for("repairs.guest_show", ticket_id=ticket.id))
-    status = 400 if form.is_submitted() else 200
-    return render_template("repairs/repair_new.html", form=form, owned=owned), status
+    return _request_form(dict(form=form, owned=owned), status=400 if form.is_submitted() else 200)
 
 
 @bp.get("/repairs/<int:ticket_id>")
@@ -276,13 +314,24 @@ def new_walk_in():
                     preferred_return_on=form.preferred_return_on.data,
                     photos=_photos(form.photos),
                 )
+        except services.PieceHasOpenTicket as exc:
+            form.form_errors.append(str(exc))
+            link = url_for("repairs_staff.show", ticket_id=exc.ticket.id)
+            return render_template(
+                "repairs/staff_new.html",
+                form=form,
+                max_photos=services.max_photos(),
+                open_ticket_url=link,
+            ), 409
         except REPAIR_ERRORS as exc:
             form.form_errors.append(str(exc))
         else:
             flash(f"Ticket {ticket.reference} opened.", "success")
             return _back(ticket.id)
     status = 400 if form.is_submitted() else 200
-    return render_template("repairs/staff_new.html", form=form), status
+    return render_template(
+        "repairs/staff_new.html", form=form, max_photos=services.max_photos()
+    ), status
 
 
 @staff_bp.get("/<int:ticket_id>", endpoint="show")

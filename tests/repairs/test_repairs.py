@@ -14,27 +14,8 @@ from app.provenance import services as provenance
 from app.qc import services as qc
 from app.repairs import services as repairs
 from app.repairs.models import RepairTicket
-from app.staff import services as staff
 from tests.helpers import csrf_token, login
-from tests.staff.builders import PASSWORD, only_line, paid_order, png_bytes, studio_to_packed
-
-
-@pytest.fixture
-def delivered(app, atelier):
-    """Bea's studio piece, made, checked and shipped: (order number, line id)."""
-    with app.app_context():
-        order = paid_order(user_id=atelier.customer_id, product_id=atelier.studio_product_id)
-        line_id = only_line(order).id
-        studio_to_packed(atelier, line_id)
-        with atomic():
-            staff.ship_order(
-                order_id=order.id,
-                carrier="DHL",
-                tracking_number="1",
-                insured_value_minor=None,
-                by_user_id=atelier.checker_id,
-            )
-        return order.number, line_id
+from tests.staff.builders import PASSWORD, only_line, paid_order, png_bytes
 
 
 def check(ticket_id, checker_id, **overrides):

@@ -16,8 +16,10 @@ from app.repairs.services.common import TICKET_LINK_SALT as TICKET_LINK_SALT
 from app.repairs.services.common import WARRANTY as WARRANTY
 from app.repairs.services.common import NotYourPiece as NotYourPiece
 from app.repairs.services.common import OrderNotVisible as OrderNotVisible
+from app.repairs.services.common import PieceHasOpenTicket as PieceHasOpenTicket
 from app.repairs.services.common import RepairError as RepairError
 from app.repairs.services.common import TicketNotFound as TicketNotFound
+from app.repairs.services.common import max_photos as max_photos
 from app.repairs.services.reading import OwnedPiece as OwnedPiece
 from app.repairs.services.reading import get_customer_ticket as get_customer_ticket
 from app.repairs.services.reading import get_guest_ticket as get_guest_ticket

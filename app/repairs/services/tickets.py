@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import date
 
 from sqlalchemy.exc import IntegrityError
@@ -18,13 +18,15 @@ from app.extensions import db
 from app.provenance import services as provenance
 from app.repairs.models import (
     GUEST_SOURCE,
+    OPEN_STATUSES,
     RepairEvent,
     RepairPhoto,
     RepairTicket,
 )
 from app.repairs.services.common import (
-    MAX_PHOTOS,
+    PieceHasOpenTicket,
     RepairError,
+    max_photos,
 )
 from app.repairs.services.reading import (
     OwnedPiece,
@@ -35,8 +37,9 @@ from app.repairs.services.reading import (
 
 
 def _check_photos(photos: Sequence[bytes]) -> None:
-    if len(photos) > MAX_PHOTOS:
-        raise RepairError(f"Attach at most {MAX_PHOTOS} photos.")
+    limit = max_photos()
+    if len(photos) > limit:
+        raise RepairError(f"Attach at most {limit} photos.")
     for data in photos:
         sniff(data)  # raises UploadError before anything is stored
 
@@ -53,7 +56,14 @@ def _add_photos(ticket: RepairTicket, photos: Sequence[bytes], by_user_id: int |
         )
 
 
-def _insert(ticket: RepairTicket, by_user_id: int | None, note: str) -> RepairTicket:
+def _insert(
+    ticket: RepairTicket,
+    by_user_id: int | None,
+    note: str,
+    *,
+    visible_to: Callable[[RepairTicket], bool],
+    staff: bool = False,
+) -> RepairTicket:
     ticket.events.append(
         RepairEvent(from_status=None, to_status="received", by_user_id=by_user_id, note=note)
     )
@@ -66,8 +76,49 @@ def _insert(ticket: RepairTicket, by_user_id: int | None, note: str) -> RepairTi
                 db.session.flush()
             return ticket
         except IntegrityError:
-            continue  # a reference collision: draw another one
+            # Lost a race for the piece (the one-open-ticket index), or a reference collision.
+            _refuse_if_open(ticket.passport_id, visible_to=visible_to, staff=staff)
     raise RepairError("Could not open the ticket; please try again.")
+
+
+def _open_ticket_for(passport_id: int | None) -> RepairTicket | None:
+    if passport_id is None:
+        return None
+    return (
+        db.session.execute(
+            db.select(RepairTicket)
+            .where(RepairTicket.passport_id == passport_id, RepairTicket.status.in_(OPEN_STATUSES))
+            .order_by(RepairTicket.id)
+        )
+        .scalars()
+        .first()
+    )
+
+
+def _open_message(ticket: RepairTicket, *, visible: bool, staff: bool) -> str:
+    if staff:
+        return f"Ticket {ticket.reference} is open for this piece: add to it instead."
+    # The reference only to whoever may follow that ticket (their own request).
+    which = f" ({ticket.reference})" if visible else ""
+    return (
+        f"A repair of this piece is already open{which}: we take one repair of a piece at a "
+        "time. Ask for another once it is back with you, or write to us about it."
+    )
+
+
+def _refuse_if_open(
+    passport_id: int | None, *, visible_to: Callable[[RepairTicket], bool], staff: bool = False
+) -> None:
+    """PieceHasOpenTicket if the piece already has an open ticket (the index is the last word;
+    this check gives the same answer without storing photos first)."""
+    open_ticket = _open_ticket_for(passport_id)
+    if open_ticket is not None:
+        visible = visible_to(open_ticket)
+        raise PieceHasOpenTicket(
+            _open_message(open_ticket, visible=visible, staff=staff),
+            ticket=open_ticket,
+            visible=visible,
+        )
 
 
 def _check_return_date(preferred_return_on: date | None) -> None:
@@ -147,6 +198,13 @@ def _open_online_request(
     _check_return_date(preferred_return_on)
     _check_photos(photos)
     passport = owned.passport or provenance.passport_for_line(owned.line)
+
+    def theirs(ticket: RepairTicket) -> bool:
+        if customer_id is not None:
+            return ticket.customer_id == customer_id
+        return ticket.source == GUEST_SOURCE and ticket.order_line_id == owned.line.id
+
+    _refuse_if_open(passport.id, visible_to=theirs)
     ticket = RepairTicket(
         source=source,
         status="received",
@@ -160,8 +218,8 @@ def _open_online_request(
         preferred_return_on=preferred_return_on,
         currency=owned.order.currency,
     )
-    _add_photos(ticket, photos, customer_id)
-    ticket = _insert(ticket, customer_id, note)
+    ticket = _insert(ticket, customer_id, note, visible_to=theirs)
+    _add_photos(ticket, photos, customer_id)  # stored only once the ticket stands
     _notify(
         ticket,
         to=email,
@@ -169,6 +227,10 @@ def _open_online_request(
         template="repair_received",
     )
     return ticket
+
+
+def _staff_see_all(ticket: RepairTicket) -> bool:
+    return True
 
 
 def open_walk_in(
@@ -202,6 +264,8 @@ def open_walk_in(
             ) from exc
     if passport is None and not piece_description.strip():
         raise RepairError("Describe the piece, or give its passport code.")
+    if passport is not None:
+        _refuse_if_open(passport.id, visible_to=_staff_see_all, staff=True)
     ticket = RepairTicket(
         source="walk_in",
         status="received",
@@ -215,8 +279,15 @@ def open_walk_in(
         preferred_return_on=preferred_return_on,
         created_by_id=by_user_id,
     )
+    ticket = _insert(
+        ticket,
+        by_user_id,
+        "Walk-in, received at the atelier.",
+        visible_to=_staff_see_all,
+        staff=True,
+    )
     _add_photos(ticket, photos, by_user_id)
-    return _insert(ticket, by_user_id, "Walk-in, received at the atelier.")
+    return ticket
 
 
 def _notify(ticket: RepairTicket, *, to: str, subject: str, template: str) -> None:

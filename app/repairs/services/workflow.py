@@ -18,12 +18,13 @@ from app.qc import services as qc
 from app.repairs.models import (
     GUEST_SOURCE,
     RepairEvent,
+    RepairPhoto,
     RepairTicket,
 )
 from app.repairs.services.common import (
-    MAX_PHOTOS,
     RepairError,
     TicketNotFound,
+    max_photos,
 )
 from app.repairs.services.reading import get_guest_ticket, get_ticket
 from app.repairs.services.tickets import _add_photos, _notify
@@ -286,11 +287,19 @@ def record_repair_check(
 
 
 def add_staff_photos(*, ticket_id: int, photos: Sequence[bytes], by_user_id: int) -> None:
-    ticket = get_ticket(ticket_id)
+    """Staff add photos; a ticket holds twice what a request may attach (the owner's and ours)."""
     if not photos:
         raise RepairError("Choose at least one photo.")
-    if len(ticket.photos) + len(photos) > MAX_PHOTOS * 2:
-        raise RepairError("This ticket has as many photos as it can hold.")
+    ticket = _lock(ticket_id)  # two uploads at once cannot both fit under the cap
+    held = db.session.execute(
+        db.select(db.func.count(RepairPhoto.id)).where(RepairPhoto.ticket_id == ticket.id)
+    ).scalar_one()
+    limit = 2 * max_photos()
+    if held + len(photos) > limit:
+        room = max(limit - held, 0)
+        raise RepairError(
+            f"A ticket holds at most {limit} photos; this one has room for {room} more."
+        )
     for data in photos:
         sniff(data)
     _add_photos(ticket, photos, by_user_id)
