@@ -69,6 +69,10 @@ def from_environment(instance_path: str) -> dict[str, object]:
         config["TRYON_PHOTO_RATE_LIMIT"] = env["DIADEM_TRYON_PHOTO_RATE_LIMIT"]
     if env.get("DIADEM_TRYON_PHOTO_JOBS"):
         config["TRYON_PHOTO_JOBS"] = int(env["DIADEM_TRYON_PHOTO_JOBS"])
+    if env.get("DIADEM_REPAIRS_RATE_LIMIT"):
+        config["REPAIRS_RATE_LIMIT"] = env["DIADEM_REPAIRS_RATE_LIMIT"]
+    if env.get("DIADEM_REPAIRS_MAX_PHOTOS"):
+        config["REPAIRS_MAX_PHOTOS"] = int(env["DIADEM_REPAIRS_MAX_PHOTOS"])
     config["TRUSTED_HOSTS"] = trusted_hosts(env)
     # Behind one reverse proxy, trust its X-Forwarded-For/-Proto so rate limits see real clients.
     config["PROXY_FIX"] = env.get("DIADEM_PROXY_FIX") == "1"
