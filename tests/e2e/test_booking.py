@@ -9,6 +9,7 @@ from pathlib import Path
 import icalendar
 
 from app.domain.scheduling import parse_slot_key
+from tests.booking.test_views import confirm_link
 from tests.e2e.conftest import SCREENSHOTS, screenshot
 from tests.helpers import make_user
 
@@ -71,6 +72,12 @@ def test_book_a_consultation_and_download_the_invite(seeded, live_server, browse
 
         page.get_by_role("button", name="Book consultation").click()
         page.wait_for_url(re.compile(r"/consultations/manage/"))
+        # A guest's time is only held until the emailed link confirms it.
+        assert "Confirm within 30 minutes" in page.locator("main").inner_text()
+        assert page.get_by_role("link", name="Add to calendar (.ics)").count() == 0
+        page.goto(live_server + confirm_link(seeded, to="nadia@example.com"))
+        page.get_by_role("button", name="Confirm my consultation").click()
+        page.wait_for_url(re.compile(r"/consultations/manage/"))
         body = page.locator("main").inner_text()
         assert "Your consultation is booked" in body
         assert "Your time:" in body and "America/New_York" in body
@@ -101,7 +108,7 @@ def test_staff_calendar_and_settings_pages(seeded, live_server, browser, client)
     # Book through the form (no browser needed), then look at the staff pages in Chromium.
     from tests.booking.test_views import post, valid_data
 
-    assert post(client, valid_data(client, notes=NOTES)).status_code == 302
+    assert post(client, valid_data(client, notes=NOTES)).status_code == 302  # held for 30 min
     make_user(seeded, email="maker@example.com", role="staff", name="Mira Maker")
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
