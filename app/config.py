@@ -58,6 +58,8 @@ def from_environment(instance_path: str) -> dict[str, object]:
         "CHECKOUT_HOLD_MINUTES",
         "MANUAL_PAYMENT_HOLD_HOURS",
         "STUDIO_DISPATCH_DAYS",
+        "EDITION_HOLD_LIMIT",
+        "GUEST_UNCONFIRMED_HOLD_MINUTES",
         "BOOKING_GUEST_HOLD_MINUTES",
         "BOOKING_MAX_UPCOMING",
     ):

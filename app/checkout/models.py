@@ -125,6 +125,13 @@ class Order(db.Model):
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
     email: Mapped[str] = mapped_column(String(254))
+    # Who holds pieces, for the per-buyer hold limit (checkout.services.holds): the address
+    # as counted (lower case, no +tag) and the browser session's visitor key.
+    email_key: Mapped[str] = mapped_column(String(254), default="", index=True)
+    session_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    # A guest's bank-transfer order holds its pieces briefly until the address is confirmed
+    # through the emailed link; account holders' orders are confirmed when placed.
+    email_confirmed_at: Mapped[datetime | None]
     name: Mapped[str] = mapped_column(String(120))
     phone: Mapped[str] = mapped_column(String(40), default="")
     address_line1: Mapped[str] = mapped_column(String(200), default="")
@@ -325,8 +332,11 @@ class Payment(db.Model):
     currency: Mapped[str] = mapped_column(String(3))
     # Bank-transfer reference the buyer quotes (manual) / what staff noted when marking paid.
     reference: Mapped[str] = mapped_column(String(255), default="")
-    # What staff noted when recording a manual payment (their bank's transaction id...).
+    # What staff noted when recording a manual payment (their bank's transaction id...):
+    # internal, shown to staff only.
     note: Mapped[str] = mapped_column(String(255), default="")
+    # What staff chose to tell the buyer about this payment (order page and invoice).
+    customer_note: Mapped[str] = mapped_column(String(255), default="")
     # The Stripe PaymentIntent id (stripe method only).
     provider_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     failure_message: Mapped[str] = mapped_column(String(500), default="")

@@ -25,6 +25,7 @@ from app.accounts.permissions import Permission, permission_required
 from app.checkout import forms, invoices, services
 from app.checkout.models import Order
 from app.common.transactions import atomic
+from app.common.visitors import visitor_key
 from app.domain.money import parse_major
 from app.domain.orders import OrderStatus
 from app.extensions import csrf, limiter
@@ -53,9 +54,11 @@ def _owner() -> services.CartOwner:
         if session.get(GUEST_CART):
             # Signed in without the login signal reaching us (e.g. a remembered session).
             _merge_guest_cart(current_user.id)
-        return services.CartOwner(user_id=current_user.id)
+        return services.CartOwner(
+            user_id=current_user.id, email=current_user.email, session_key=visitor_key(session)
+        )
     items = services.items_from_session(session.get(GUEST_CART))
-    return services.CartOwner(guest_items=tuple(items))
+    return services.CartOwner(guest_items=tuple(items), session_key=visitor_key(session))
 
 
 def _remember(items: list[services.CartItem]) -> None:
@@ -264,6 +267,34 @@ def show_order(number: str):
     )
 
 
+@bp.route("/account/orders/<number>/confirm-email", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
+def confirm_email(number: str):
+    """A guest confirms their address from the emailed link (a button: GET changes nothing)."""
+    token = request.values.get("t", "")
+    try:
+        order = services.order_for_confirm_token(number=number, token=token)
+    except services.OrderNotFound:
+        abort(404)
+    form = forms.ConfirmForm()
+    result = None
+    if form.validate_on_submit():
+        with atomic():
+            result = services.confirm_order_email(order_id=order.id)
+        _remember_guest_order(order)
+    elif form.is_submitted():
+        abort(400)
+    methods = services.available_payment_methods()
+    return render_template(
+        "checkout/order_confirm_email.html",
+        order=order,
+        token=token,
+        form=form,
+        result=result,
+        method_form=forms.PaymentMethodForm(formdata=None, payment_methods=methods),
+    )
+
+
 @bp.get("/account/orders/<number>/status.json")
 def order_status(number: str):
     order = _viewable(number)
@@ -464,7 +495,10 @@ def mark_paid(number: str):
     try:
         with atomic():
             services.mark_paid(
-                order_id=order.id, by_user_id=current_user.id, reference=form.reference.data or ""
+                order_id=order.id,
+                by_user_id=current_user.id,
+                reference=form.reference.data or "",
+                customer_note=form.customer_note.data or "",
             )
     except services.CheckoutError as exc:
         flash(str(exc), "danger")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flask.testing import FlaskClient
 
@@ -59,12 +60,25 @@ def guest(*items: services.CartItem) -> services.CartOwner:
     return services.CartOwner(guest_items=tuple(items))
 
 
-def place(*items: services.CartItem, method: str = "manual", user_id: int | None = None):
-    """Place an order for these cart items as a guest (or for user_id's saved cart)."""
+_buyers = itertools.count(1)
+
+
+def place(
+    *items: services.CartItem,
+    method: str = "manual",
+    user_id: int | None = None,
+    email: str | None = None,
+):
+    """Place an order for these cart items as a guest (or for user_id's saved cart).
+
+    Each call is a different buyer (its own address) unless ``email`` says otherwise, so the
+    per-buyer hold limit only speaks in the tests about it.
+    """
     owner = services.CartOwner(user_id=user_id) if user_id else guest(*items)
+    details = replace(DETAILS, email=email or f"buyer{next(_buyers)}@example.com")
     with atomic():
         return services.place_order(
-            owner=owner, details=DETAILS, payment_method=method, policy_accepted=True
+            owner=owner, details=details, payment_method=method, policy_accepted=True
         )
 
 

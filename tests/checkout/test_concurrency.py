@@ -7,6 +7,7 @@ start at the same instant; on SQLite the compare-and-set fallback is raced by 8.
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import func, select
@@ -53,14 +54,14 @@ def test_buyers_racing_for_the_last_three_pieces(app, race_app):
     results: list[tuple[str, str]] = []
     lock = threading.Lock()
 
-    def buyer() -> None:
+    def buyer(number: int) -> None:
         with race_app.app_context():
             barrier.wait(timeout=30)
             try:
                 with atomic():
                     order = services.place_order(
                         owner=services.CartOwner(guest_items=(item(product_id),)),
-                        details=DETAILS,
+                        details=replace(DETAILS, email=f"buyer{number}@example.com"),
                         payment_method="manual",
                         policy_accepted=True,
                     )
@@ -72,7 +73,7 @@ def test_buyers_racing_for_the_last_three_pieces(app, race_app):
             with lock:
                 results.append(outcome)
 
-    threads = [threading.Thread(target=buyer) for _ in range(BUYERS)]
+    threads = [threading.Thread(target=buyer, args=(n,)) for n in range(BUYERS)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -96,3 +97,49 @@ def test_buyers_racing_for_the_last_three_pieces(app, race_app):
             select(func.count(OrderLine.id)).where(OrderLine.piece_released_at.is_(None))
         ).scalar_one()
         assert live == 3
+
+
+@pytest.mark.skipif(not POSTGRES, reason="advisory locks serialise one buyer on PostgreSQL")
+def test_one_buyer_racing_many_sessions_holds_at_most_two_pieces(app, race_app):
+    """The audit's hoarder: one address, many sessions, orders fired at the same instant."""
+    with app.app_context():
+        product_id = make_product("hoarded", edition_size=50).id
+    barrier = threading.Barrier(BUYERS)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def hoarder(number: int) -> None:
+        owner = services.CartOwner(guest_items=(item(product_id),), session_key=f"session-{number}")
+        email = f"Hoarder+{number}@Example.com"  # the +tag and the case do not make a new buyer
+        with race_app.app_context():
+            barrier.wait(timeout=30)
+            try:
+                with atomic():
+                    services.place_order(
+                        owner=owner,
+                        details=replace(DETAILS, email=email),
+                        payment_method="manual",
+                        policy_accepted=True,
+                    )
+                outcome = "held"
+            except services.HoldLimitReached:
+                outcome = "refused"
+            finally:
+                db.session.remove()
+            with lock:
+                outcomes.append(outcome)
+
+    threads = [threading.Thread(target=hoarder, args=(n,)) for n in range(BUYERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sorted(outcomes) == ["held"] * 2 + ["refused"] * (BUYERS - 2)
+    with app.app_context():
+        held = db.session.execute(
+            select(func.count(OrderLine.id)).where(
+                OrderLine.product_id == product_id, OrderLine.piece_released_at.is_(None)
+            )
+        ).scalar_one()
+        assert held == 2

@@ -35,6 +35,11 @@ from app.checkout.services.cart import promised_ship_date as promised_ship_date
 from app.checkout.services.cart import remove_from_cart as remove_from_cart
 from app.checkout.services.cart import set_quantity as set_quantity
 from app.checkout.services.cart import summarise_cart as summarise_cart
+from app.checkout.services.confirmation import Confirmed as Confirmed
+from app.checkout.services.confirmation import confirm_order_email as confirm_order_email
+from app.checkout.services.confirmation import (
+    order_for_confirm_token as order_for_confirm_token,
+)
 from app.checkout.services.errors import CartError as CartError
 from app.checkout.services.errors import CheckoutError as CheckoutError
 from app.checkout.services.errors import InvalidTransition as InvalidTransition
@@ -48,7 +53,9 @@ from app.checkout.services.expiry import expire_if_lapsed as expire_if_lapsed
 from app.checkout.services.expiry import expire_lapsed_orders as expire_lapsed_orders
 from app.checkout.services.expiry import expire_order as expire_order
 from app.checkout.services.expiry import lapsed_order_ids as lapsed_order_ids
+from app.checkout.services.holds import HoldLimitReached as HoldLimitReached
 from app.checkout.services.links import ORDER_LINK_SALT as ORDER_LINK_SALT
+from app.checkout.services.links import email_confirm_url as email_confirm_url
 from app.checkout.services.links import number_for_token as number_for_token
 from app.checkout.services.links import order_link_token as order_link_token
 from app.checkout.services.links import order_url as order_url

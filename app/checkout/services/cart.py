@@ -14,6 +14,7 @@ from app.catalog.reservations import free_piece_count
 from app.catalog.services import UnknownOption, price_product
 from app.checkout.models import MAX_LINE_QUANTITY, Cart, CartLine
 from app.checkout.services.errors import CartError, CheckoutError, SoldOut
+from app.checkout.services.holds import Buyer, check_hold_limit, studio_editions
 from app.checkout.services.settings import setting
 from app.domain.clock import utcnow
 from app.domain.money import Money
@@ -44,6 +45,17 @@ class CartOwner:
 
     user_id: int | None = None
     guest_items: tuple[CartItem, ...] = ()
+    # Who else the buyer is known as, for the per-buyer hold limit: the account's address
+    # and the browser session's visitor key (app.common.visitors).
+    email: str = ""
+    session_key: str = ""
+
+    def buyer(self, *, email: str | None = None) -> Buyer:
+        return Buyer(
+            user_id=self.user_id,
+            email=self.email if email is None else email,
+            session_key=self.session_key,
+        )
 
 
 def items_from_session(raw: object) -> list[CartItem]:
@@ -182,7 +194,19 @@ def add_to_cart(
             merged.append(item)
     if not found:
         merged.append(wanted)
+    _check_holds(owner, merged)
     return _store(owner, merged)
+
+
+def _check_holds(owner: CartOwner, items: list[CartItem]) -> None:
+    """Refuse a cart that would take the buyer past the per-buyer hold limit at checkout."""
+    metals = {m.code: m.id for m in db.session.execute(select(Metal)).scalars()}
+    studio = []
+    for item in items:
+        product = db.session.get(Product, item.product_id)
+        if product is not None and product.is_studio and item.metal_code in metals:
+            studio.append((item.product_id, metals[item.metal_code], item.quantity))
+    check_hold_limit(owner.buyer(), studio_editions(studio), now=utcnow())
 
 
 def set_quantity(*, owner: CartOwner, key: str, quantity: int) -> list[CartItem]:
@@ -200,6 +224,7 @@ def set_quantity(*, owner: CartOwner, key: str, quantity: int) -> list[CartItem]
         updated.append(item)
     if not any(item.key == key for item in items):
         raise CartError("That line is no longer in your cart.")
+    _check_holds(owner, updated)
     return _store(owner, updated)
 
 

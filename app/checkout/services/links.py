@@ -28,3 +28,25 @@ def order_url(order: Order) -> str:
             "checkout.show_order", number=order.number, t=order_link_token(order.number)
         )
     return public_url("checkout.show_order", number=order.number)
+
+
+EMAIL_CONFIRM_SALT = "diadem.order-email-confirm"
+EMAIL_CONFIRM_MAX_AGE = 7 * 86400
+
+
+def email_confirm_token(number: str) -> str:
+    """The signed token of the link that confirms a guest order's address."""
+    return sign(number, salt=EMAIL_CONFIRM_SALT)
+
+
+def number_for_confirm_token(token: str) -> str | None:
+    """The order number behind a genuine, unexpired confirmation token, else None."""
+    number = unsign(token, salt=EMAIL_CONFIRM_SALT, max_age=EMAIL_CONFIRM_MAX_AGE)
+    return number if isinstance(number, str) else None
+
+
+def email_confirm_url(order: Order) -> str:
+    """The link, mailed to a guest buyer, that confirms their address and keeps the hold."""
+    return public_url(
+        "checkout.confirm_email", number=order.number, t=email_confirm_token(order.number)
+    )

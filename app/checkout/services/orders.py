@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -30,7 +31,14 @@ from app.checkout.services.errors import (
     SoldOut,
 )
 from app.checkout.services.expiry import expire_if_lapsed
-from app.checkout.services.links import number_for_token
+from app.checkout.services.holds import (
+    buyer_of,
+    check_hold_limit,
+    email_key,
+    lock_buyer,
+    studio_editions,
+)
+from app.checkout.services.links import email_confirm_url, number_for_token
 from app.checkout.services.notifications import notify
 from app.checkout.services.pieces import _hold_until, _release_pieces, _reserve_lines
 from app.checkout.services.records import (
@@ -67,6 +75,7 @@ class ShippingDetails:
 
 def _apply_details(order: Order, details: ShippingDetails) -> None:
     order.email = details.email.strip().lower()
+    order.email_key = email_key(order.email)
     order.name = details.name.strip()
     order.phone = details.phone.strip()
     order.address_line1 = details.address_line1.strip()
@@ -136,9 +145,10 @@ def place_order(
 ) -> Order:
     """Turn the cart into an order: price it, reserve numbered pieces, open the payment.
 
-    Raises CartError (empty cart, unknown piece), SoldOut (a run ran out: nothing is
-    reserved), PaymentError (method unavailable; or, after the commit, Stripe unreachable:
-    the order is then cancelled and its pieces released).
+    Raises CartError (empty cart, unknown piece), HoldLimitReached (the buyer would hold
+    more of an edition than one buyer may), SoldOut (a run ran out: nothing is reserved),
+    PaymentError (method unavailable; or, after the commit, Stripe unreachable: the order is
+    then cancelled and its pieces released).
     """
     if not policy_accepted:
         raise CheckoutError("Please accept the returns and repairs policy.")
@@ -146,15 +156,20 @@ def place_order(
     items = cart_items(owner=owner)
     if not items:
         raise CartError("Your cart is empty.")
+    buyer = owner.buyer(email=details.email)
+    lock_buyer(buyer)  # first of checkout's locks: see holds.py
     now = utcnow()
     order = Order(
         number=_unused_order_number(),
         user_id=owner.user_id,
+        session_key=owner.session_key or None,
         status=OrderStatus.AWAITING_PAYMENT,
         payment_method=method,
         created_at=now,
         placed_at=now,
         policy_accepted_at=now,
+        # An account holder's address is the account's; a guest confirms theirs by email.
+        email_confirmed_at=now if owner.user_id is not None else None,
     )
     _apply_details(order, details)
     products: list[Product] = []
@@ -171,8 +186,9 @@ def place_order(
                 order.lines.append(
                     _order_line(product, metal, priced.size.code, priced.breakdown, now)
                 )
+        check_hold_limit(buyer, _studio_pieces(order), now=now)
         db.session.add(order)
-        order.reserved_until = _hold_until(method, now)
+        order.reserved_until = _hold_until(order, now)
         _reserve_lines(order, now)
         order.promised_ship_date = promised_ship_date(products=products, today=now.date())
         _recompute_totals(order)
@@ -191,6 +207,13 @@ def place_order(
     return order
 
 
+def _studio_pieces(order: Order) -> Counter[tuple[int, int]]:
+    """The numbered pieces the order's studio lines will hold, per edition."""
+    return studio_editions(
+        (line.product_id, line.metal_id, 1) for line in order.lines if not line.is_custom
+    )
+
+
 def _placed_message(order: Order) -> str:
     pieces = ", ".join(
         f"{line.product_name} {line.piece_label}".strip() for line in order.lines if line.piece_id
@@ -205,6 +228,8 @@ def _after_opening(order: Order) -> None:
         db.session.flush()  # the payment's id names the intent
         order_id, payment_id = order.id, payment.id
         on_commit(lambda: _start_card_payment(order_id, payment_id))
+    elif order.email_confirmed_at is None and order.reserved_until is not None:
+        notify(order, "order_placed", confirm_link=email_confirm_url(order))
     else:
         notify(order, "order_placed")
 
@@ -332,14 +357,22 @@ def complete_draft(
 
 
 def retry_payment(*, order_id: int, payment_method: str) -> Order:
-    """Try again after a failed card payment or a lapsed reservation: reserve pieces anew."""
+    """Try again after a failed card payment or a lapsed reservation: reserve pieces anew.
+
+    Renewing counts against the per-buyer hold limit like a new order.
+    """
     method = _check_payment_method(payment_method)
+    unlocked = db.session.get(Order, order_id)
+    if unlocked is None:
+        raise OrderNotFound("No such order.")
+    lock_buyer(buyer_of(unlocked))  # buyer names before the order row (see holds.py)
     order = _lock_order(order_id)
     if not order.can_retry_payment:
         raise InvalidTransition("This order cannot be paid again.")
     now = utcnow()
+    check_hold_limit(buyer_of(order), _studio_pieces(order), now=now, exclude_order_id=order.id)
     order.payment_method = method
-    order.reserved_until = _hold_until(method, now)
+    order.reserved_until = _hold_until(order, now)
     _reserve_lines(order, now)
     for payment in _pending(order, "initial"):
         payment.status = PaymentStatus.CANCELLED

@@ -63,15 +63,32 @@ def _release_pieces(order: Order, now: datetime, *, restock_sold: bool = False) 
     return released
 
 
-def _hold_until(method: str, now: datetime) -> datetime:
-    if method == "manual":
+def _hold_until(order: Order, now: datetime) -> datetime:
+    """How long the order may hold its pieces from now, by payment method and confirmation.
+
+    A guest's bank-transfer order is held only briefly until its address is confirmed: an
+    anonymous visitor must not hold numbered pieces for days on an address they may not own.
+    """
+    if order.payment_method == "manual":
+        if order.email_confirmed_at is None:
+            return now + timedelta(minutes=int(setting("GUEST_UNCONFIRMED_HOLD_MINUTES")))
         return now + timedelta(hours=int(setting("MANUAL_PAYMENT_HOLD_HOURS")))
     return now + timedelta(minutes=int(setting("CHECKOUT_HOLD_MINUTES")))
 
 
+def _extend_hold(order: Order, until: datetime) -> None:
+    """Hold the order's reserved pieces until ``until`` (order row already locked)."""
+    holding = [line for line in order.lines if line.is_holding_piece]
+    pieces = reservations.lock_pieces(line.piece_id for line in holding)
+    for piece in pieces.values():
+        if piece.status == PieceStatus.RESERVED.value:
+            piece.reserved_until = until
+    order.reserved_until = until
+
+
 def _reserve_lines(order: Order, now: datetime) -> None:
     """Reserve a piece for every studio line that holds none; SoldOut if any run is out."""
-    until = order.reserved_until or _hold_until(order.payment_method, now)
+    until = order.reserved_until or _hold_until(order, now)
     for line in order.lines:
         if line.is_custom or line.is_holding_piece:
             continue

@@ -12,6 +12,12 @@ DEFAULTS: dict[str, Any] = {
     "CHECKOUT_HOLD_MINUTES": 20,
     # Bank transfers take days: a manual-payment order holds its pieces this long instead.
     "MANUAL_PAYMENT_HOLD_HOURS": 72,
+    # One buyer (account, address or browser session) holds at most this many pieces of one
+    # edition (a product in a metal) across their unpaid orders.
+    "EDITION_HOLD_LIMIT": 2,
+    # A guest's bank-transfer order holds its pieces this long until the buyer confirms the
+    # address through the emailed link; then MANUAL_PAYMENT_HOLD_HOURS applies.
+    "GUEST_UNCONFIRMED_HOLD_MINUTES": 30,
     # Studio pieces are finished and boxed; they leave the atelier within this many days.
     "STUDIO_DISPATCH_DAYS": 5,
     # A guest's signed order link stays valid this long (commissions take months).
