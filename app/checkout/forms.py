@@ -154,7 +154,14 @@ def _money_field_check(form, field) -> None:
 
 
 class MarkPaidForm(FlaskForm):
-    reference = StringField("Bank reference or note", validators=[Optional(), Length(max=255)])
+    reference = StringField(
+        "Internal note: bank reference, checks made (staff only)",
+        validators=[Optional(), Length(max=255)],
+    )
+    customer_note = StringField(
+        "Note for the buyer (shown on their order and invoice)",
+        validators=[Optional(), Length(max=255)],
+    )
 
 
 class RefundForm(FlaskForm):

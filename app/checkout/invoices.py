@@ -179,7 +179,7 @@ def _payments(pdf: _InvoicePDF, order: Order) -> None:
     for payment in order.payments:
         when = (payment.settled_at or payment.created_at).date().isoformat()
         method = "Bank transfer" if payment.method == "manual" else "Card"
-        note = f"; {payment.note})" if payment.note else ")"
+        note = f"; {payment.customer_note})" if payment.customer_note else ")"
         pdf.row(
             f"{when}  {method}, {payment.kind}, {payment.status} ({payment.reference}{note}",
             pdf.money(payment.amount_minor),

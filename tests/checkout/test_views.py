@@ -8,7 +8,7 @@ import pytest
 
 from app.catalog.models import Product
 from app.catalog.services import price_product
-from app.checkout import services
+from app.checkout import invoices, services
 from app.common.mail import read_outbox
 from app.common.transactions import atomic
 from app.domain.clock import utcnow
@@ -91,11 +91,11 @@ def test_cart_lines_can_be_changed_and_removed(client, shop):
     page = text(
         client.post(
             "/cart/items/update",
-            data={"csrf_token": token, "key": key, "quantity": "3"},
+            data={"csrf_token": token, "key": key, "quantity": "2"},
             follow_redirects=True,
         )
     )
-    assert 'value="3"' in page
+    assert 'value="2"' in page
     page = text(
         client.post(
             "/cart/items/remove", data={"csrf_token": token, "key": key}, follow_redirects=True
@@ -475,3 +475,36 @@ def test_a_draft_keeps_its_event_date_through_completion(app, client, shop):
     assert client.post(url, data=data).status_code == 302
     with app.app_context():
         assert services.get_order_by_number(number).event_date == event
+
+
+def test_a_payments_internal_note_stays_with_staff(app, admin_client, client, shop, monkeypatch):
+    """The audit found staff notes on a payment shown to the buyer; only the buyer's note is."""
+    add_to_cart(client, shop.tiara_id)
+    number = order_number(checkout(client))
+    base = f"/staff/orders/{number}/payments"
+    admin_client.post(
+        f"{base}/mark-paid",
+        data={
+            "csrf_token": csrf_token(admin_client, base),
+            "reference": "HSBC 991, name on the transfer differs",
+            "customer_note": "Received with thanks",
+        },
+    )
+    staff_page = text(admin_client.get(base))
+    assert "HSBC 991, name on the transfer differs" in staff_page
+    assert "Received with thanks" in staff_page
+    for path in (f"/account/orders/{number}", f"/account/orders/{number}/invoice"):
+        page = text(client.get(path))
+        assert "Received with thanks" in page, path
+        assert "HSBC 991" not in page and "name on the transfer" not in page, path
+    printed: list[str] = []  # the PDF's text is compressed: read the rows as they are drawn
+    row = invoices._InvoicePDF.row
+    monkeypatch.setattr(
+        invoices._InvoicePDF,
+        "row",
+        lambda self, label, value, **kw: printed.append(label) or row(self, label, value, **kw),
+    )
+    assert client.get(f"/account/orders/{number}/invoice.pdf").status_code == 200
+    payment_rows = [label for label in printed if "Bank transfer" in label]
+    assert payment_rows and "Received with thanks" in payment_rows[0]
+    assert not any("HSBC" in label for label in printed)

@@ -71,8 +71,17 @@ def _settle(
     return True
 
 
-def mark_paid(*, order_id: int, by_user_id: int | None = None, reference: str = "") -> Order:
+def mark_paid(
+    *,
+    order_id: int,
+    by_user_id: int | None = None,
+    reference: str = "",
+    customer_note: str = "",
+) -> Order:
     """Staff record a bank transfer (or other manual payment) for what is due now.
+
+    ``reference`` is the staff's internal note (never shown to the buyer); ``customer_note`` is
+    what the buyer sees beside the payment on their order page and invoice.
 
     Settles the pending payment (the first payment, or the requested balance). Raises
     InvalidTransition when nothing is due, SoldOut when the reservation lapsed and the
@@ -94,6 +103,7 @@ def mark_paid(*, order_id: int, by_user_id: int | None = None, reference: str = 
     payment = (
         manual[-1] if manual else _new_payment(order, kind=kind, method="manual", amount_minor=due)
     )
+    payment.customer_note = customer_note.strip()[:255]
     if not _settle(order, payment, now=now, by_user_id=by_user_id, reference=reference):
         # The caller's atomic() rolls back what _settle recorded.
         raise SoldOut(
