@@ -143,12 +143,11 @@ def confirm_booking(*, consultation_id: int, now: datetime) -> Consultation:
         return consultation
     if consultation.hold_lapsed(now):
         _take_again(consultation, rules=rules, now=now)
-    consultation.status = ConsultationStatus.BOOKED.value
-    consultation.hold_expires_at = None
-    consultation.confirmed_at = now
-    consultation.updated_at = now
-    with _writing_slot():
-        pass  # flushes the status; a start index clash (never expected here) is SlotTaken
+    with _writing_slot():  # a lapsed row re-enters the unique start index here
+        consultation.status = ConsultationStatus.BOOKED.value
+        consultation.hold_expires_at = None
+        consultation.confirmed_at = now
+        consultation.updated_at = now
     _notify(consultation, "consultation_confirmed", "Your Diadem consultation is booked", now)
     return consultation
 
@@ -157,7 +156,7 @@ def _take_again(consultation: Consultation, *, rules: StudioRules, now: datetime
     """Under the day lock: check a lapsed hold's time is still bookable, free and within the cap."""
     lapsed = HoldLapsed(
         f"Your hold on {consultation.when()} lapsed: the booking was not confirmed within "
-        f"{guest_hold_minutes()} minutes, and that time has been taken since. "
+        f"{guest_hold_minutes()} minutes, and that time is no longer free. "
         "Please book again; we would love to see you."
     )
     try:
