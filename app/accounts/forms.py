@@ -17,7 +17,9 @@ class RegisterForm(FlaskForm):
 
 
 class ConfirmAddressForm(FlaskForm):
-    """One button: the CSRF token is the whole form."""
+    """The password chosen when registering: whoever opens the link must also know it."""
+
+    password = PasswordField("The password you chose", validators=[DataRequired(), Length(max=128)])
 
 
 class LoginForm(FlaskForm):

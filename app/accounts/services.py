@@ -43,6 +43,10 @@ class InvalidConfirmToken(AccountError):
     pass
 
 
+class WrongPassword(AccountError):
+    pass
+
+
 class AddressNotConfirmed(AccountError):
     """The password is right but the account's address has not been confirmed yet."""
 
@@ -159,11 +163,22 @@ def pending_registration(*, token: str, max_age: int | None = None) -> tuple[Use
     return user, next_path if isinstance(next_path, str) else ""
 
 
-def confirm_address(*, user_id: int) -> None:
-    """Mark the account's address confirmed; from now on it can sign in."""
+def confirm_address(*, user_id: int, password: str) -> None:
+    """Mark the account's address confirmed; from now on it can sign in.
+
+    The link alone is not enough: someone may register another person's address with a
+    password of their own and wait for the owner to click. Asking for the password chosen at
+    registration means only the person who registered, reading that address, can finish.
+    Raises WrongPassword otherwise.
+    """
     user = db.session.get(User, user_id)
     if user is None:
         raise InvalidConfirmToken("That account no longer exists.")
+    if not user.check_password(password):
+        raise WrongPassword(
+            "That is not the password chosen when registering. If you did not register with "
+            "us, close this page: the account stays locked."
+        )
     user.unconfirmed_since = None
 
 

@@ -72,8 +72,12 @@ def confirm_address(token: str):
         return render_template("accounts/confirm_invalid.html", message=str(exc)), 400
     form = forms.ConfirmAddressForm()
     if form.validate_on_submit():
-        with atomic():
-            services.confirm_address(user_id=user.id)
+        try:
+            with atomic():
+                services.confirm_address(user_id=user.id, password=form.password.data)
+        except services.WrongPassword as exc:
+            form.password.errors.append(str(exc))
+            return render_template("accounts/confirm_address.html", form=form, user=user), 400
         _sign_in(user)
         flash("Welcome to Diadem.", "success")
         return redirect(_safe_next(next_path or None))

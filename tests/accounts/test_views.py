@@ -26,9 +26,9 @@ def mail_link(message, kind: str) -> str:
     return re.search(LINK_RE.format(kind), body).group(1)
 
 
-def confirm(client, link: str):
-    """Open the emailed confirmation link and press its one button."""
-    return client.post(link, data={"csrf_token": csrf_token(client, link)})
+def confirm(client, link: str, password: str = REGISTRATION["password"]):
+    """Open the emailed confirmation link, give the password chosen and press its button."""
+    return client.post(link, data={"csrf_token": csrf_token(client, link), "password": password})
 
 
 def test_register_confirm_by_email_login_logout_and_account_page(client, app):
@@ -86,7 +86,7 @@ def test_unconfirmed_accounts_cannot_sign_in_and_a_new_registration_replaces_the
     newest = read_outbox(app.config["MAIL_OUTBOX_DIR"])[-1]
     stale = client.get(mail_link(first, "confirm"))
     assert stale.status_code == 400 and "replaced by a newer one" in stale.get_data(as_text=True)
-    assert confirm(client, mail_link(newest, "confirm")).status_code == 302
+    assert confirm(client, mail_link(newest, "confirm"), "second password").status_code == 302
     token = csrf_token(client, "/account")
     client.post("/account/logout", data={"csrf_token": token})
     assert login(client, "ada@example.com", "first password").status_code == 400
@@ -307,3 +307,18 @@ def test_a_taken_address_costs_the_same_hashing_at_registration(app, monkeypatch
             with atomic():
                 services.request_registration(email=email, password=password, name="N")
     assert calls == ["guess one", "guess two"]
+
+
+def test_someone_registering_anothers_address_cannot_have_the_owner_finish_it(client, app):
+    """Pre-account takeover: the attacker picks the password, the owner clicks the link."""
+    register(client, password="attackers password", confirm="attackers password")
+    link = mail_link(read_outbox(app.config["MAIL_OUTBOX_DIR"])[0], "confirm")
+    owner = app.test_client()
+    response = confirm(owner, link, password="")  # the owner just presses the button
+    assert response.status_code == 400
+    response = confirm(owner, link, password="owners own password")
+    assert response.status_code == 400
+    assert "not the password chosen" in response.get_data(as_text=True)
+    assert owner.get("/account").status_code == 302
+    attacker = login(app.test_client(), "ada@example.com", "attackers password")
+    assert attacker.status_code == 400  # still unconfirmed: nobody can use the account
