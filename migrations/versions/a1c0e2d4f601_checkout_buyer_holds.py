@@ -18,11 +18,11 @@ depends_on = None
 
 
 def _email_key(email: str) -> str:
-    # The same rule as app.checkout.services.holds.email_key, frozen here as of this revision.
+    # The rule of app.common.visitors.email_key, frozen here as of this revision.
     local, _, domain = (email or "").strip().lower().rpartition("@")
     if not local:
         return domain
-    return f"{local.split('+', 1)[0]}@{domain}"
+    return f"{local.split('+', 1)[0] or local}@{domain}"
 
 
 def upgrade():
