@@ -1,4 +1,5 @@
-"""One random key per browser session, for limits counted "by session" (holds, bookings)."""
+"""Who a visitor is, for limits counted per buyer (piece holds, consultation holds): a random
+key per browser session, and the mailbox an address reaches."""
 
 from __future__ import annotations
 
@@ -16,3 +17,14 @@ def visitor_key(store: MutableMapping[str, Any]) -> str:
         key = secrets.token_urlsafe(18)
         store[VISITOR_KEY] = key
     return key
+
+
+def email_key(email: str) -> str:
+    """The address as one mailbox: trimmed, lower case, no +tag ("Ada+x@Ex.com" -> ada@ex.com).
+
+    Sub-addresses reach the same inbox, so they count as the same buyer.
+    """
+    local, at, domain = email.strip().lower().rpartition("@")
+    if not at:
+        return domain
+    return f"{local.split('+', 1)[0] or local}@{domain}"

@@ -29,7 +29,6 @@ from app.booking.services.errors import SlotUnavailable as SlotUnavailable
 from app.booking.services.errors import SnapshotNotFound as SnapshotNotFound
 from app.booking.services.errors import TooManyUpcoming as TooManyUpcoming
 from app.booking.services.holds import confirm_booking as confirm_booking
-from app.booking.services.holds import email_key as email_key
 from app.booking.services.holds import guest_hold_minutes as guest_hold_minutes
 from app.booking.services.holds import lapse_hold as lapse_hold
 from app.booking.services.holds import lapsed_hold_ids as lapsed_hold_ids
@@ -78,3 +77,4 @@ from app.booking.services.staff import (
 from app.booking.services.staff import consultations_on as consultations_on
 from app.booking.services.staff import mark_outcome as mark_outcome
 from app.booking.services.staff import staff_schedule as staff_schedule
+from app.common.visitors import email_key as email_key

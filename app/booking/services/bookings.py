@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from app.booking.models import Consultation, ConsultationStatus, long_date
 from app.booking.services.availability import _claim_interval, _slot_on_grid, _writing_slot
 from app.booking.services.errors import BookingError, ChangesClosed, InvalidBooking
-from app.booking.services.holds import check_upcoming_cap, email_key, guest_hold_minutes
+from app.booking.services.holds import check_upcoming_cap, guest_hold_minutes
 from app.booking.services.notifications import _notify, _notify_hold
 from app.booking.services.pieces import snapshot_for_user
 from app.booking.services.reading import get_consultation
@@ -21,6 +21,7 @@ from app.booking.services.settings import (
 )
 from app.catalog.models import Product
 from app.common.references import new_reference
+from app.common.visitors import email_key
 from app.domain.scheduling import LeadTimePlan, Slot, local_date
 from app.extensions import db
 

@@ -35,6 +35,7 @@ from app.booking.services.notifications import _notify
 from app.booking.services.reading import get_consultation
 from app.booking.services.settings import studio_rules
 from app.common.locks import lock_names, lock_row
+from app.common.visitors import email_key
 from app.domain.scheduling import StudioRules
 from app.extensions import db
 
@@ -50,17 +51,6 @@ def guest_hold_minutes() -> int:
 def max_upcoming() -> int:
     """How many upcoming consultations one buyer may hold at once."""
     return int(current_app.config.get("BOOKING_MAX_UPCOMING", DEFAULT_MAX_UPCOMING))
-
-
-def email_key(email: str) -> str:
-    """The address as one mailbox: trimmed, lower case, no +tag ("Ada+x@Ex.com" -> ada@ex.com).
-
-    Sub-addresses reach the same inbox, so they count as the same buyer.
-    """
-    local, at, domain = email.strip().lower().rpartition("@")
-    if not at:
-        return domain
-    return f"{local.split('+', 1)[0] or local}@{domain}"
 
 
 def holds_upcoming(now: datetime):

@@ -24,6 +24,7 @@ from app.checkout.models import Order, OrderLine
 from app.checkout.services.errors import CartError
 from app.checkout.services.settings import setting
 from app.common.locks import lock_names
+from app.common.visitors import email_key
 from app.domain.orders import OrderStatus
 from app.extensions import db
 
@@ -32,14 +33,6 @@ Edition = tuple[int, int]  # (product id, metal id)
 
 class HoldLimitReached(CartError):
     """The buyer already holds as many pieces of an edition as one buyer may."""
-
-
-def email_key(email: str) -> str:
-    """The address as counted: lower case, without a ``+tag`` in its local part."""
-    local, _, domain = (email or "").strip().lower().rpartition("@")
-    if not local:
-        return domain
-    return f"{local.split('+', 1)[0]}@{domain}"
 
 
 @dataclass(frozen=True)
