@@ -78,3 +78,56 @@ def test_guest_buys_a_studio_piece_by_bank_transfer(seeded, live_server, page, b
         assert "No. 03/50" in elsewhere.locator(".order-lines").inner_text()
     finally:
         other.close()
+
+
+CONFIRM = re.compile(r"(http://\S+/account/orders/DIA-[A-Z0-9]{6}/confirm-email\?t=\S+)")
+
+
+def test_a_guest_cannot_hoard_and_confirms_the_address_on_a_phone(seeded, live_server, browser):
+    """The audit's hoarder, in a browser: the cart says why; the short hold waits for the link."""
+    app = seeded
+    phone = browser.new_context(viewport={"width": 390, "height": 844})
+    try:
+        page = phone.new_page()
+        page.goto(live_server + "/shop/aurelia-crown")
+        page.get_by_label("Metal").select_option("silver")
+        page.get_by_label("Pieces").fill("3")
+        page.get_by_role("button", name="Add to cart").click()
+        page.wait_for_url(re.compile(r"/cart$"))
+        notice = page.get_by_text("one buyer may reserve at most 2 pieces of Aurelia")
+        notice.wait_for()
+        screenshot(page, "holds-cart-limit-390")
+
+        page.goto(live_server + "/shop/aurelia-crown")
+        page.get_by_label("Metal").select_option("silver")
+        page.get_by_label("Pieces").fill("2")
+        page.get_by_role("button", name="Add to cart").click()
+        page.wait_for_url(re.compile(r"/cart$"))
+        page.get_by_role("link", name="Checkout").click()
+        page.get_by_label("Email").fill("hoarder@example.com")
+        page.get_by_label("Full name").fill("Hal Hoarder")
+        page.get_by_label("Address", exact=True).fill("1 Vault Road")
+        page.get_by_label("Town or city").fill("Leeds")
+        page.get_by_label("Postcode").fill("LS1 1AA")
+        page.get_by_label("Country").select_option("GB")
+        page.get_by_label("I accept the returns and repairs policy").check()
+        page.get_by_role("button", name=re.compile(r"^Place order")).click()
+        page.wait_for_url(re.compile(r"/account/orders/DIA-[A-Z0-9]{6}$"))
+        assert "Please confirm your address" in page.locator("[data-confirm-email]").inner_text()
+        screenshot(page, "holds-order-unconfirmed-390")
+
+        # A third piece from the same browser under another address is refused in the cart.
+        page.goto(live_server + "/shop/aurelia-crown")
+        page.get_by_label("Metal").select_option("silver")
+        page.get_by_role("button", name="Add to cart").click()
+        page.get_by_text("You already hold 2").wait_for()
+
+        [placed] = read_outbox(app.config["MAIL_OUTBOX_DIR"])
+        link = CONFIRM.search(placed.get_body(("plain",)).get_content()).group(1)
+        page.goto(link)
+        screenshot(page, "holds-confirm-390")
+        page.get_by_role("button", name="Confirm my address").click()
+        page.get_by_text("your address is confirmed").wait_for()
+        screenshot(page, "holds-confirmed-390")
+    finally:
+        phone.close()
