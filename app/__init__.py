@@ -106,12 +106,14 @@ def register_blueprints(app: Flask) -> None:
     from app.main import views as main
     from app.provenance import views as provenance
     from app.repairs import views as repairs
+    from app.staff import catalog_views as catalog_staff
     from app.staff import views as staff
     from app.tryon import views as tryon
 
     for blueprint in (
         main.bp,
         catalog.bp,
+        catalog_staff.bp,
         accounts.bp,
         tryon.bp,
         checkout.bp,

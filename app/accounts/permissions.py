@@ -15,6 +15,8 @@ passports). Moving money and changing the atelier's terms is for admins only.
 | cancel an order                                 | no    | yes   |
 | revise a custom piece's price                   | no    | yes   |
 | studio settings: hours, slots, closed days      | no    | yes   |
+| see the metal rates and their history           | yes   | yes   |
+| change a metal rate (reprices the catalogue)    | no    | yes   |
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ class Permission(enum.StrEnum):
     CANCEL_ORDER = "cancel_order"
     REVISE_PRICE = "revise_price"
     STUDIO_SETTINGS = "studio_settings"
+    SET_RATES = "set_rates"
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {

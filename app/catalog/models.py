@@ -21,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 
+from app.domain.clock import utcnow
 from app.extensions import db
 
 
@@ -51,6 +52,31 @@ class Metal(db.Model):
     rate_per_gram_minor: Mapped[int]
     swatch: Mapped[str] = mapped_column(String(7), default="#c9a227")
     position: Mapped[int] = mapped_column(default=0)
+
+
+class MetalRateChange(db.Model):
+    """One change of a metal's price per gram: who made it, when, from what to what.
+
+    The dated history of the atelier's rates; orders keep the breakdown frozen at purchase, so
+    a change reprices the catalogue only.
+    """
+
+    __tablename__ = "metal_rate_changes"
+    __table_args__ = (
+        CheckConstraint("old_rate_minor >= 0 AND new_rate_minor >= 0", name="rates_not_negative"),
+        Index("ix_metal_rate_changes_metal_changed", "metal_id", "changed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    metal_id: Mapped[int] = mapped_column(ForeignKey("metals.id", ondelete="CASCADE"))
+    old_rate_minor: Mapped[int]
+    new_rate_minor: Mapped[int]
+    note: Mapped[str] = mapped_column(String(200), default="")
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    metal: Mapped[Metal] = relationship()
+    changed_by = relationship("User")  # accounts' model, by name: catalog does not import it
 
 
 class FitSize(db.Model):
