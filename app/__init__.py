@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
-from flask import Flask, Response, render_template
+from flask import Flask, Response, make_response, render_template
 from PIL import Image
 
 from app.common import input_guards
@@ -200,7 +201,13 @@ def register_error_pages(app: Flask) -> None:
 
     @app.errorhandler(429)
     def too_many(error):
-        return render_error(429, "Slow down", "Too many requests; try again in a moment.")
+        response = make_response(
+            render_error(429, "Slow down", "Too many requests; try again in a moment.")
+        )
+        limit = limiter.current_limit  # the limit that was hit: say when its window resets
+        if limit is not None:
+            response.headers["Retry-After"] = str(max(1, limit.reset_at - int(time.time())))
+        return response
 
     @app.errorhandler(500)
     def server_error(error):
