@@ -20,7 +20,14 @@ Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Create and configure the Diadem application."""
-    app = Flask(__name__, instance_relative_config=True)
+    # DIADEM_INSTANCE_PATH: this server's own folder (secret key file, outbox, local media) when
+    # several run from one checkout; default: instance/ beside the package.
+    instance = os.environ.get("DIADEM_INSTANCE_PATH")
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        instance_path=os.path.abspath(instance) if instance else None,
+    )
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.from_mapping(from_environment(app.instance_path))
     if test_config:

@@ -60,3 +60,12 @@ def test_https_base_url_makes_cookies_secure_and_sends_hsts(monkeypatch, tmp_pat
     assert "Secure" in cookie and "SameSite=Lax" in cookie and "HttpOnly" in cookie
     monkeypatch.setenv("DIADEM_SECURE_COOKIES", "0")  # e.g. a TLS-less staging box, said aloud
     assert not create_app({"TESTING": True, "SECRET_KEY": "x"}).config["SESSION_COOKIE_SECURE"]
+
+
+def test_each_server_may_have_its_own_instance_folder(tmp_path, monkeypatch):
+    from app import create_app
+
+    monkeypatch.setenv("DIADEM_INSTANCE_PATH", str(tmp_path / "server-b"))
+    app = create_app({"TESTING": True, "SECRET_KEY": "x"})
+    assert app.instance_path == str(tmp_path / "server-b")
+    assert app.config["MAIL_OUTBOX_DIR"] == str(tmp_path / "server-b" / "outbox")
