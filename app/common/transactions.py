@@ -5,20 +5,32 @@ work in ``with atomic():``; the outermost block commits when it leaves cleanly a
 when anything is raised. A nested ``atomic()`` is a savepoint: its failure undoes only its own
 work. ``on_commit(fn)`` runs ``fn`` once the outermost block has committed (mail, files, calls
 to Stripe) and forgets it if the transaction, or the savepoint it was registered in, is rolled
-back; a callback may open its own ``atomic()``.
+back; a callback may open its own ``atomic()``. ``on_rollback(fn)`` is its mirror for undoing
+what the database cannot (a stored file): ``fn`` runs once the transaction, or the savepoint it
+was registered in, has rolled back, and is forgotten on commit.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
 from app.extensions import db
 
-_STACK = "diadem.atomic"  # session.info key: one list of callbacks per open atomic() level
+log = logging.getLogger(__name__)
+
+_STACK = "diadem.atomic"  # session.info key: one _Level per open atomic() level
+
+
+@dataclass
+class _Level:
+    commit: list[Callable[[], object]] = field(default_factory=list)
+    rollback: list[Callable[[], object]] = field(default_factory=list)
 
 
 class NoTransaction(RuntimeError):
@@ -38,21 +50,23 @@ def in_atomic() -> bool:
 def atomic() -> Iterator[Session]:
     """Run the block in one transaction (a savepoint when nested) and yield the session."""
     session = _session()
-    stack: list[list[Callable[[], object]]] = session.info.setdefault(_STACK, [])
+    stack: list[_Level] = session.info.setdefault(_STACK, [])
     if stack:
         yield from _savepoint(session, stack)
         return
-    stack.append([])
+    stack.append(_Level())
     try:
         yield session
         session.commit()
     except BaseException:
         session.rollback()
+        undo = [callback for level in stack for callback in level.rollback]
         stack.clear()
+        _undo(undo)
         raise
-    callbacks = stack.pop()
+    level = stack.pop()
     stack.clear()
-    for callback in callbacks:
+    for callback in level.commit:
         callback()
 
 
@@ -66,17 +80,27 @@ def _begin_sqlite_if_idle(session: Session) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
-def _savepoint(session: Session, stack: list[list[Callable[[], object]]]) -> Iterator[Session]:
+def _savepoint(session: Session, stack: list[_Level]) -> Iterator[Session]:
     _begin_sqlite_if_idle(session)
-    stack.append([])
+    stack.append(_Level())
     try:
         with session.begin_nested():
             yield session
     except BaseException:
-        stack.pop()
+        _undo(stack.pop().rollback)
         raise
-    callbacks = stack.pop()
-    stack[-1].extend(callbacks)
+    level = stack.pop()
+    stack[-1].commit.extend(level.commit)
+    stack[-1].rollback.extend(level.rollback)
+
+
+def _undo(callbacks: list[Callable[[], object]]) -> None:
+    # Newest first; a failing undo is logged, never raised over the error that caused the rollback.
+    for callback in reversed(callbacks):
+        try:
+            callback()
+        except Exception:
+            log.exception("on_rollback callback %r failed", callback)
 
 
 def on_commit(callback: Callable[[], object]) -> None:
@@ -84,4 +108,12 @@ def on_commit(callback: Callable[[], object]) -> None:
     stack = _session().info.get(_STACK)
     if not stack:
         raise NoTransaction("on_commit() needs an enclosing atomic() block")
-    stack[-1].append(callback)
+    stack[-1].commit.append(callback)
+
+
+def on_rollback(callback: Callable[[], object]) -> None:
+    """Run ``callback`` if the enclosing ``atomic()`` or savepoint rolls back; drop it on commit."""
+    stack = _session().info.get(_STACK)
+    if not stack:
+        raise NoTransaction("on_rollback() needs an enclosing atomic() block")
+    stack[-1].rollback.append(callback)

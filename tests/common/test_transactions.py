@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.accounts.models import User
-from app.common.transactions import NoTransaction, atomic, in_atomic, on_commit
+from app.common.transactions import NoTransaction, atomic, in_atomic, on_commit, on_rollback
 from app.extensions import db
 
 
@@ -75,6 +75,49 @@ def test_a_savepoint_that_is_the_first_write_still_rolls_back_with_its_transacti
 def test_on_commit_needs_a_transaction(app_ctx):
     with pytest.raises(NoTransaction):
         on_commit(lambda: None)
+
+
+def test_on_rollback_runs_after_a_rollback_only(app_ctx):
+    undone: list[str] = []
+    with atomic():
+        _user("a@example.com")
+        on_rollback(lambda: undone.append("committed"))
+    assert undone == []
+    with pytest.raises(ZeroDivisionError), atomic():
+        on_rollback(lambda: undone.append("first"))
+        on_rollback(lambda: undone.append("second"))
+        1 / 0  # noqa: B018
+    assert undone == ["second", "first"]  # newest first, once the transaction is gone
+    with pytest.raises(NoTransaction):
+        on_rollback(lambda: None)
+
+
+def test_on_rollback_follows_its_savepoint(app_ctx):
+    undone: list[str] = []
+    with pytest.raises(ValueError), atomic():
+        with pytest.raises(KeyError), atomic():
+            on_rollback(lambda: undone.append("failed savepoint"))
+            raise KeyError("inner")
+        assert undone == ["failed savepoint"]
+        with atomic():
+            on_rollback(lambda: undone.append("released savepoint"))
+        assert undone == ["failed savepoint"]  # released: it now stands or falls with the outer
+        raise ValueError("outer")
+    assert undone == ["failed savepoint", "released savepoint"]
+
+
+def test_a_failing_rollback_callback_does_not_hide_the_error(app_ctx, caplog):
+    undone: list[str] = []
+
+    def broken() -> None:
+        raise OSError("bucket unreachable")
+
+    with pytest.raises(ZeroDivisionError), atomic():
+        on_rollback(lambda: undone.append("still run"))
+        on_rollback(broken)
+        1 / 0  # noqa: B018
+    assert undone == ["still run"]
+    assert "on_rollback callback" in caplog.text and "bucket unreachable" in caplog.text
 
 
 def test_a_callback_may_open_its_own_transaction(app_ctx):
