@@ -90,6 +90,9 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     mail.init_app(app)
     limiter.init_app(app)
+    from app.common import storage
+
+    storage.init_app(app)
 
 
 def register_models() -> None:

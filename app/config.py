@@ -20,6 +20,13 @@ def from_environment(instance_path: str) -> dict[str, object]:
         "SQLALCHEMY_DATABASE_URI": env.get("DATABASE_URL")
         or f"sqlite:///{instance / 'diadem.sqlite3'}",
         "MEDIA_ROOT": env.get("DIADEM_MEDIA_ROOT") or str(instance / "media"),
+        # Uploads and product pictures: "local" (UPLOADS_ROOT, MEDIA_ROOT/products) or "s3" (one
+        # bucket shared by every server; credentials from the standard AWS_* variables).
+        "STORAGE": env.get("DIADEM_STORAGE") or "local",
+        "S3_BUCKET": env.get("DIADEM_S3_BUCKET"),
+        "S3_ENDPOINT_URL": env.get("DIADEM_S3_ENDPOINT_URL"),
+        "S3_REGION": env.get("DIADEM_S3_REGION"),
+        "S3_PREFIX": env.get("DIADEM_S3_PREFIX", ""),
         "MAIL_OUTBOX_DIR": env.get("DIADEM_MAIL_OUTBOX") or str(instance / "outbox"),
         # "outbox" writes each message as an .eml file; "smtp" sends through MAIL_SERVER.
         "MAIL_TRANSPORT": env.get("DIADEM_MAIL_TRANSPORT", "outbox"),

@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 
 from app import create_app
 from app.extensions import db
+from tests.s3 import s3_endpoint, s3_settings  # noqa: F401  (fixtures: a fake S3, see tests/s3.py)
 
 POSTGRES_URL = os.environ.get("DIADEM_TEST_DATABASE_URL", "")
 

@@ -1,21 +1,18 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     jsonify,
     render_template,
     request,
-    send_from_directory,
 )
 
 from app.catalog import services
 from app.catalog.filters import SORTS, parse_filter
 from app.common.caching import cached_page
+from app.common.storage import media_storage
 
 bp = Blueprint("catalog", __name__)
 
@@ -82,6 +79,5 @@ def price_json(slug: str):
 
 @bp.get("/media/products/<path:filename>")
 def product_media(filename: str):
-    # Only product artwork is public; send_from_directory refuses paths that escape the folder.
-    folder = Path(current_app.config["MEDIA_ROOT"]) / "products"
-    return send_from_directory(folder, filename, max_age=86400)
+    # Only product artwork is public; a name that is not a plain key in that storage is a 404.
+    return media_storage().serve(filename, private=False)

@@ -1,7 +1,8 @@
 """Safe storage for uploaded files: type checked by content, size and pixel limits, random names.
 
-Files live under instance/uploads (never the static folder) and are served only by views that
-first check who may see them (see :func:`send_upload`).
+Files go to the app's uploads storage (app.common.storage: instance/uploads, never the static
+folder, or a bucket) and are served only by views that first check who may see them (see
+:func:`send_upload`). A file stored inside ``atomic()`` is deleted again if that rolls back.
 """
 
 from __future__ import annotations
@@ -12,8 +13,11 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import current_app, send_file
+from flask import Response, current_app
 from PIL import Image, UnidentifiedImageError
+
+from app.common.storage import local_uploads_root, uploads_storage
+from app.common.transactions import in_atomic, on_rollback
 
 MAX_UPLOAD_BYTES = 8 * 1024 * 1024
 MAX_IMAGE_PIXELS = 40_000_000
@@ -41,16 +45,6 @@ ISO_VIDEO_BRANDS = {
     b"M4V ": MP4,
     b"qt  ": ("video/quicktime", ".mov"),
 }
-# What each stored extension is served as (not left to the host's mime.types).
-SERVED_TYPES = {
-    extension: content_type
-    for content_type, extension in [
-        *IMAGE_FORMATS.values(),
-        ("application/pdf", ".pdf"),
-        *ISO_VIDEO_BRANDS.values(),
-        ("video/webm", ".webm"),
-    ]
-}
 EBML_MAGIC = b"\x1a\x45\xdf\xa3"
 EBML_DOCTYPE_ID = b"\x42\x82"
 
@@ -61,15 +55,14 @@ class UploadError(ValueError):
 
 @dataclass(frozen=True)
 class StoredUpload:
-    name: str  # random file name inside the uploads folder, safe to keep in the database
+    name: str  # random storage key (<folder>/<random><ext>), safe to keep in the database
     content_type: str
     size: int
 
 
 def uploads_root() -> Path:
-    root = Path(
-        current_app.config.get("UPLOADS_ROOT") or Path(current_app.instance_path) / "uploads"
-    )
+    """The local uploads folder (where DIADEM_STORAGE=local keeps them)."""
+    root = local_uploads_root(current_app)
     root.mkdir(parents=True, exist_ok=True)
     return root
 
@@ -171,34 +164,31 @@ def sniff(data: bytes, *, allow_pdf: bool = False, allow_video: bool = False) ->
 def store_upload(
     data: bytes, *, folder: str, allow_pdf: bool = False, allow_video: bool = False
 ) -> StoredUpload:
-    """Check and store an upload under a random name in uploads/<folder>/."""
+    """Check and store an upload under a random name in <folder>/.
+
+    Inside ``atomic()`` the file is deleted again if the transaction (or the savepoint it was
+    stored in) rolls back, so a refused insert leaves no orphan behind.
+    """
     content_type, extension = sniff(data, allow_pdf=allow_pdf, allow_video=allow_video)
     if not folder.isidentifier():
         raise ValueError(f"Bad upload folder {folder!r}")
-    directory = uploads_root() / folder
-    directory.mkdir(parents=True, exist_ok=True)
     name = f"{folder}/{secrets.token_urlsafe(18)}{extension}"
-    (uploads_root() / name).write_bytes(data)
+    storage = uploads_storage()
+    storage.put(name, data, content_type=content_type)
+    if in_atomic():
+        on_rollback(lambda: storage.delete(name))
     return StoredUpload(name=name, content_type=content_type, size=len(data))
 
 
-def send_upload(name: str, *, download_name: str | None = None):
-    """Send a stored upload; call only after checking the viewer may see it."""
-    root = uploads_root().resolve()
-    path = (root / name).resolve()
-    if root not in path.parents or not path.is_file():
-        from flask import abort
+def remove_upload(name: str) -> None:
+    """Delete a stored upload (a missing one is fine); call it on_commit of the row's removal."""
+    uploads_storage().delete(name)
 
-        abort(404)
-    # Given a path, send_file answers conditional and Range requests (206), which <video> needs
-    # to seek; the content type comes from the extension chosen by sniff().
-    response = send_file(
-        path,
-        mimetype=SERVED_TYPES.get(path.suffix.lower()),
-        download_name=download_name,
-        max_age=0,
-        conditional=True,
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+
+def send_upload(name: str, *, download_name: str | None = None) -> Response:
+    """Send a stored upload; call only after checking the viewer may see it.
+
+    Range and conditional requests are answered (206, 304), which <video> needs to seek; the
+    content type comes from the extension chosen by sniff().
+    """
+    return uploads_storage().serve(name, download_name=download_name, private=True)
