@@ -2,6 +2,7 @@
 
 Seeding is idempotent: rows are found by their natural keys (metal code, size code, product slug,
 batch code) and artwork files are only drawn when missing, so running it twice adds nothing.
+Artwork goes to the app's media storage (MEDIA_ROOT/products on disk, or the bucket).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 
 from app.catalog import services
@@ -26,6 +26,7 @@ from app.catalog.models import (
     ProductImage,
     ProductStone,
 )
+from app.common.storage import LocalStorage, Storage, media_storage
 from app.common.transactions import atomic
 from app.domain.editions import piece_numbers
 from app.extensions import db
@@ -361,16 +362,15 @@ def _stone_for_art(product: DemoProduct) -> tuple[str, int]:
     return STONE_COLOURS.get(kind, "diamond"), min(count, 40)
 
 
-def _draw_artwork(product: DemoProduct, metal: str, folder: Path) -> tuple[str, str, dict]:
+def _draw_artwork(product: DemoProduct, metal: str, media: Storage) -> tuple[str, str, dict]:
     """Draw (once) the catalog picture and try-on overlay of a product in a metal."""
     import json
 
     from app.demo import artwork
 
-    folder.mkdir(parents=True, exist_ok=True)
     catalog_name = f"{product.slug}/catalog-{metal}.png"
     overlay_name = f"{product.slug}/overlay-{metal}.png"
-    spec_path = folder / f"overlay-{metal}.json"
+    spec_name = f"{product.slug}/overlay-{metal}.json"
     stone, count = _stone_for_art(product)
     design = artwork.PieceDesign(
         kind=product.kind,
@@ -381,15 +381,14 @@ def _draw_artwork(product: DemoProduct, metal: str, folder: Path) -> tuple[str, 
         width_mm=product.width_mm,
         seed=sum(map(ord, product.slug)) % 97,
     )
-    if not (folder / f"catalog-{metal}.png").exists():
-        (folder / f"catalog-{metal}.png").write_bytes(
-            artwork.png_bytes(artwork.render_catalog_image(design))
-        )
-    if not (folder / f"overlay-{metal}.png").exists() or not spec_path.exists():
+    if not media.exists(catalog_name):
+        png = artwork.png_bytes(artwork.render_catalog_image(design))
+        media.put(catalog_name, png, content_type="image/png")
+    if not media.exists(overlay_name) or not media.exists(spec_name):
         image, spec = artwork.render_overlay(design)
-        (folder / f"overlay-{metal}.png").write_bytes(artwork.png_bytes(image))
-        spec_path.write_text(json.dumps(spec))
-    spec = json.loads(spec_path.read_text())
+        media.put(overlay_name, artwork.png_bytes(image), content_type="image/png")
+        media.put(spec_name, json.dumps(spec).encode(), content_type="application/json")
+    spec = json.loads(media.read(spec_name))
     return catalog_name, overlay_name, spec
 
 
@@ -425,9 +424,13 @@ def _upsert_reference_data() -> tuple[dict[str, Metal], dict[str, FitSize]]:
     return metals, sizes
 
 
-def seed_demo(*, media_root: str, draw_artwork: bool = True) -> SeedReport:
-    """Load the demo atelier; safe to run again (adds nothing the second time)."""
+def seed_demo(*, media_root: str | None = None, draw_artwork: bool = True) -> SeedReport:
+    """Load the demo atelier; safe to run again (adds nothing the second time).
+
+    Artwork is drawn into the app's media storage, or under ``media_root``/products if given.
+    """
     report = SeedReport()
+    media = LocalStorage(Path(media_root) / "products") if media_root else None
     metals, _ = _upsert_reference_data()
     existing = {p.slug: p for p in db.session.execute(db.select(Product)).scalars()}
     existing_runs = set(db.session.execute(db.select(EditionRun.batch_code)).scalars())
@@ -437,7 +440,7 @@ def seed_demo(*, media_root: str, draw_artwork: bool = True) -> SeedReport:
             product = _new_product(demo, metals)
             report.products_created += 1
         if draw_artwork and not product.images:
-            _add_artwork(product, demo, metals, Path(media_root) / "products" / demo.slug)
+            _add_artwork(product, demo, metals, media or media_storage())
         for run in demo.runs:
             if run.batch not in existing_runs:
                 report.pieces_created += _add_run(product, run, metals)
@@ -480,10 +483,10 @@ def _new_product(demo: DemoProduct, metals: dict[str, Metal]) -> Product:
 
 
 def _add_artwork(
-    product: Product, demo: DemoProduct, metals: dict[str, Metal], folder: Path
+    product: Product, demo: DemoProduct, metals: dict[str, Metal], media: Storage
 ) -> None:
     for position, code in enumerate(demo.metals):
-        catalog_name, overlay_name, spec = _draw_artwork(demo, code, folder)
+        catalog_name, overlay_name, spec = _draw_artwork(demo, code, media)
         product.images.append(
             ProductImage(
                 path=catalog_name,
@@ -525,7 +528,7 @@ def _add_run(product: Product, run: Run, metals: dict[str, Metal]) -> int:
 def seed_demo_command(no_artwork: bool) -> None:
     """Load the demo atelier (idempotent)."""
     with atomic():
-        report = seed_demo(media_root=current_app.config["MEDIA_ROOT"], draw_artwork=not no_artwork)
+        report = seed_demo(draw_artwork=not no_artwork)
     click.echo(
         f"Demo atelier ready: {report.products_created} new products, "
         f"{report.runs_created} new edition runs, {report.pieces_created} new pieces."

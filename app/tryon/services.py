@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from flask import current_app
@@ -27,8 +26,9 @@ from sqlalchemy.orm import selectinload
 import ar
 from app.catalog import services as catalog
 from app.catalog.models import FitSize, Metal, Overlay, Product
+from app.common.storage import media_storage
 from app.common.transactions import atomic, on_commit
-from app.common.uploads import MAX_IMAGE_PIXELS, store_upload, uploads_root
+from app.common.uploads import MAX_IMAGE_PIXELS, remove_upload, store_upload
 from app.extensions import db
 from app.tryon import images
 from app.tryon.models import TryonSnapshot
@@ -267,29 +267,22 @@ def tryon_catalogue() -> list[TryonProductChoice]:
     return choices
 
 
-def _overlay_file(path: str) -> Path:
-    root = (Path(current_app.config["MEDIA_ROOT"]) / "products").resolve()
-    full = (root / path).resolve()
-    if root not in full.parents:
-        raise PieceNotFound("That piece's try-on picture is missing.")
-    return full
-
-
 @lru_cache(maxsize=64)
-def _prepared_overlay(path: str, mtime_ns: int, size: int) -> ar.Overlay:
-    # Keyed by modification time and size, so redrawn artwork is picked up without a restart.
-    return ar.prepare_overlay(ar.load_overlay(path))
+def _prepared_overlay(location: str, key: str, version: str) -> ar.Overlay:
+    # Keyed by the storage, the key and its version (mtime and size on disk, ETag in a bucket),
+    # so redrawn artwork is picked up without a restart.
+    return ar.prepare_overlay(ar.decode_overlay(media_storage().read(key)))
 
 
 def load_overlay(piece: TryonPiece) -> ar.Overlay:
-    """Return the piece's PNG, premultiplied and cached per process."""
-    path = _overlay_file(piece.overlay_path)
+    """Return the piece's PNG from the media storage, premultiplied and cached per process."""
+    media = media_storage()
+    key = piece.overlay_path
     try:
-        stat = path.stat()
-        overlay = _prepared_overlay(str(path), stat.st_mtime_ns, stat.st_size)
+        overlay = _prepared_overlay(media.location, key, media.version(key))
         piece.spec.check_overlay((overlay.width, overlay.height))
     except (OSError, ar.InvalidImage, ar.InvalidSpec) as exc:
-        log.error("try-on picture %s unusable: %s", path, exc)
+        log.error("try-on picture %s%s unusable: %s", media.location, key, exc)
         raise PieceNotFound(f"{piece.name} cannot be tried on just now.") from None
     return overlay
 
@@ -577,23 +570,20 @@ def save_snapshot(
 ) -> SavedSnapshot:
     """Composite the photo (as try_on_photo) and keep the result in the buyer's account."""
     result = try_on_photo(photo=photo, slug=slug, metal_code=metal_code)
-    stored = store_upload(result.jpeg, folder=SNAPSHOT_FOLDER)
-    snapshot = TryonSnapshot(
-        user_id=user_id,
-        product_id=result.piece.product_id,
-        metal_id=result.piece.metal_id,
-        image_name=stored.name,
-        head_circumference_mm=result.advice.circumference_mm if result.advice else None,
-        recommended_size=result.advice.size_code if result.advice else None,
-    )
-    try:
-        # A savepoint: a refused insert undoes only itself and takes its stored picture with it.
-        with atomic():
-            db.session.add(snapshot)
-            db.session.flush()
-    except Exception:
-        _remove_upload(stored.name)
-        raise
+    # A savepoint: a refused insert undoes only itself and takes its stored picture with it
+    # (store_upload deletes the file when the savepoint, or the caller's transaction, rolls back).
+    with atomic():
+        stored = store_upload(result.jpeg, folder=SNAPSHOT_FOLDER)
+        snapshot = TryonSnapshot(
+            user_id=user_id,
+            product_id=result.piece.product_id,
+            metal_id=result.piece.metal_id,
+            image_name=stored.name,
+            head_circumference_mm=result.advice.circumference_mm if result.advice else None,
+            recommended_size=result.advice.size_code if result.advice else None,
+        )
+        db.session.add(snapshot)
+        db.session.flush()
     return SavedSnapshot(snapshot, result)
 
 
@@ -623,11 +613,4 @@ def delete_snapshot(*, snapshot_id: int, user_id: int) -> None:
     name = snapshot.image_name
     db.session.delete(snapshot)
     # The picture goes only once the row is gone for good.
-    on_commit(lambda: _remove_upload(name))
-
-
-def _remove_upload(name: str) -> None:
-    root = uploads_root().resolve()
-    path = (root / name).resolve()
-    if root in path.parents:
-        path.unlink(missing_ok=True)
+    on_commit(lambda: remove_upload(name))
