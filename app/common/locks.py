@@ -5,7 +5,8 @@ Take locks in one order everywhere (see each feature's docstring) so paths canno
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 from sqlalchemy import text
@@ -54,3 +55,37 @@ def lock_names(*names: str) -> None:
         db.session.execute(
             text("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))"), {"name": name}
         )
+
+
+@contextmanager
+def try_name_lock(name: str) -> Iterator[bool]:
+    """Try to hold a lock on ``name`` for the block without waiting; yield whether we got it.
+
+    For work that one host at a time should do (a scheduled job run on several hosts): a
+    session-level PostgreSQL advisory lock on a connection of its own, so the block may commit
+    as often as it likes, released at the end (or when the connection dies with the process).
+    SQLite has a single host and always yields True.
+    """
+    engine = db.engine
+    if engine.dialect.name != "postgresql":
+        yield True
+        return
+    key = {"name": name}
+    with engine.connect() as connection:
+        got = connection.execute(
+            text("SELECT pg_try_advisory_lock(hashtextextended(:name, 0))"), key
+        ).scalar_one()
+        connection.commit()
+        try:
+            yield bool(got)
+        finally:
+            if got:
+                try:
+                    connection.execute(
+                        text("SELECT pg_advisory_unlock(hashtextextended(:name, 0))"), key
+                    )
+                    connection.commit()
+                except Exception:
+                    # Never hand a connection still holding the lock back to the pool.
+                    connection.invalidate()
+                    raise
