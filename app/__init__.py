@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask, Response, make_response, render_template
 from PIL import Image
 
-from app.common import input_guards
+from app.common import input_guards, request_ids
 from app.common.uploads import MAX_IMAGE_PIXELS
 from app.config import development_secret, from_environment
 from app.extensions import csrf, db, limiter, login_manager, mail, migrate
@@ -41,6 +41,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
     register_extensions(app)
     register_models()
+    request_ids.install(app)
     input_guards.install(app)
     register_blueprints(app)
     register_template_helpers(app)
