@@ -102,6 +102,7 @@ def register_models() -> None:
     import app.booking.models
     import app.catalog.models
     import app.checkout.models
+    import app.common.outbox
     import app.provenance.models
     import app.qc.models
     import app.repairs.models
@@ -227,8 +228,13 @@ def register_error_pages(app: Flask) -> None:
 
 def register_cli(app: Flask) -> None:
     from app.accounts.cli import create_staff_command
+    from app.booking import cli as booking_cli
     from app.booking.cli import expire_holds_command, send_reminders_command
+    from app.checkout import cli as checkout_cli
     from app.checkout.cli import expire_reservations_command
+    from app.common import cli as common_cli
+    from app.common import scheduling
+    from app.common.mail import outbox_sweep_job
     from app.demo.seed import seed_demo_command
     from app.provenance.cli import provenance_keygen_command, verify_provenance_command
 
@@ -240,5 +246,9 @@ def register_cli(app: Flask) -> None:
         expire_holds_command,
         verify_provenance_command,
         provenance_keygen_command,
+        *common_cli.commands,
     ):
         app.cli.add_command(command)
+    scheduling.register(
+        app, [*booking_cli.scheduled_jobs, *checkout_cli.scheduled_jobs, outbox_sweep_job]
+    )

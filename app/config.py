@@ -39,6 +39,8 @@ def from_environment(instance_path: str) -> dict[str, object]:
             "MAIL_DEFAULT_SENDER", "Diadem Atelier <atelier@diadem.test>"
         ),
         "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
+        # Set: mail and other jobs go to RQ (`flask worker`); unset: they run in-process.
+        "REDIS_URL": env.get("REDIS_URL"),
         "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY"),
         "STRIPE_PUBLISHABLE_KEY": env.get("STRIPE_PUBLISHABLE_KEY"),
         "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET"),
@@ -69,6 +71,8 @@ def from_environment(instance_path: str) -> dict[str, object]:
         "GUEST_UNCONFIRMED_HOLD_MINUTES",
         "BOOKING_GUEST_HOLD_MINUTES",
         "BOOKING_MAX_UPCOMING",
+        "OUTBOX_MAX_ATTEMPTS",
+        "OUTBOX_RETRY_SECONDS",
     ):
         if env.get(f"DIADEM_{name}"):
             config[name] = int(env[f"DIADEM_{name}"])

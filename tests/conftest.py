@@ -39,6 +39,7 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
             "PROVENANCE_KEY_PATH": str(tmp_path / "provenance.pem"),
             "MAIL_TRANSPORT": "outbox",
             "RATELIMIT_STORAGE_URI": "memory://",
+            "REDIS_URL": None,  # jobs run in-process unless a test gives Redis
             "PAGE_CACHE_SECONDS": 0,
             "SERVER_NAME": "diadem.test",
             "PUBLIC_BASE_URL": "http://diadem.test",

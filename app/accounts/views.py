@@ -7,7 +7,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from app.accounts import forms, services, sessions
 from app.common.links import public_url
-from app.common.mail import send_mail
+from app.common.mail import send_mail_after_commit
 from app.common.transactions import atomic
 from app.extensions import limiter, login_manager
 
@@ -139,14 +139,15 @@ def forgot_password():
         user = services.find_user_by_email(form.email.data)
         if user is not None:
             token = services.make_reset_token(user=user, secret_key=current_app.secret_key)
-            send_mail(
-                to=user.email,
-                subject="Reset your Diadem password",
-                template="password_reset",
-                user=user,
-                link=public_url("accounts.reset_password", token=token),
-                minutes=current_app.config["PASSWORD_RESET_MAX_AGE"] // 60,
-            )
+            with atomic():  # through the outbox: a mail server that is down delays it, not us
+                send_mail_after_commit(
+                    to=user.email,
+                    subject="Reset your Diadem password",
+                    template="password_reset",
+                    user=user,
+                    link=public_url("accounts.reset_password", token=token),
+                    minutes=current_app.config["PASSWORD_RESET_MAX_AGE"] // 60,
+                )
         # Same answer whether or not the address has an account, so it cannot be probed.
         flash("If that address has an account, a reset link is on its way.", "info")
         return redirect(url_for("accounts.login"))

@@ -2,11 +2,35 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import click
 from flask.cli import with_appcontext
 
 from app.checkout import services
+from app.common.scheduling import ScheduledJob, run_job
 from app.common.transactions import atomic
+from app.domain.clock import utcnow
+
+
+def expire_reservations(*, now: datetime) -> str:
+    """Cancel unpaid orders whose reservation lapsed, one transaction each; say which."""
+    with atomic():
+        order_ids = services.lapsed_order_ids(now=now)
+    numbers = []
+    for order_id in order_ids:
+        # One transaction per order: each holds its order and piece locks only briefly.
+        with atomic():
+            number = services.expire_order(order_id)
+        if number is not None:
+            numbers.append(number)
+    return f"Expired {len(numbers)} order(s){': ' + ', '.join(numbers) if numbers else ''}."
+
+
+expire_reservations_job = ScheduledJob(
+    name="expire-reservations", every_seconds=5 * 60, run=expire_reservations
+)
+scheduled_jobs = [expire_reservations_job]
 
 
 @click.command("expire-reservations")
@@ -17,16 +41,7 @@ def expire_reservations_command() -> None:
     Lapsed pieces are already sellable without this (reservation checks the time), so this
     only tidies order statuses and cancels abandoned card payments; run it every few minutes.
     """
-    with atomic():
-        order_ids = services.lapsed_order_ids()
-    numbers = []
-    for order_id in order_ids:
-        # One transaction per order: each holds its order and piece locks only briefly.
-        with atomic():
-            number = services.expire_order(order_id)
-        if number is not None:
-            numbers.append(number)
-    click.echo(f"Expired {len(numbers)} order(s){': ' + ', '.join(numbers) if numbers else ''}.")
+    click.echo(run_job(expire_reservations_job, now=utcnow()).summary)
 
 
 commands = [expire_reservations_command]

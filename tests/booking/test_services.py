@@ -355,21 +355,29 @@ def test_reminders_are_sent_once(studio):
     assert db.session.get(Consultation, later.id).reminder_sent_at is None
 
 
-def test_a_failed_reminder_is_retried_next_run(studio, monkeypatch):
+def test_a_failed_reminder_stays_queued_and_is_delivered_once_by_the_sweep(studio, monkeypatch):
+    from app.common.mail import deliver_outbox
+    from app.common.outbox import OutboxMessage
+
     book()
     evening = datetime(2027, 3, 1, 18, 0)
 
-    def broken(**kwargs):
+    def broken(message):
         raise OSError("mail server down")
 
-    monkeypatch.setattr("app.booking.services.notifications.send_mail", broken)
+    monkeypatch.setattr("app.common.mail.transmit", broken)
     before = len(outbox(studio))
-    send_reminders(now=evening)  # the claim commits, the send fails and releases it
+    assert send_reminders(now=evening) == 1  # claimed and queued; the delivery fails
     db.session.expire_all()
-    assert db.session.execute(db.select(Consultation.reminder_sent_at)).scalar() is None
-    assert len(outbox(studio)) == before
+    assert db.session.execute(db.select(Consultation.reminder_sent_at)).scalar() == evening
+    queued = db.session.execute(
+        db.select(OutboxMessage).where(OutboxMessage.template == "consultation_reminder")
+    ).scalar_one()
+    assert (queued.sent_at, queued.attempts) == (None, 1)
+    assert send_reminders(now=evening) == 0  # no second reminder while the first waits
     monkeypatch.undo()
-    assert send_reminders(now=evening) == 1
+    assert deliver_outbox(now=queued.next_attempt_at).sent == 1
+    assert deliver_outbox(now=queued.next_attempt_at).sent == 0
     assert len(outbox(studio)) == before + 1
 
 

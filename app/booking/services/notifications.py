@@ -13,8 +13,7 @@ from app.booking.models import Consultation, ConsultationStatus, format_when
 from app.booking.services.links import confirm_token, manage_token
 from app.booking.services.settings import get_settings
 from app.common.links import public_url
-from app.common.mail import send_mail, send_mail_after_commit
-from app.common.transactions import atomic, on_commit
+from app.common.mail import send_mail_after_commit
 from app.extensions import db
 
 REMINDER_HOURS = 24
@@ -134,11 +133,12 @@ def due_reminder_ids(*, now: datetime) -> list[int]:
 
 
 def send_reminder(*, consultation_id: int, now: datetime) -> bool:
-    """Claim one booking's reminder and email it after the commit; False if it is not due.
+    """Claim one booking's reminder and queue its email in the same transaction; False if not due.
 
     The claim is a conditional UPDATE of reminder_sent_at: a second run (even a concurrent one)
-    finds the column set and skips the row. The mail leaves only once the claim commits, and a
-    failed send releases the claim so the next run tries again.
+    finds the column set and skips the row. The outbox row commits with the claim (and its
+    dedupe key, one per booking and start time, refuses a second), so the reminder is queued
+    exactly once; the outbox retries its delivery if the mail server is down.
     """
     table = Consultation.__table__
     claimed = db.session.execute(
@@ -153,27 +153,11 @@ def send_reminder(*, consultation_id: int, now: datetime) -> bool:
     if claimed != 1:
         return False
     consultation = db.session.get_one(Consultation, consultation_id, populate_existing=True)
-    context = _mail_context(consultation)
-    on_commit(lambda: _deliver_reminder(consultation, context, claimed_at=now))
+    send_mail_after_commit(
+        to=consultation.email,
+        subject=f"Reminder: your Diadem consultation ({consultation.reference})",
+        template="consultation_reminder",
+        dedupe_key=f"consultation-reminder:{consultation.id}:{consultation.starts_at:%Y%m%dT%H%M}",
+        **_mail_context(consultation),
+    )
     return True
-
-
-def _deliver_reminder(
-    consultation: Consultation, context: dict[str, object], *, claimed_at: datetime
-) -> None:
-    try:
-        send_mail(
-            to=consultation.email,
-            subject=f"Reminder: your Diadem consultation ({consultation.reference})",
-            template="consultation_reminder",
-            **context,
-        )
-    except Exception:  # noqa: BLE001 - release the claim so the next run tries again
-        current_app.logger.exception("Reminder for %s failed", consultation.reference)
-        table = Consultation.__table__
-        with atomic():
-            db.session.execute(
-                update(table)
-                .where(table.c.id == consultation.id, table.c.reminder_sent_at == claimed_at)
-                .values(reminder_sent_at=None)
-            )
