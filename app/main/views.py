@@ -4,6 +4,7 @@ from flask import Blueprint, render_template
 
 from app.catalog import services as catalog
 from app.catalog.filters import CatalogFilter
+from app.common import health
 from app.common.caching import cached_page
 
 bp = Blueprint("main", __name__)
@@ -33,4 +34,19 @@ def repairs_policy():
 
 @bp.get("/healthz")
 def healthz():
+    """The process is up (no dependency is touched: the load balancer's liveness probe)."""
     return {"status": "ok"}
+
+
+@bp.get("/readyz")
+def readyz():
+    """Whether this process can serve: 200 with each check, or 503 naming what is down."""
+    checks = health.readiness()
+    down = [check.name for check in checks if not check.ok]
+    body = {
+        "status": "unavailable" if down else "ok",
+        "checks": {check.name: check.detail for check in checks},
+    }
+    if down:
+        body["down"] = down
+    return body, 503 if down else 200, {"Cache-Control": "no-store"}
