@@ -9,8 +9,8 @@ asks for one of them):
   ``app.config.update()`` it before the app first touches its storage.
 
 Anything else that needs the same bucket (a second app, a gunicorn started by a test) gets the
-same settings: the server keeps its state for the whole session. Outside pytest,
-:func:`running_moto_server` is a plain context manager.
+same settings, as environment variables with :func:`as_environment`: the server keeps its state
+for the whole session. Outside pytest, :func:`running_moto_server` is a plain context manager.
 """
 
 from __future__ import annotations
@@ -39,6 +39,11 @@ FAKE_CREDENTIALS = {
     "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
     "AWS_EC2_METADATA_DISABLED": "true",
 }
+
+
+def as_environment(settings: dict[str, str]) -> dict[str, str]:
+    """The ``s3_settings`` as the variables an app server started as a process reads."""
+    return {**FAKE_CREDENTIALS, **{f"DIADEM_{name}": value for name, value in settings.items()}}
 
 
 def moto_server_command() -> str | None:

@@ -219,6 +219,16 @@ def test_check_fails_on_a_missing_bucket(app: Flask, s3_settings):
         app.extensions["diadem.storage"].check()
 
 
+def test_s3_settings_as_environment_variables(s3_settings, tmp_path: Path, monkeypatch):
+    from app.config import from_environment
+    from tests.s3 import as_environment
+
+    for name, value in as_environment(s3_settings).items():
+        monkeypatch.setenv(name, value)
+    config = from_environment(str(tmp_path))
+    assert {name: config[name] for name in s3_settings} == s3_settings
+
+
 def test_local_storage_keeps_todays_layout(app: Flask):
     with app.app_context():
         stored = store_upload(png_bytes(), folder="repairs")
