@@ -8,7 +8,7 @@ import time
 
 import redis
 
-from tests.topology.conftest import ADMIN, REDIS_URL, Browser, Topology
+from tests.topology.servers import ADMIN, REDIS_URL, Browser, Topology
 from tests.tryon.helpers import astronaut_jpeg
 
 TOTAL = re.compile(r'data-total-minor="(\d+)"')
