@@ -51,8 +51,10 @@ def from_environment(instance_path: str) -> dict[str, object]:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
-        # Guests' catalog and product pages are served from a per-process cache this long.
+        # Guests' catalog and product pages are served from the shared cache this long (0: off).
         "PAGE_CACHE_SECONDS": float(env.get("DIADEM_PAGE_CACHE_SECONDS", "5")),
+        # The cache's Redis when it should not be REDIS_URL's; neither set: a cache per process.
+        "CACHE_REDIS_URL": env.get("DIADEM_CACHE_REDIS_URL"),
         "STUDIO_TIMEZONE": env.get("DIADEM_STUDIO_TIMEZONE", "Europe/London"),
         # Every link in mail, on QR codes and to payment pages is built on this base, never on
         # the request's Host header (see app.common.links.public_url).

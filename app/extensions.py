@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from flask_caching import Cache
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -34,6 +35,7 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 mail = Mail()
+cache = Cache()  # bound by app.common.caching.init_app (Redis or per-process)
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 

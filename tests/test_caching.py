@@ -1,21 +1,93 @@
+"""The shared cache: guests' pages with their own CSRF token, kept in Redis for every server (or
+per process without it), and a catalogue generation that a rate or stock change replaces."""
+
 from __future__ import annotations
 
 import re
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
+import redis
+from flask import Flask
+from sqlalchemy import select
 
-from app.common.caching import CSRF_PLACEHOLDER, pages
-from tests.helpers import login, make_user
+from app import create_app
+from app.catalog import reservations
+from app.catalog.models import Metal, Product
+from app.common import caching
+from app.common.transactions import atomic
+from app.domain.clock import utcnow
+from app.extensions import cache, db
+from tests.helpers import csrf_token, login, make_user
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+TOTAL = re.compile(r'data-total-minor="(\d+)"')
+PRODUCT = "/shop/aurelia-crown?size=M&metal=yellow-gold"
+REDIS_DB_URL = "redis://127.0.0.1:6379/6"  # the tests' own Redis database, flushed around each
+# What a second app server needs from the first one's configuration (same database and files).
+SHARED_KEYS = (
+    "TESTING",
+    "SECRET_KEY",
+    "SQLALCHEMY_DATABASE_URI",
+    "MEDIA_ROOT",
+    "MAIL_OUTBOX_DIR",
+    "UPLOADS_ROOT",
+    "PROVENANCE_KEY_PATH",
+    "MAIL_TRANSPORT",
+    "RATELIMIT_STORAGE_URI",
+    "REDIS_URL",
+    "SERVER_NAME",
+    "PUBLIC_BASE_URL",
+)
 
 
 @pytest.fixture
-def cached(seeded):
+def cached(seeded: Flask) -> Iterator[Flask]:
     seeded.config["PAGE_CACHE_SECONDS"] = 30
-    pages.clear()
     yield seeded
-    pages.clear()
+
+
+@pytest.fixture
+def redis_db() -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(REDIS_DB_URL)
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    client.flushdb()
+    yield client
+    client.flushdb()
+    client.close()
+
+
+def _server(first: Flask, **config: object) -> Flask:
+    """Another app server on the first one's database."""
+    settings = {key: first.config[key] for key in SHARED_KEYS}
+    settings.update(PAGE_CACHE_SECONDS=30, **config)
+    return create_app(settings)
+
+
+@pytest.fixture
+def two_servers(seeded: Flask, redis_db: redis.Redis) -> Iterator[tuple[Flask, Flask]]:
+    prefix = f"test-{uuid.uuid4().hex[:8]}:"
+    servers = tuple(
+        _server(seeded, CACHE_REDIS_URL=REDIS_DB_URL, CACHE_KEY_PREFIX=prefix) for _ in range(2)
+    )
+    yield servers
+    for server in servers:
+        with server.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def _total(response) -> int:
+    return int(TOTAL.search(response.get_data(as_text=True)).group(1))
+
+
+def _free_numbers(response) -> int:
+    return response.get_data(as_text=True).count('class="piece-no"')
 
 
 def test_guest_pages_are_served_from_cache_with_their_own_token(cached):
@@ -25,7 +97,7 @@ def test_guest_pages_are_served_from_cache_with_their_own_token(cached):
     assert first.headers["X-Page-Cache"] == "miss"
     assert second.headers["X-Page-Cache"] == "hit"
     first_html, second_html = first.get_data(as_text=True), second.get_data(as_text=True)
-    assert CSRF_PLACEHOLDER not in first_html + second_html
+    assert caching.CSRF_PLACEHOLDER not in first_html + second_html
     first_token = TOKEN.search(first_html).group(1)
     second_token = TOKEN.search(second_html).group(1)
     assert first_token != second_token
@@ -44,12 +116,15 @@ def test_guest_pages_are_served_from_cache_with_their_own_token(cached):
     assert "Form expired" not in second_client.get("/cart").get_data(as_text=True)
 
 
-def test_cached_page_is_stale_only_until_it_expires(cached):
+def test_the_cache_is_off_at_zero_seconds_and_on_above(cached):
     client = cached.test_client()
     client.get("/shop")
     assert client.get("/shop").headers["X-Page-Cache"] == "hit"
     cached.config["PAGE_CACHE_SECONDS"] = 0
     assert "X-Page-Cache" not in client.get("/shop").headers
+    assert "X-Page-Cache" not in client.get("/shop").headers
+    cached.config["PAGE_CACHE_SECONDS"] = 30
+    assert client.get("/shop").headers["X-Page-Cache"] == "hit"
 
 
 def test_signed_in_visitors_messages_and_errors_are_never_cached(cached):
@@ -63,3 +138,105 @@ def test_signed_in_visitors_messages_and_errors_are_never_cached(cached):
     assert "Ignored the unknown kind" in guest.get("/shop?kind=spaceship").get_data(as_text=True)
     assert guest.get("/shop/aurelia-crown?size=XXL").status_code == 400
     assert guest.get("/shop/aurelia-crown?size=XXL").status_code == 400
+
+
+def test_a_rate_changed_on_one_server_shows_on_the_other_at_once(two_servers):
+    a, b = two_servers
+    guest_b = b.test_client()
+    before = guest_b.get(PRODUCT)
+    assert before.headers["X-Page-Cache"] == "miss"
+    assert guest_b.get(PRODUCT).headers["X-Page-Cache"] == "hit"
+    assert a.test_client().get(PRODUCT).headers["X-Page-Cache"] == "hit"  # one shared cache
+
+    make_user(a, email="owner@example.com", role="admin", name="Owner")
+    admin = a.test_client()
+    login(admin, email="owner@example.com")
+    token = csrf_token(admin, "/staff/catalog/rates")
+    response = admin.post(
+        "/staff/catalog/rates",
+        data={"csrf_token": token, "metal": "yellow-gold", "rate": "99.50", "note": ""},
+    )
+    assert response.status_code == 302
+
+    after = guest_b.get(PRODUCT)
+    assert after.headers["X-Page-Cache"] == "miss"
+    assert _total(after) > _total(before)
+    assert guest_b.get(PRODUCT).headers["X-Page-Cache"] == "hit"
+
+
+def test_a_piece_reserved_on_one_server_is_gone_from_the_others_page_at_once(two_servers):
+    a, b = two_servers
+    guest_b = b.test_client()
+    free_before = _free_numbers(guest_b.get(PRODUCT))
+    assert guest_b.get(PRODUCT).headers["X-Page-Cache"] == "hit"
+    with a.test_request_context(), atomic():
+        product_id, metal_id = db.session.execute(
+            select(Product.id, Metal.id)
+            .join(Metal, Metal.id == Product.default_metal_id)
+            .where(Product.slug == "aurelia-crown")
+        ).one()
+        now = utcnow()
+        piece = reservations.claim_free_piece(
+            product_id=product_id, metal_id=metal_id, now=now, until=now + timedelta(minutes=15)
+        )
+        assert piece is not None
+        # Nothing changes before the commit: a rolled-back reservation would tell nobody.
+        assert guest_b.get(PRODUCT).headers["X-Page-Cache"] == "hit"
+    after = guest_b.get(PRODUCT)
+    assert after.headers["X-Page-Cache"] == "miss"
+    assert _free_numbers(after) == free_before - 1
+
+
+def test_without_redis_each_process_keeps_its_own_pages(cached):
+    other = _server(cached)
+    try:
+        with cached.app_context():
+            assert type(cache.cache).__name__ == "SimpleCache"
+        assert cached.test_client().get(PRODUCT).headers["X-Page-Cache"] == "miss"
+        assert cached.test_client().get(PRODUCT).headers["X-Page-Cache"] == "hit"
+        assert other.test_client().get(PRODUCT).headers["X-Page-Cache"] == "miss"
+        # A change in this process is seen by this process's next request.
+        with cached.test_request_context(), atomic():
+            caching.catalogue_changed()
+        assert cached.test_client().get(PRODUCT).headers["X-Page-Cache"] == "miss"
+    finally:
+        with other.app_context():
+            db.engine.dispose()
+
+
+def test_a_generation_change_rolled_back_tells_nobody(cached):
+    client = cached.test_client()
+    client.get(PRODUCT)
+    with cached.test_request_context(), pytest.raises(RuntimeError), atomic():
+        caching.catalogue_changed()
+        raise RuntimeError("the change failed")
+    assert client.get(PRODUCT).headers["X-Page-Cache"] == "hit"
+
+
+def test_remembered_values_start_afresh_in_a_new_generation(cached):
+    loads = []
+
+    def load() -> int:
+        loads.append(1)
+        return len(loads)
+
+    with cached.test_request_context():
+        assert caching.remember("answer", load, timeout=30) == 1
+        assert caching.remember("answer", load, timeout=30) == 1
+        caching.bump_generation()
+        assert caching.remember("answer", load, timeout=30) == 2
+
+
+def test_a_cache_that_is_down_costs_the_cache_not_the_page(seeded):
+    # Nothing listens on port 9: every cache call fails at once and pages are rendered.
+    down = _server(seeded, CACHE_REDIS_URL="redis://127.0.0.1:9/6")
+    try:
+        client = down.test_client()
+        for _ in range(2):
+            response = client.get(PRODUCT)
+            assert response.status_code == 200
+            assert "X-Page-Cache" not in response.headers
+            assert TOTAL.search(response.get_data(as_text=True))
+    finally:
+        with down.app_context():
+            db.engine.dispose()

@@ -2,8 +2,8 @@
 
 Breakdowns are priced live from the rates, so a change reprices every product at once; each
 product's "from" price (the catalogue's sort and filter column) is recomputed in the same
-transaction, and the page caches are told after the commit. Orders keep the breakdown frozen
-at purchase and never change.
+transaction, and every server's page cache is told after the commit. Orders keep the breakdown
+frozen at purchase and never change.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from app.catalog.models import Metal, MetalRateChange, Product, product_metals
 from app.catalog.services import refresh_list_price
+from app.common import caching
 from app.common.locks import lock_row
 from app.domain.clock import utcnow
 from app.extensions import db
@@ -71,7 +72,7 @@ def set_metal_rate(
     )
     for product in products:
         refresh_list_price(product)
-    _catalogue_changed()  # WIRE-CACHE
+    caching.catalogue_changed()
     return RateChanged(metal.name, old, rate_per_gram_minor, len(products))
 
 
@@ -84,7 +85,3 @@ def rate_history(*, limit: int = 50) -> list[MetalRateChange]:
             .limit(limit)
         ).scalars()
     )
-
-
-def _catalogue_changed() -> None:  # WIRE-CACHE: replaced by the shared cache's invalidation
-    pass

@@ -18,6 +18,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 
 from app.catalog.models import EditionRun, Piece, PieceStatus, piece_is_free
+from app.common import caching
 from app.common.locks import lock_rows
 from app.domain.clock import utcnow
 from app.extensions import db
@@ -89,4 +90,5 @@ def claim_free_piece(
         return None
     piece.status = PieceStatus.RESERVED.value
     piece.reserved_until = until
+    caching.catalogue_changed()  # one number fewer is free: pages showing it are out of date
     return piece

@@ -1,62 +1,133 @@
-"""A short-lived per-process cache of public pages as guests see them.
+"""The shared cache (Flask-Caching): guests' pages and data that changes rarely, on every server.
 
-Catalog and product pages cost several queries and a large template; the same few are asked
-for over and over. For a signed-out visitor without pending messages, the rendered page is
-kept for PAGE_CACHE_SECONDS (default 5 s; 0 turns it off) with its CSRF token left as a
-placeholder, and each hit gets a fresh token for its own session. What a cached page shows
-(prices, numbers still free) can be that many seconds old; checkout re-checks everything under
-row locks, so a stale page can never sell a piece twice.
+With ``REDIS_URL`` (or ``CACHE_REDIS_URL``) set the cache lives in Redis and every app server
+shares it; without, each process keeps its own (``SimpleCache``, bounded).
+
+**Guest pages.** For a signed-out visitor without pending messages, a rendered catalog or
+product page is kept for PAGE_CACHE_SECONDS (default 5 s; 0 turns it off) with its CSRF token
+left as a placeholder, and each hit gets a fresh token for its own session.
+
+**Invalidation.** Every cached page and value is keyed by the *catalogue generation*, a random
+token in the cache itself. A service that changes what those pages show (the catalogue, a
+metal rate, a piece reserved, released or sold) calls ``catalogue_changed()``; after its
+transaction commits the token is replaced, so the next request on any server misses and
+renders afresh. Old entries are never read again and simply expire. A reservation that
+lapses by the clock writes nothing: a cached page may show that piece as taken until the page
+expires. Checkout re-checks everything under row locks, so a stale page can never sell a piece
+twice.
+
+A cache that fails (Redis down) is logged and treated as a miss: pages are rendered, never lost.
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import OrderedDict
+import logging
+import secrets
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar
 
-from flask import Response, current_app, g, make_response, message_flashed, request, session
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    g,
+    has_app_context,
+    has_request_context,
+    make_response,
+    message_flashed,
+    request,
+    session,
+)
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
+from app.common.transactions import in_atomic, on_commit
+from app.extensions import cache
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
 CSRF_PLACEHOLDER = "__diadem_csrf_placeholder__"
+GENERATION_KEY = "catalogue-generation"
+# A process's own cache holds at most this many entries (odd query strings cannot grow it).
+LOCAL_THRESHOLD = 1024
 
 
-class PageCache:
-    """A thread-safe LRU of (expiry, html) by key, bounded so odd query strings cannot grow it."""
-
-    def __init__(self, maxsize: int = 512) -> None:
-        self._items: OrderedDict[str, tuple[float, str]] = OrderedDict()
-        self._lock = threading.Lock()
-        self._maxsize = maxsize
-
-    def get(self, key: str) -> str | None:
-        with self._lock:
-            item = self._items.get(key)
-            if item is None:
-                return None
-            if item[0] < time.monotonic():
-                del self._items[key]
-                return None
-            self._items.move_to_end(key)
-            return item[1]
-
-    def set(self, key: str, html: str, ttl: float) -> None:
-        with self._lock:
-            self._items[key] = (time.monotonic() + ttl, html)
-            self._items.move_to_end(key)
-            while len(self._items) > self._maxsize:
-                self._items.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
+def init_app(app: Flask) -> None:
+    """Bind the shared cache: Redis when a URL is configured, else a per-process cache."""
+    redis_url = app.config.get("CACHE_REDIS_URL") or app.config.get("REDIS_URL")
+    config: dict[str, Any] = {
+        "CACHE_KEY_PREFIX": app.config.get("CACHE_KEY_PREFIX", "diadem:"),
+        "CACHE_DEFAULT_TIMEOUT": 300,
+    }
+    if redis_url:
+        config.update(CACHE_TYPE="RedisCache", CACHE_REDIS_URL=redis_url)
+    else:
+        config.update(CACHE_TYPE="SimpleCache", CACHE_THRESHOLD=LOCAL_THRESHOLD)
+    cache.init_app(app, config=config)
 
 
-pages = PageCache()
+def _safely(operation: Callable[[], T], fallback: T) -> T:
+    try:
+        return operation()
+    except Exception:  # a cache must never take a page down: log and carry on without it
+        log.warning("cache unavailable", exc_info=True)
+        return fallback
+
+
+# --- the catalogue generation ------------------------------------------------------------------
+
+
+def generation() -> str:
+    """Return the current catalogue generation (read once per request)."""
+    if has_request_context() and "catalogue_generation" in g:
+        return g.catalogue_generation
+    token = _safely(lambda: cache.get(GENERATION_KEY), None)
+    if token is None:
+        # First use, or the entry was evicted: add() is atomic, so every server agrees on one.
+        fresh = secrets.token_hex(8)
+        _safely(lambda: cache.add(GENERATION_KEY, fresh, timeout=0), False)
+        token = _safely(lambda: cache.get(GENERATION_KEY), None) or fresh
+    if has_request_context():
+        g.catalogue_generation = token
+    return token
+
+
+def bump_generation() -> None:
+    """Start a new catalogue generation now: every cached page and value is out of date."""
+    token = secrets.token_hex(8)
+    _safely(lambda: cache.set(GENERATION_KEY, token, timeout=0), False)
+    if has_app_context():
+        g.pop("catalogue_generation", None)
+
+
+def catalogue_changed() -> None:
+    """Tell every server what guests see has changed, once the current transaction commits.
+
+    Call from a service that changes the catalogue, a rate or stock. Outside ``atomic()`` (a
+    script committing by hand) the generation changes at once.
+    """
+    if in_atomic():
+        on_commit(bump_generation)
+    else:
+        bump_generation()
+
+
+def remember(key: str, load: Callable[[], T], *, timeout: float) -> T:
+    """Return ``load()`` for ``key`` in this catalogue generation, kept ``timeout`` seconds."""
+    full_key = f"data:{generation()}:{key}"
+    hit = _safely(lambda: cache.get(full_key), None)
+    if hit is not None:
+        return hit
+    value = load()
+    _safely(lambda: cache.set(full_key, value, timeout=max(1, round(timeout))), False)
+    return value
+
+
+# --- guest pages ---------------------------------------------------------------------------------
 
 
 def _note_flash(sender: Any, message: str, category: str, **extra: Any) -> None:
@@ -74,9 +145,13 @@ def csrf_token() -> str | Markup:
     return generate_csrf()
 
 
+def _page_seconds() -> float:
+    return float(current_app.config.get("PAGE_CACHE_SECONDS", 0) or 0)
+
+
 def _cacheable_request() -> bool:
     return (
-        current_app.config.get("PAGE_CACHE_SECONDS", 0) > 0
+        _page_seconds() > 0
         and request.method == "GET"
         and not current_user.is_authenticated
         and "_flashes" not in session
@@ -88,14 +163,14 @@ def _with_token(html: str) -> str:
 
 
 def cached_page(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Serve a guest's GET from the page cache, or render it and keep it when it is clean."""
+    """Serve a guest's GET from the shared page cache, or render it and keep it when clean."""
 
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         if not _cacheable_request():
             return view(*args, **kwargs)
-        key = request.full_path
-        html = pages.get(key)
+        key = f"page:{generation()}:{request.full_path}"
+        html = _safely(lambda: cache.get(key), None)
         if html is not None:
             response = Response(_with_token(html), mimetype="text/html")
             response.headers["X-Page-Cache"] = "hit"
@@ -108,8 +183,9 @@ def cached_page(view: Callable[..., Any]) -> Callable[..., Any]:
         html = response.get_data(as_text=True)
         # Only a plain page is shared: not an error, and not one that left a message behind.
         if response.status_code == 200 and not g.get("page_flashed"):
-            pages.set(key, html, current_app.config["PAGE_CACHE_SECONDS"])
-            response.headers["X-Page-Cache"] = "miss"
+            timeout = max(1, round(_page_seconds()))
+            if _safely(lambda: cache.set(key, html, timeout=timeout), False):
+                response.headers["X-Page-Cache"] = "miss"
         response.set_data(_with_token(html))
         return response
 

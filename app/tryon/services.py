@@ -11,7 +11,6 @@ import io
 import logging
 import os
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from sqlalchemy.orm import selectinload
 import ar
 from app.catalog import services as catalog
 from app.catalog.models import FitSize, Metal, Overlay, Product
+from app.common import caching
 from app.common.storage import media_storage
 from app.common.transactions import atomic, on_commit
 from app.common.uploads import MAX_IMAGE_PIXELS, remove_upload, store_upload
@@ -193,20 +193,13 @@ def _piece_from(overlay: Overlay, product: Product, metal: Metal) -> TryonPiece:
 
 
 # Live frames arrive up to 15 a second per buyer; the piece and size table they need change
-# rarely, so each process keeps them this long instead of querying for every frame.
+# rarely, so the shared cache keeps them this long (a catalogue change starts afresh at once).
 CATALOG_CACHE_SECONDS = 10.0
 
 
 def _cached(key: tuple[Any, ...], load: Callable[[], Any]) -> Any:
-    # Kept on the app, so each app (and each test's database) has its own.
-    cache = current_app.extensions.setdefault("tryon.cache", {})
-    now = time.monotonic()
-    hit = cache.get(key)
-    if hit is not None and now - hit[0] < CATALOG_CACHE_SECONDS:
-        return hit[1]
-    value = load()
-    cache[key] = (now, value)
-    return value
+    name = "tryon:" + ":".join(map(str, key))
+    return caching.remember(name, load, timeout=CATALOG_CACHE_SECONDS)
 
 
 def _load_pieces(slug: str) -> tuple[str, list[TryonPiece], int]:

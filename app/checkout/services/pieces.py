@@ -16,6 +16,7 @@ from app.checkout.models import Order, OrderLine
 from app.checkout.services.errors import SoldOut
 from app.checkout.services.records import _event, _refresh_lines
 from app.checkout.services.settings import setting
+from app.common import caching
 from app.domain.editions import format_piece_number
 from app.extensions import db
 
@@ -60,6 +61,8 @@ def _release_pieces(order: Order, now: datetime, *, restock_sold: bool = False) 
             piece.reserved_until = None
         line.piece_released_at = now
         released.append(line.piece_label)
+    if released:
+        caching.catalogue_changed()  # the pieces are free again on every server's pages
     return released
 
 
@@ -153,4 +156,6 @@ def _secure_pieces(order: Order, now: datetime) -> bool:
         piece = db.session.get(Piece, line.piece_id)
         piece.status = PieceStatus.SOLD.value
         piece.reserved_until = None
+    if studio:
+        caching.catalogue_changed()
     return True
