@@ -18,7 +18,7 @@ from sqlalchemy import (
     func,
     or_,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.domain.clock import utcnow
@@ -144,6 +144,9 @@ class Product(db.Model):
     # catalog can sort and filter by price in SQL.
     list_price_minor: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    # Whether it has a try-on picture: filled in by the query that asks (catalog.services
+    # get_product), None when a query did not; not a column.
+    has_tryon: Mapped[bool | None] = query_expression()
 
     default_metal: Mapped[Metal] = relationship(foreign_keys=[default_metal_id])
     metals: Mapped[list[Metal]] = relationship(secondary=product_metals, order_by=Metal.position)

@@ -5,18 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import g
-from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import String, cast, exists, func, select
+from sqlalchemy.orm import contains_eager, joinedload, with_expression
 
 from app.catalog.filters import CatalogFilter
 from app.catalog.models import (
     EditionRun,
     FitSize,
     Metal,
+    Overlay,
     Piece,
     Product,
+    ProductImage,
     Tier,
     piece_is_free,
+    product_metals,
 )
 from app.domain import pricing
 from app.domain.clock import utcnow
@@ -39,6 +42,9 @@ class UnknownOption(CatalogError):
 class ProductCard:
     product: Product
     available: int  # free numbered pieces (studio); custom pieces are made to order
+    metal_count: int = 1
+    image_path: str | None = None  # the first picture, if any
+    image_alt: str = ""
 
     @property
     def in_stock(self) -> bool:
@@ -79,13 +85,30 @@ def _available_counts():
 
 
 def list_products(catalog_filter: CatalogFilter) -> list[ProductCard]:
-    """Products matching the filter, with availability, in a fixed number of queries."""
+    """Products matching the filter, each with what its card shows, in one query."""
     counts = _available_counts()
     available = func.coalesce(counts.c.available, 0)
+    # What a card needs of the collections (its first picture, how many metals) comes from
+    # subqueries, so no collection is loaded for the list.
+    first_image = (
+        select(ProductImage.id)
+        .where(ProductImage.product_id == Product.id)
+        .order_by(ProductImage.position, ProductImage.id)
+        .limit(1)
+        .correlate(Product)
+        .scalar_subquery()
+    )
+    metal_count = (
+        select(func.count())
+        .select_from(product_metals)
+        .where(product_metals.c.product_id == Product.id)
+        .correlate(Product)
+        .scalar_subquery()
+    )
     stmt = (
-        select(Product, available)
+        select(Product, available, metal_count, ProductImage.path, ProductImage.alt)
         .outerjoin(counts, counts.c.product_id == Product.id)
-        .options(selectinload(Product.images), selectinload(Product.metals))
+        .outerjoin(ProductImage, ProductImage.id == first_image)
     )
     f = catalog_filter
     if f.kind:
@@ -106,24 +129,31 @@ def list_products(catalog_filter: CatalogFilter) -> list[ProductCard]:
         "newest": (Product.created_at.desc(), Product.id.desc()),
     }[f.sort]
     stmt = stmt.order_by(*order)
-    return [ProductCard(product=p, available=n) for p, n in db.session.execute(stmt)]
+    return [
+        ProductCard(product=p, available=n, metal_count=m, image_path=path, image_alt=alt or "")
+        for p, n, m, path, alt in db.session.execute(stmt)
+    ]
 
 
 def get_product(slug: str) -> Product:
-    """Return the product with this slug and what its page needs, or raise ProductNotFound."""
-    # One round trip: the to-many collections are small (a handful of rows each), so joining
-    # them is cheaper than a query per collection on the hottest page.
+    """Return the product with this slug and what its page and price need, or ProductNotFound.
+
+    One query: the default metal and the few metals, pictures and stones are joined in (a
+    handful of rows) and ``has_tryon`` is filled in. Edition runs are asked for by
+    edition_summaries() when a page shows them; joining them and the try-on pictures too
+    multiplied the rows by their counts.
+    """
+    tryon = exists().where(Overlay.product_id == Product.id)
     product = (
         db.session.execute(
             select(Product)
             .where(Product.slug == slug)
             .options(
+                with_expression(Product.has_tryon, tryon),
                 joinedload(Product.default_metal),
                 joinedload(Product.images),
                 joinedload(Product.metals),
                 joinedload(Product.stones),
-                joinedload(Product.overlays),
-                joinedload(Product.runs).joinedload(EditionRun.metal),
             )
         )
         .unique()
@@ -135,21 +165,26 @@ def get_product(slug: str) -> Product:
 
 
 def edition_summaries(product: Product) -> list[EditionSummary]:
-    """Each edition run of a studio product with the numbers still free."""
-    if not product.runs:
-        return []
+    """Each edition run of a studio product with the numbers still free, in one query.
+
+    The database lists each run's free numbers (one row per run, however large the edition),
+    so no piece row is loaded.
+    """
+    free = func.aggregate_strings(cast(Piece.number, String), ",")
     rows = db.session.execute(
-        select(Piece.run_id, Piece.number)
-        .where(Piece.run_id.in_([run.id for run in product.runs]), piece_is_free(utcnow()))
-        .order_by(Piece.run_id, Piece.number)
+        select(EditionRun, free)
+        .join(EditionRun.metal)
+        .outerjoin(Piece, (Piece.run_id == EditionRun.id) & piece_is_free(utcnow()))
+        .where(EditionRun.product_id == product.id)
+        .options(contains_eager(EditionRun.metal))
+        .group_by(EditionRun.id, Metal.id)
+        .order_by(EditionRun.id)
     ).all()
-    free: dict[int, list[int]] = {}
-    for run_id, number in rows:
-        free.setdefault(run_id, []).append(number)
-    return [
-        EditionSummary(run=run, available_numbers=tuple(free.get(run.id, ())))
-        for run in product.runs
-    ]
+    return [EditionSummary(run=run, available_numbers=_numbers(numbers)) for run, numbers in rows]
+
+
+def _numbers(joined: str | None) -> tuple[int, ...]:
+    return tuple(sorted(int(n) for n in joined.split(","))) if joined else ()
 
 
 def bill_of_materials(product: Product) -> pricing.BillOfMaterials:
