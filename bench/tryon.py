@@ -13,7 +13,12 @@ clients, each from its own loopback address so the per-client rate limit applies
 
 It prints frames/s, p50/p99 latency and the ratio of the one-client p50 to `ar`'s own end-to-end
 time for the same work (decode, landmarks, pose, placement, JSON) on the same frames, measured
-in this process in the same run. Not a test: figures depend on the machine and its load.
+in this process in the same run. It also times MediaPipe's own face mesh (still mode, one face,
+refined landmarks: what the live engine runs) on the same decoded frames, the live engine's
+measure + place, and prints the endpoint's one-client p50 against that floor.
+
+Targets (issue 16): endpoint p50 <= 1.3 x raw face mesh; 8 clients >= 150 frames/s (closed).
+Not a test: figures depend on the machine and its load.
 """
 
 from __future__ import annotations
@@ -70,10 +75,14 @@ class ArTimings:
 
     pose: list[float] = field(default_factory=list)  # decode, landmarks, pose, placement, JSON
     full: list[float] = field(default_factory=list)  # the same plus composite and JPEG encode
+    engine: list[float] = field(default_factory=list)  # the live engine's measure + place only
+    mesh: list[float] = field(default_factory=list)  # MediaPipe's face mesh alone
 
 
 def ar_alone(frames: list[bytes], spec: ar.PieceSpec, overlay: ar.Overlay, repeats: int):
-    engine = ar.create_engine("still", max_faces=4)
+    from app.tryon.services import LIVE_MAX_FACES
+
+    engine = ar.create_engine("still", max_faces=LIVE_MAX_FACES)  # as the pose endpoint's
     timings = ArTimings()
     for frame in frames[:5]:  # warm up
         engine.place(ar.decode_image(frame), spec)
@@ -81,16 +90,38 @@ def ar_alone(frames: list[bytes], spec: ar.PieceSpec, overlay: ar.Overlay, repea
         for frame in frames:
             start = time.perf_counter()
             rgb = ar.decode_image(frame)
+            decoded = time.perf_counter()
             faces = engine.measure(rgb)
             placements = engine.place(faces, spec)
+            placed = time.perf_counter()
             json.dumps(ar.faces_json(faces, placements))
             posed = time.perf_counter()
             ar.encode_image(ar.composite(rgb, overlay, placements), "jpeg", quality=90)
             done = time.perf_counter()
+            timings.engine.append((placed - decoded) * 1000)
             timings.pose.append((posed - start) * 1000)
             timings.full.append((done - start) * 1000)
     engine.close()
+    timings.mesh = raw_face_mesh(frames, repeats)
     return timings
+
+
+def raw_face_mesh(frames: list[bytes], repeats: int) -> list[float]:
+    """MediaPipe's own face mesh on the same decoded frames, as the live engine configures it."""
+    # The floor the engine is measured against; the app itself reaches MediaPipe only via ar.
+    from mediapipe.python.solutions import face_mesh
+
+    decoded = [ar.decode_image(frame) for frame in frames]
+    times = []
+    with face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1, refine_landmarks=True) as mesh:
+        for rgb in decoded[:5]:
+            mesh.process(rgb)
+        for _ in range(repeats):
+            for rgb in decoded:
+                start = time.perf_counter()
+                mesh.process(rgb)
+                times.append((time.perf_counter() - start) * 1000)
+    return times
 
 
 def seed(workdir: Path) -> tuple[dict[str, str], ar.PieceSpec, ar.Overlay]:
@@ -325,32 +356,35 @@ def main() -> None:
 
     pose_p50 = statistics.median(before.pose + after.pose)
     full_p50 = statistics.median(before.full + after.full)
+    mesh_p50 = statistics.median(before.mesh + after.mesh)
+    engine_p50 = statistics.median(before.engine + after.engine)
     print(
-        f"# ar alone, same frames, still mode: end-to-end (decode, landmarks, pose, placement, "
-        f"composite, encode) p50 {full_p50:.2f} ms; the pose work only (no composite/encode) "
-        f"p50 {pose_p50:.2f} ms (before the load {statistics.median(before.pose):.2f}, after "
-        f"{statistics.median(after.pose):.2f})"
+        f"# same frames, this process: MediaPipe face mesh alone p50 {mesh_p50:.2f} ms (before "
+        f"the load {statistics.median(before.mesh):.2f}, after {statistics.median(after.mesh):.2f}"
+        f"); live engine measure + place p50 {engine_p50:.2f} ms ({engine_p50 / mesh_p50:.2f} x "
+        f"mesh); ar end-to-end with decode and JSON p50 {pose_p50:.2f} ms; with composite and "
+        f"encode {full_p50:.2f} ms"
     )
     print(f"{'mode':<7} {'clients':>7} {'frames/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
-          f"{'p50/ar':>7} {'p50/pose':>8} {'faces':>6}  statuses")  # fmt: skip
+          f"{'p50/mesh':>8} {'p50/pose':>8} {'faces':>6}  statuses")  # fmt: skip
     for r in results:
         print(
             f"{r['mode']:<7} {r['clients']:>7} {r['frames_per_s']:>9.1f} {r['p50']:>8.2f} "
-            f"{r['p99']:>8.2f} {r['p50'] / full_p50:>7.2f} {r['p50'] / pose_p50:>8.2f} "
+            f"{r['p99']:>8.2f} {r['p50'] / mesh_p50:>8.2f} {r['p50'] / pose_p50:>8.2f} "
             f"{r['with_face'] / max(r['ok'], 1):>6.0%}  {dict(sorted(r['statuses'].items()))}"
         )
     for r in results:
         if r["clients"] == 1:
-            ratio = r["p50"] / full_p50
+            ratio = r["p50"] / mesh_p50
             print(
-                f"# target ({r['mode']}) one client p50 <= 1.5 x ar end-to-end: {ratio:.2f} x "
-                f"({'met' if ratio <= 1.5 else 'MISSED'}); against the pose work alone "
-                f"{r['p50'] / pose_p50:.2f} x"
+                f"# target ({r['mode']}) one-client endpoint p50 <= 1.3 x raw face mesh: "
+                f"{r['p50']:.2f} / {mesh_p50:.2f} ms = {ratio:.2f} x "
+                f"({'met' if ratio <= 1.3 else 'MISSED'})"
             )
-        if r["clients"] == 8:
+        if r["clients"] == 8 and r["mode"] == "closed":
             fps = r["frames_per_s"]
-            verdict = "met" if fps >= 60 else "MISSED"
-            print(f"# target ({r['mode']}) 8 clients >= 60 frames/s: {fps:.1f} ({verdict})")
+            verdict = "met" if fps >= 150 else "MISSED"
+            print(f"# target (closed) 8 clients >= 150 frames/s: {fps:.1f} ({verdict})")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Try-on operations: place a piece on live frames and photos, advise a size, keep snapshots.
 
 Frames and photos are decoded and composited in memory; only a snapshot the buyer saves is
-written (through app.common.uploads). The AR engine is built once per process, on first use.
+written (through app.common.uploads). The AR engines (photos; live frames) are built once per
+process, on first use.
 """
 
 from __future__ import annotations
@@ -111,29 +112,49 @@ class TooBusy(TryonError):
         self.retry_after = retry_after
 
 
-# --- the engine: one per process -------------------------------------------------------------
+# --- the engines: built once per process -----------------------------------------------------
 
-_engine: ar.TryOnEngine | None = None
-_engine_pid: int | None = None
-_engine_lock = threading.Lock()
+# A photo may show a group: every face in it is found, small ones included.
+PHOTO_MAX_FACES = 4
+# A live frame shows the one person at the camera: MediaPipe's face mesh alone finds them, and
+# the full-range small-face detector runs only on frames where the mesh found nobody.
+LIVE_MAX_FACES = 1
+
+
+class _ProcessEngine:
+    """A still-mode engine built on first use and rebuilt in a forked worker, never shared
+    across a fork. Still mode detects on every call, so one engine serves every client of the
+    process; its own lock serialises MediaPipe."""
+
+    def __init__(self, max_faces: int) -> None:
+        self.max_faces = max_faces
+        self._engine: ar.TryOnEngine | None = None
+        self._pid: int | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> ar.TryOnEngine:
+        engine = self._engine
+        if engine is not None and self._pid == os.getpid():
+            return engine
+        with self._lock:
+            if self._engine is None or self._pid != os.getpid():
+                self._engine = ar.create_engine("still", max_faces=self.max_faces)
+                self._pid = os.getpid()
+            return self._engine
+
+
+_photo_engine = _ProcessEngine(PHOTO_MAX_FACES)
+_live_engine = _ProcessEngine(LIVE_MAX_FACES)
 
 
 def get_engine() -> ar.TryOnEngine:
-    """Return this process's still-image engine, building it on first use.
+    """Return this process's engine for photos and snapshots (up to PHOTO_MAX_FACES faces)."""
+    return _photo_engine.get()
 
-    Still mode detects on every call, so one engine serves every client of the process; its own
-    lock serialises MediaPipe. The pid check rebuilds it in a forked worker rather than sharing
-    graphs across a fork.
-    """
-    global _engine, _engine_pid
-    engine = _engine
-    if engine is not None and _engine_pid == os.getpid():
-        return engine
-    with _engine_lock:
-        if _engine is None or _engine_pid != os.getpid():
-            _engine = ar.create_engine("still", max_faces=4)
-            _engine_pid = os.getpid()
-        return _engine
+
+def get_live_engine() -> ar.TryOnEngine:
+    """Return this process's engine for live frames: one face, at MediaPipe's own speed."""
+    return _live_engine.get()
 
 
 # --- pieces ----------------------------------------------------------------------------------
@@ -482,7 +503,7 @@ def locate_piece(*, frame: bytes, slug: str, metal_code: str | None) -> PoseResu
     rgb = decode_checked(
         frame, max_bytes=MAX_FRAME_BYTES, max_pixels=MAX_FRAME_SIDE**2, max_side=MAX_FRAME_SIDE
     )
-    engine = get_engine()
+    engine = get_live_engine()
     faces = engine.measure(rgb)
     placements = engine.place(faces, piece.spec)
     return PoseResult(

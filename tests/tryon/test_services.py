@@ -133,7 +133,7 @@ def test_engine_is_built_once_per_process(monkeypatch):
         built.append(args)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(services, "_engine", None)
+    monkeypatch.setattr(services, "_photo_engine", services._ProcessEngine(4))
     monkeypatch.setattr(ar, "create_engine", counting)
     engines = []
     threads = [
