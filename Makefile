@@ -52,6 +52,7 @@ bench: install-test services
 	$(BIN)/python bench/ar.py
 	$(BIN)/python bench/web.py
 	$(BIN)/python bench/photo_memory.py
+	$(BIN)/python bench/topology.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache
