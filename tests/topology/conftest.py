@@ -29,10 +29,6 @@ from tests.topology.servers import (
     stop_server,
 )
 
-pytestmark = pytest.mark.skipif(
-    not POSTGRES_URL, reason="two servers share a PostgreSQL database (the PostgreSQL pass)"
-)
-
 
 @pytest.fixture(scope="module")
 def topology(s3_endpoint: str, tmp_path_factory) -> Iterator[Topology]:

@@ -6,10 +6,19 @@ from __future__ import annotations
 import re
 import time
 
+import pytest
 import redis
 
+from tests.conftest import POSTGRES_URL
 from tests.topology.servers import ADMIN, REDIS_URL, Browser, Topology
 from tests.tryon.helpers import astronaut_jpeg
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(
+        not POSTGRES_URL, reason="two servers share a PostgreSQL database (the PostgreSQL pass)"
+    ),
+]
 
 TOTAL = re.compile(r'data-total-minor="(\d+)"')
 CHECKOUT = {
