@@ -1,0 +1,67 @@
+"""After the sale: the return window and the repair warranty, counted from delivery.
+
+Delivery is recorded as a naive UTC timestamp (the database's convention, ``app.domain.clock``);
+the days are counted on the studio's calendar (``STUDIO_TIMEZONE``), because that is where a
+returned parcel is received and where the policy is written. The day of delivery is day 0:
+a piece delivered on 3 March (studio time) may be returned until the end of 17 March.
+
+The warranty runs for whole calendar years from the delivery day. A piece delivered on
+29 February is covered until 28 February of the end year when that year has no 29 February:
+the warranty never reaches into a month the delivery did not start in, so it ends on the
+last day of February rather than spilling into March (the same rule as ``relativedelta``).
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+RETURN_DAYS = 14  # limited-edition pieces, unworn, from the day of delivery
+WARRANTY_YEARS = 2  # free repairs of workmanship faults, from the day of delivery
+
+
+@dataclass(frozen=True)
+class ReturnWindow:
+    """The last studio-calendar day of the window and the UTC instant it closes."""
+
+    last_day: date
+    closes_at: datetime  # naive UTC: the first moment after last_day on the studio's clock
+
+    def is_open(self, *, now: datetime) -> bool:
+        """Whether a return may still be asked for at ``now`` (naive UTC)."""
+        return now < self.closes_at
+
+
+def delivery_day(*, delivered_at: datetime, zone: ZoneInfo) -> date:
+    """The studio-calendar day of a delivery recorded as naive UTC."""
+    return delivered_at.replace(tzinfo=UTC).astimezone(zone).date()
+
+
+def return_window(
+    *, delivered_at: datetime, zone: ZoneInfo, days: int = RETURN_DAYS
+) -> ReturnWindow:
+    """The return window: ``days`` whole studio days after the delivery day."""
+    if days < 0:
+        raise ValueError("A return window cannot be negative.")
+    last_day = delivery_day(delivered_at=delivered_at, zone=zone) + timedelta(days=days)
+    # Midnight after the last day on the studio's clock; zoneinfo picks the right offset even
+    # when a clock change falls inside the window.
+    local_close = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=zone)
+    closes_at = local_close.astimezone(UTC).replace(tzinfo=None)
+    return ReturnWindow(last_day=last_day, closes_at=closes_at)
+
+
+def add_years(day: date, years: int) -> date:
+    """``day`` moved by whole years; 29 February becomes 28 February in a common year."""
+    year = day.year + years
+    last = calendar.monthrange(year, day.month)[1]
+    return day.replace(year=year, day=min(day.day, last))
+
+
+def warranty_end(*, delivered_at: datetime, zone: ZoneInfo, years: int = WARRANTY_YEARS) -> date:
+    """The last day (studio calendar, inclusive) of free workmanship repairs."""
+    if years < 0:
+        raise ValueError("A warranty cannot be negative.")
+    return add_years(delivery_day(delivered_at=delivered_at, zone=zone), years)
