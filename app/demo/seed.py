@@ -13,8 +13,9 @@ from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
+from sqlalchemy import select
 
-from app.catalog import services
+from app.catalog import editions, services
 from app.catalog.models import (
     EditionRun,
     FitSize,
@@ -28,7 +29,6 @@ from app.catalog.models import (
 )
 from app.common.storage import LocalStorage, Storage, media_storage
 from app.common.transactions import atomic
-from app.domain.editions import piece_numbers
 from app.extensions import db
 
 METALS = [
@@ -500,26 +500,20 @@ def _add_artwork(
 
 def _add_run(product: Product, run: Run, metals: dict[str, Metal]) -> int:
     """Release one edition run with its numbered pieces; return how many pieces it made."""
-    edition = EditionRun(
+    edition = editions.release_edition(
         product=product,
         metal=metals[run.metal],
         batch_code=run.batch,
         size=run.size,
         released_on=date(2026, 1, 15),
     )
-    db.session.add(edition)
-    db.session.flush()
-    numbers = piece_numbers(run.size)
-    for number in numbers:
-        status = PieceStatus.AVAILABLE
-        if number in run.sold:
-            status = PieceStatus.SOLD
-        elif number in run.withheld:
-            status = PieceStatus.WITHHELD
-        db.session.add(
-            Piece(run_id=edition.id, number=number, edition_size=run.size, status=status.value)
-        )
-    return len(numbers)
+    pieces = db.session.execute(select(Piece).where(Piece.run_id == edition.id)).scalars()
+    for piece in pieces:
+        if piece.number in run.sold:
+            piece.status = PieceStatus.SOLD.value
+        elif piece.number in run.withheld:
+            piece.status = PieceStatus.WITHHELD.value
+    return run.size
 
 
 @click.command("seed-demo")

@@ -1,0 +1,84 @@
+"""Releasing an edition run: the run and every numbered piece of it, in one place.
+
+The demo seed and the catalogue import both release editions through here, so a run always
+starts with pieces 1..size, each available, tied to the run's size by the composite key.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import delete, func, select
+
+from app.catalog.models import EditionRun, Metal, Piece, PieceStatus, Product
+from app.domain.editions import piece_numbers
+from app.extensions import db
+
+
+def release_edition(
+    *, product: Product, metal: Metal, batch_code: str, size: int, released_on: date | None
+) -> EditionRun:
+    """Add an edition run and its available pieces numbered 1..size; caller commits."""
+    numbers = piece_numbers(size)  # refuses a size outside the rules before anything is added
+    edition = EditionRun(
+        product=product, metal=metal, batch_code=batch_code, size=size, released_on=released_on
+    )
+    db.session.add(edition)
+    db.session.flush()
+    for number in numbers:
+        db.session.add(
+            Piece(
+                run_id=edition.id,
+                number=number,
+                edition_size=size,
+                status=PieceStatus.AVAILABLE.value,
+            )
+        )
+    db.session.flush()
+    return edition
+
+
+def pieces_not_available(*, run_id: int) -> int:
+    """How many pieces of a run are reserved, sold or withheld."""
+    return db.session.execute(
+        select(func.count())
+        .select_from(Piece)
+        .where(Piece.run_id == run_id, Piece.status != PieceStatus.AVAILABLE.value)
+    ).scalar_one()
+
+
+def pieces_referenced(*, run_id: int) -> bool:
+    """Whether any other row (an order line, a passport) points at a piece of this run.
+
+    Asked of the schema rather than of the features above catalog, which it may not import.
+    """
+    piece_ids = select(Piece.id).where(Piece.run_id == run_id)
+    for table in db.metadata.sorted_tables:
+        for fk in table.foreign_keys:
+            if fk.column.table.name == Piece.__tablename__ and table.name != Piece.__tablename__:
+                found = db.session.execute(
+                    select(fk.parent).where(fk.parent.in_(piece_ids)).limit(1)
+                ).first()
+                if found is not None:
+                    return True
+    return False
+
+
+def resize_edition(*, edition: EditionRun, size: int) -> None:
+    """Renumber an untouched run to a new size (its pieces are replaced); caller checks it may."""
+    numbers = piece_numbers(size)
+    # A piece's (run, size) references the run's (id, size), so the pieces go before the size.
+    db.session.execute(delete(Piece).where(Piece.run_id == edition.id))
+    db.session.expire(edition, ["pieces"])
+    edition.size = size
+    db.session.flush()
+    for number in numbers:
+        db.session.add(
+            Piece(
+                run_id=edition.id,
+                number=number,
+                edition_size=size,
+                status=PieceStatus.AVAILABLE.value,
+            )
+        )
+    db.session.flush()
