@@ -231,6 +231,7 @@ def register_cli(app: Flask) -> None:
     from app.accounts.cli import create_staff_command
     from app.booking import cli as booking_cli
     from app.booking.cli import expire_holds_command, send_reminders_command
+    from app.catalog.cli import catalog_group
     from app.checkout import cli as checkout_cli
     from app.checkout.cli import expire_reservations_command
     from app.common import cli as common_cli
@@ -242,6 +243,7 @@ def register_cli(app: Flask) -> None:
     for command in (
         create_staff_command,
         seed_demo_command,
+        catalog_group,
         expire_reservations_command,
         send_reminders_command,
         expire_holds_command,
