@@ -65,11 +65,12 @@ def import_command(file, dry_run: bool) -> None:
 
 
 def _print_report(report: transfer.ImportReport, *, dry_run: bool) -> None:
-    prefix = "Dry run, nothing saved. Would have " if dry_run else ""
+    if dry_run:
+        click.echo("Dry run: nothing was saved; this is what the import would do.")
     if not report.anything_done:
-        click.echo(f"{prefix}Nothing to change: all {len(report.unchanged)} items were left alone.")
+        click.echo(f"Nothing to change: all {len(report.unchanged)} items were left alone.")
         return
     for heading, labels in (("Created", report.created), ("Changed", report.changed)):
         if labels:
-            click.echo(f"{prefix}{heading} {len(labels)}: {', '.join(labels)}")
+            click.echo(f"{heading} {len(labels)}: {', '.join(labels)}")
     click.echo(f"Left alone: {len(report.unchanged)} items.")

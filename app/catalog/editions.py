@@ -47,6 +47,14 @@ def pieces_not_available(*, run_id: int) -> int:
     ).scalar_one()
 
 
+def lock_pieces_not_available(*, run_id: int) -> int:
+    """Lock a run's pieces (so none is reserved meanwhile) and count those not available."""
+    statuses = db.session.execute(
+        select(Piece.status).where(Piece.run_id == run_id).order_by(Piece.id).with_for_update()
+    ).scalars()
+    return sum(1 for status in statuses if status != PieceStatus.AVAILABLE.value)
+
+
 def pieces_referenced(*, run_id: int) -> bool:
     """Whether any other row (an order line, a passport) points at a piece of this run.
 

@@ -314,6 +314,11 @@ def _apply_edition(
         report.note(label, before=None, after=None, new=True)
         return
     before = _edition_doc(run)
+    changing = (run.metal.code, run.size) != (item["metal"], item["size"])
+    # validate() checked without locks; a piece may have been reserved since.
+    if changing and edition_service.lock_pieces_not_available(run_id=run.id):
+        rule = "its pieces were reserved or sold while the file was checked"
+        raise CatalogueRefused([Problem(f"edition {code}", rule)])
     if run.metal.code != item["metal"]:
         run.metal = metals[item["metal"]]
     if run.size != item["size"]:

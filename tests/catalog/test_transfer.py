@@ -310,3 +310,27 @@ def test_the_service_never_commits(seeded):
             db.session.execute(select(func.count(Product.id))).scalar_one()
             == len(document["products"]) - 1
         )
+
+
+def test_a_piece_reserved_after_the_check_stops_the_change(seeded, monkeypatch):
+    document = _export(seeded)
+    document["products"].append(copy.deepcopy(NEW_PRODUCT))
+    with seeded.app_context(), atomic():
+        transfer.apply(document)
+    _product(document, "ivy-circlet")["editions"][0]["size"] = 25
+    with seeded.app_context():
+        run_id = db.session.execute(
+            select(EditionRun.id).where(EditionRun.batch_code == "IVY-AG-2027")
+        ).scalar_one()
+        with atomic():
+            piece = db.session.execute(
+                select(Piece).where(Piece.run_id == run_id, Piece.number == 1)
+            ).scalar_one()
+            piece.status = "sold"
+    before = _export(seeded)
+    # As if the piece were sold between validate() and the change.
+    monkeypatch.setattr(transfer, "validate", lambda document: [])
+    with seeded.app_context(), pytest.raises(transfer.CatalogueRefused) as refused, atomic():
+        transfer.apply(document)
+    assert "reserved or sold while the file was checked" in str(refused.value.problems[0])
+    assert _export(seeded) == before
