@@ -233,7 +233,7 @@ def register_cli(app: Flask) -> None:
     from app.booking.cli import expire_holds_command, send_reminders_command
     from app.catalog.cli import catalog_group
     from app.checkout import cli as checkout_cli
-    from app.checkout.cli import expire_reservations_command
+    from app.checkout.cli import expire_reservations_command, follow_shipments_command
     from app.common import cli as common_cli
     from app.common import scheduling
     from app.common.mail import outbox_sweep_job
@@ -245,6 +245,7 @@ def register_cli(app: Flask) -> None:
         seed_demo_command,
         catalog_group,
         expire_reservations_command,
+        follow_shipments_command,
         send_reminders_command,
         expire_holds_command,
         verify_provenance_command,

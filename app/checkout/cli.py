@@ -44,4 +44,33 @@ def expire_reservations_command() -> None:
     click.echo(run_job(expire_reservations_job, now=utcnow()).summary)
 
 
-commands = [expire_reservations_command]
+def format_unconfirmed(shipments: list[services.UnconfirmedShipment], *, days: int) -> str:
+    """The chase list as plain text, one parcel a line (oldest shipment first)."""
+    if not shipments:
+        return f"No shipped order has waited {days} day(s) or more for a recorded delivery."
+    lines = [f"{len(shipments)} shipped order(s) with no delivery after {days} day(s):"]
+    lines += [
+        f"{s.number}  {s.carrier}  {s.tracking_number}  shipped {s.shipped_at:%Y-%m-%d}  "
+        f"{s.days_since} day(s) ago"
+        for s in shipments
+    ]
+    return "\n".join(lines)
+
+
+@click.command("follow-shipments")
+@click.option(
+    "--days",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Days since shipping (default: FOLLOW_SHIPMENTS_DAYS, 7).",
+)
+@with_appcontext
+def follow_shipments_command(days: int | None) -> None:
+    """List shipped orders with no delivery recorded after N days, for staff to chase."""
+    days = services.setting("FOLLOW_SHIPMENTS_DAYS") if days is None else days
+    with atomic():
+        shipments = services.unconfirmed_shipments(now=utcnow(), days=days)
+    click.echo(format_unconfirmed(shipments, days=days))
+
+
+commands = [expire_reservations_command, follow_shipments_command]

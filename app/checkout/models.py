@@ -38,6 +38,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.domain import tracking
 from app.domain.clock import utcnow
 from app.domain.orders import LABELS, OrderStatus
 from app.domain.pricing import Breakdown
@@ -172,6 +173,8 @@ class Order(db.Model):
     paid_at: Mapped[datetime | None]
     shipped_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]
+    # The name the carrier recorded on delivery (every parcel is sent signed-for).
+    delivered_signed_by: Mapped[str] = mapped_column(String(120), default="", server_default="")
     cancelled_at: Mapped[datetime | None]
 
     lines: Mapped[list[OrderLine]] = relationship(
@@ -186,6 +189,11 @@ class Order(db.Model):
     events: Mapped[list[OrderEvent]] = relationship(
         back_populates="order", cascade="all, delete-orphan", order_by="OrderEvent.id"
     )
+
+    @property
+    def tracking_url(self) -> str | None:
+        """The carrier's tracking page for this parcel, or None (unknown carrier, no number)."""
+        return tracking.tracking_url(carrier=self.carrier, tracking_number=self.tracking_number)
 
     @property
     def due_at_checkout_minor(self) -> int:

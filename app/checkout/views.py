@@ -264,6 +264,7 @@ def show_order(number: str):
         order=order,
         method_form=forms.PaymentMethodForm(formdata=None, payment_methods=methods),
         bank=services.setting("BANK_TRANSFER_DETAILS"),
+        aftersale=services.aftersale_terms(order),
     )
 
 

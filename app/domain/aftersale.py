@@ -53,6 +53,27 @@ def return_window(
     return ReturnWindow(last_day=last_day, closes_at=closes_at)
 
 
+class DeliveryDateError(ValueError):
+    """A delivery date that cannot be recorded; the message is for the person who gave it."""
+
+
+def delivery_instant(*, day: date, zone: ZoneInfo, shipped_at: datetime, now: datetime) -> datetime:
+    """The naive UTC instant to record for a delivery on ``day`` of the studio calendar.
+
+    Staff give the day, not the hour: it is recorded as noon studio time, kept between the
+    shipment and now, so its studio day is always the one given.
+    """
+    shipped_day = delivery_day(delivered_at=shipped_at, zone=zone)
+    if day > delivery_day(delivered_at=now, zone=zone):
+        raise DeliveryDateError("The delivery date cannot be in the future.")
+    if day < shipped_day:
+        raise DeliveryDateError(
+            f"The delivery date cannot be before the order shipped ({shipped_day:%-d %B %Y})."
+        )
+    noon = datetime.combine(day, time(12), tzinfo=zone).astimezone(UTC).replace(tzinfo=None)
+    return min(max(noon, shipped_at), now)
+
+
 def add_years(day: date, years: int) -> date:
     """``day`` moved by whole years; 29 February becomes 28 February in a common year."""
     year = day.year + years

@@ -355,7 +355,7 @@ def test_mark_shipped_needs_payment_and_emails_tracking(app, app_ctx, shop):
     assert "JD0142" in message.get_body(("plain",)).get_content()
     assert "JD0142" in message.get_body(("html",)).get_content()
     with atomic():
-        services.mark_delivered(order_id=order.id, by_user_id=None)
+        services.mark_delivered(order_id=order.id, signed_by="B. Buyer", by_user_id=None)
     assert order.status == "delivered"
 
 

@@ -21,6 +21,11 @@ from app.catalog.reservations import free_piece_count as free_piece_count
 from app.checkout.guest_access import guest_order_numbers as guest_order_numbers
 from app.checkout.guest_access import remember_guest_order as remember_guest_order
 from app.checkout.models import EXPIRED_REASON as EXPIRED_REASON
+from app.checkout.services.aftersale import SIGNED_BY_MAX as SIGNED_BY_MAX
+from app.checkout.services.aftersale import AftersaleTerms as AftersaleTerms
+from app.checkout.services.aftersale import UnconfirmedShipment as UnconfirmedShipment
+from app.checkout.services.aftersale import aftersale_terms as aftersale_terms
+from app.checkout.services.aftersale import unconfirmed_shipments as unconfirmed_shipments
 from app.checkout.services.cart import CartItem as CartItem
 from app.checkout.services.cart import CartOwner as CartOwner
 from app.checkout.services.cart import CartSummary as CartSummary

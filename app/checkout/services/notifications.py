@@ -13,6 +13,7 @@ SUBJECTS = {
     "order_placed": "Your Diadem order {number}: bank transfer details",
     "payment_received": "Payment received for Diadem order {number}",
     "order_shipped": "Your Diadem order {number} is on its way",
+    "order_delivered": "Your Diadem order {number} has arrived",
     "balance_requested": "The balance for your Diadem commission {number}",
     "price_revised": "A revised price for your Diadem commission {number}",
     "order_refunded": "A refund on your Diadem order {number}",

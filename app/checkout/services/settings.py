@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 
@@ -22,6 +23,10 @@ DEFAULTS: dict[str, Any] = {
     "STUDIO_DISPATCH_DAYS": 5,
     # A guest's signed order link stays valid this long (commissions take months).
     "ORDER_LINK_MAX_AGE_DAYS": 730,
+    # The studio's clock: return windows and warranties are counted in its days.
+    "STUDIO_TIMEZONE": "Europe/London",
+    # Shipped orders with no delivery recorded after this many days are listed to chase.
+    "FOLLOW_SHIPMENTS_DAYS": 7,
     "BANK_TRANSFER_DETAILS": {
         "Account name": "Diadem Atelier Ltd",
         "Bank": "Example Bank plc, London",
@@ -33,3 +38,8 @@ DEFAULTS: dict[str, Any] = {
 
 def setting(name: str) -> Any:
     return current_app.config.get(name, DEFAULTS[name])
+
+
+def studio_zone() -> ZoneInfo:
+    """The studio's time zone (``STUDIO_TIMEZONE``)."""
+    return ZoneInfo(setting("STUDIO_TIMEZONE") or DEFAULTS["STUDIO_TIMEZONE"])

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import date, datetime
 
 from app.checkout.models import EXPIRED_REASON, Order, Payment, PaymentStatus, RefundStatus
+from app.checkout.services.aftersale import SIGNED_BY_MAX, aftersale_terms
 from app.checkout.services.errors import InvalidTransition, SoldOut
 from app.checkout.services.expiry import _cancel_intents_after_commit
 from app.checkout.services.notifications import notify
 from app.checkout.services.pieces import _release_pieces, _secure_pieces
 from app.checkout.services.records import _event, _lock_order, _move, _new_payment, _pending
-from app.domain import orders
+from app.checkout.services.settings import studio_zone
+from app.domain import aftersale, orders
 from app.domain.clock import utcnow
 from app.domain.money import Money
 from app.domain.orders import OrderAction
@@ -122,9 +125,18 @@ def start_production(order: Order) -> None:
 
 
 def mark_shipped(
-    *, order_id: int, carrier: str, tracking_number: str, by_user_id: int | None
+    *,
+    order_id: int,
+    carrier: str,
+    tracking_number: str,
+    by_user_id: int | None,
+    passports: Sequence[tuple[str, str]] = (),
 ) -> Order:
-    """Record the insured shipment and email the buyer the tracking number."""
+    """Record the insured shipment and email the buyer the tracking number.
+
+    ``passports`` are (piece, public passport URL) pairs for the email; provenance sits above
+    checkout, so the caller that ships the pieces builds them.
+    """
     carrier, tracking_number = carrier.strip()[:60], tracking_number.strip()[:100]
     if not carrier or not tracking_number:
         raise InvalidTransition("Give the carrier and the tracking number.")
@@ -138,17 +150,42 @@ def mark_shipped(
     order.tracking_number = tracking_number
     order.shipped_at = utcnow()
     _event(order, "shipped", f"Shipped with {carrier}, tracking {tracking_number}", by_user_id)
-    notify(order, "order_shipped")
+    notify(order, "order_shipped", passports=list(passports))
     return order
 
 
-def mark_delivered(*, order_id: int, by_user_id: int | None) -> Order:
+def mark_delivered(
+    *,
+    order_id: int,
+    signed_by: str,
+    by_user_id: int | None,
+    delivered_on: date | None = None,
+) -> Order:
+    """Record the signed-for delivery on ``delivered_on`` (studio calendar; today if None).
+
+    Emails the buyer the last day of the return window and the end of the warranty.
+    """
+    signed_by = " ".join(signed_by.split())
+    if not signed_by:
+        raise InvalidTransition("Give the name of the person who signed for the parcel.")
+    if len(signed_by) > SIGNED_BY_MAX:
+        raise InvalidTransition(f"The name is longer than {SIGNED_BY_MAX} characters.")
     order = _lock_order(order_id)
-    if not orders.can(order.status, OrderAction.DELIVER):
+    if not orders.can(order.status, OrderAction.DELIVER) or order.shipped_at is None:
         raise InvalidTransition("Only a shipped order can be marked delivered.")
+    now, zone = utcnow(), studio_zone()
+    day = delivered_on or aftersale.delivery_day(delivered_at=now, zone=zone)
+    try:
+        delivered_at = aftersale.delivery_instant(
+            day=day, zone=zone, shipped_at=order.shipped_at, now=now
+        )
+    except aftersale.DeliveryDateError as exc:
+        raise InvalidTransition(str(exc)) from exc
     _move(order, OrderAction.DELIVER)
-    order.delivered_at = utcnow()
-    _event(order, "delivered", "Delivered", by_user_id)
+    order.delivered_at = delivered_at
+    order.delivered_signed_by = signed_by
+    _event(order, "delivered", f"Delivered {day:%-d %B %Y}, signed for by {signed_by}", by_user_id)
+    notify(order, "order_delivered", aftersale=aftersale_terms(order))
     return order
 
 
