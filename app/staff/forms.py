@@ -6,12 +6,13 @@ from babel.numbers import get_currency_precision
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import (
+    DateField,
     HiddenField,
     RadioField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from app.common.forms import choices
 from app.domain.money import parse_major
@@ -73,6 +74,21 @@ class ShipForm(FlaskForm):
         self.insured_value_minor = amount.minor
 
     currency = "USD"
+
+
+class DeliverForm(FlaskForm):
+    delivered_on = DateField(
+        "Date delivered",
+        # InputRequired, not DataRequired: an unreadable date keeps its own "not a valid date".
+        validators=[InputRequired(message="Give the date the parcel was delivered (YYYY-MM-DD).")],
+    )
+    signed_by = StringField(
+        "Signed for by",
+        validators=[
+            DataRequired(message="Give the name of the person who signed for the parcel."),
+            Length(max=120, message="The name of the signer is at most 120 characters."),
+        ],
+    )
 
 
 class OrderLookupForm(FlaskForm):

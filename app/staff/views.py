@@ -19,6 +19,7 @@ from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.accounts.access import staff_required
+from app.accounts.permissions import Permission, permission_required
 from app.checkout import services as checkout
 from app.common.forms import choices
 from app.common.transactions import atomic
@@ -150,7 +151,10 @@ def list_orders():
 
 @bp.get("/orders/<number>")
 def show_order(number: str):
-    order = _order_or_404(number)
+    return _show_order(_order_or_404(number))
+
+
+def _show_order(order, *, deliver_form: forms.DeliverForm | None = None, status: int = 200):
     return render_template(
         "staff/order_show.html",
         order=order,
@@ -161,7 +165,8 @@ def show_order(number: str):
         video_limit_mb=MAX_VIDEO_BYTES // (1024 * 1024),
         confirm_form=forms.ConfirmForm(formdata=None),
         ship_form=_ship_form(order, formdata=None),
-    )
+        deliver_form=deliver_form or forms.DeliverForm(formdata=None),
+    ), status
 
 
 def _ship_form(order, formdata=None) -> forms.ShipForm:
@@ -323,6 +328,32 @@ def ship(number: str):
     else:
         flash(f"Order {order.number} shipped; the customer has the tracking number.", "success")
     return _back(order)
+
+
+@bp.post("/orders/<number>/deliver")
+@permission_required(Permission.WORKSHOP)
+def record_delivery(number: str):
+    order = _order_or_404(number)
+    form = forms.DeliverForm()
+    if not form.validate_on_submit():
+        return _show_order(order, deliver_form=form, status=400)
+    try:
+        with atomic():
+            services.record_delivery(
+                order_id=order.id,
+                delivered_on=form.delivered_on.data,
+                signed_by=form.signed_by.data,
+                by_user_id=current_user.id,
+            )
+    except services.ProductionError as exc:
+        form.signed_by.errors = []
+        form.form_errors.append(str(exc))
+        return _show_order(order, deliver_form=form, status=400)
+    flash(
+        f"Delivery of {order.number} recorded; the customer has the return and warranty dates.",
+        "success",
+    )
+    return _back(order, "shipping")
 
 
 @bp.get("/orders/<number>/designs/<int:file_id>")

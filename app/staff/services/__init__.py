@@ -37,4 +37,5 @@ from app.staff.services.reading import get_order as get_order
 from app.staff.services.reading import list_orders as list_orders
 from app.staff.services.reading import order_production as order_production
 from app.staff.services.shipping import default_insured_value as default_insured_value
+from app.staff.services.shipping import record_delivery as record_delivery
 from app.staff.services.shipping import ship_order as ship_order

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from app.accounts.models import User
 from app.checkout import services as checkout
 from app.checkout.models import Order, OrderLine
+from app.common.links import public_url
 from app.common.locks import lock_row, lock_rows
 from app.domain import production
 from app.domain.production import TransitionRefused, Via
@@ -75,9 +78,31 @@ def ship_order(
             carrier=carrier,
             tracking_number=tracking_number,
             by_user_id=by_user_id,
+            passports=_passport_links(lines),
         )
     except checkout.CheckoutError as exc:
         raise ShippingError(str(exc)) from exc
+
+
+def record_delivery(*, order_id: int, delivered_on: date, signed_by: str, by_user_id: int) -> Order:
+    """Record the signed-for delivery (workshop work); checkout moves the order and emails."""
+    try:
+        return checkout.mark_delivered(
+            order_id=order_id, delivered_on=delivered_on, signed_by=signed_by, by_user_id=by_user_id
+        )
+    except checkout.CheckoutError as exc:
+        raise ShippingError(str(exc)) from exc
+
+
+def _passport_links(lines: list[OrderLine]) -> list[tuple[str, str]]:
+    """(piece, public passport URL) for the shipped email, for lines that have a passport."""
+    links = []
+    for line in lines:
+        passport = _passport_of(line)
+        if passport is not None:
+            piece = f"{line.product_name} {line.piece_label}".strip()
+            links.append((piece, public_url("provenance.passport", code=passport.code)))
+    return links
 
 
 def _lock_order(order_id: int) -> tuple[Order, list[OrderLine]]:
