@@ -8,8 +8,10 @@ import pytest
 from app.domain.aftersale import (
     RETURN_DAYS,
     WARRANTY_YEARS,
+    DeliveryDateError,
     add_years,
     delivery_day,
+    delivery_instant,
     return_window,
     warranty_end,
 )
@@ -107,3 +109,29 @@ def test_a_leap_day_delivery_in_the_studio_zone_only():
     assert warranty_end(delivered_at=datetime(2024, 2, 29, 12), zone=LONDON, years=4) == date(
         2028, 2, 29
     )
+
+
+def test_a_delivery_day_is_recorded_at_studio_noon_between_shipping_and_now():
+    shipped, now = datetime(2027, 6, 1, 9, 0), datetime(2027, 6, 10, 8, 0)
+    day = date(2027, 6, 5)
+    assert delivery_instant(day=day, zone=LONDON, shipped_at=shipped, now=now) == datetime(
+        2027, 6, 5, 11, 0
+    )
+    # The shipping day and today are clamped so the instant stays inside both bounds.
+    assert delivery_instant(
+        day=date(2027, 6, 1), zone=LONDON, shipped_at=datetime(2027, 6, 1, 15), now=now
+    ) == datetime(2027, 6, 1, 15)
+    assert delivery_instant(day=date(2027, 6, 10), zone=LONDON, shipped_at=shipped, now=now) == now
+    # 23:30 UTC on 10 June is already 11 June in London: the 11th is today, not the future.
+    late = datetime(2027, 6, 10, 23, 30)
+    assert delivery_instant(day=date(2027, 6, 11), zone=LONDON, shipped_at=shipped, now=late)
+
+
+def test_a_delivery_day_in_the_future_or_before_shipping_is_refused():
+    shipped, now = datetime(2027, 6, 1, 9, 0), datetime(2027, 6, 10, 8, 0)
+    with pytest.raises(DeliveryDateError, match="future"):
+        delivery_instant(day=date(2027, 6, 11), zone=LONDON, shipped_at=shipped, now=now)
+    with pytest.raises(DeliveryDateError, match="before the order shipped \\(1 June 2027\\)"):
+        delivery_instant(day=date(2027, 5, 31), zone=LONDON, shipped_at=shipped, now=now)
+    with pytest.raises(DeliveryDateError):
+        delivery_instant(day=date(1, 1, 1), zone=LONDON, shipped_at=shipped, now=now)
