@@ -364,3 +364,27 @@ def test_staff_ticket_page_walks_the_flow(app, client, atelier, delivered):
     assert 'Repairs open <span class="count">1</span>' in dashboard
     with app.app_context():
         assert qc.latest_ticket_check(ticket_id) is None
+
+
+def test_the_staff_ticket_counts_the_warranty_as_the_buyer_was_told(app, delivered):
+    """Two years from the studio-calendar delivery day, the rule the buyer was emailed."""
+    from datetime import date, datetime
+
+    from app.checkout.models import OrderLine
+    from app.repairs.models import RepairTicket
+
+    _, line_id = delivered
+    with app.app_context():
+        order = db.session.get(OrderLine, line_id).order
+        order.shipped_at = datetime(2028, 2, 27, 9, 0)
+        ticket = RepairTicket(order_line_id=line_id)
+        assert repairs.warranty_until(ticket) == date(2030, 2, 27)  # no delivery yet: dispatch
+        # 23:30 UTC on 28 February 2028 is already the leap day in a studio an hour ahead.
+        order.delivered_at = datetime(2028, 2, 28, 23, 30)
+        app.config["STUDIO_TIMEZONE"] = "Europe/London"
+        assert repairs.warranty_until(ticket) == date(2030, 2, 28)
+        app.config["STUDIO_TIMEZONE"] = "Europe/Paris"
+        assert repairs.warranty_until(ticket) == date(2030, 2, 28)  # 29 Feb + 2 years
+        order.delivered_at = datetime(2028, 3, 1, 10, 0)
+        assert repairs.warranty_until(ticket) == date(2030, 3, 1)
+        db.session.rollback()

@@ -86,6 +86,7 @@ from app.checkout.services.revisions import propose_revision as propose_revision
 from app.checkout.services.revisions import request_balance as request_balance
 from app.checkout.services.settings import DEFAULTS as DEFAULTS
 from app.checkout.services.settings import setting as setting
+from app.checkout.services.settings import studio_zone as studio_zone
 from app.checkout.services.settlement import cancel_order as cancel_order
 from app.checkout.services.settlement import mark_delivered as mark_delivered
 from app.checkout.services.settlement import mark_paid as mark_paid

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from flask import current_app
@@ -10,7 +9,6 @@ from flask import current_app
 if TYPE_CHECKING:
     from app.repairs.models import RepairTicket
 
-WARRANTY = timedelta(days=2 * 365)  # free workmanship repairs for two years from delivery
 MAX_PHOTOS = 6  # photos an owner (or staff at a walk-in) attach when a ticket opens; see below
 TICKET_LINK_SALT = "diadem.repair"
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 from app.checkout import services as checkout
 from app.checkout.models import Order, OrderLine
 from app.common.links import public_url, sign, unsign
-from app.domain import production
+from app.domain import aftersale, production
 from app.domain.production import Track, Via
 from app.extensions import db
 from app.provenance import services as provenance
@@ -24,7 +24,6 @@ from app.repairs.models import (
 )
 from app.repairs.services.common import (
     TICKET_LINK_SALT,
-    WARRANTY,
     NotYourPiece,
     OrderNotVisible,
     TicketNotFound,
@@ -187,14 +186,16 @@ def guest_owned_line(
 
 
 def warranty_until(ticket: RepairTicket) -> date | None:
-    """When free workmanship repairs end for the ticket's piece (two years from dispatch)."""
+    """The last day of free workmanship repairs for the ticket's piece, by the rule the buyer
+    was emailed (``app.domain.aftersale``: two years from the studio-calendar delivery day);
+    while no delivery is recorded, counted from dispatch."""
     if ticket.order_line_id is None:
         return None
     line = db.session.get(OrderLine, ticket.order_line_id)
     if line is None or line.order.shipped_at is None:
         return None
     start: datetime = line.order.delivered_at or line.order.shipped_at
-    return (start + WARRANTY).date()
+    return aftersale.warranty_end(delivered_at=start, zone=checkout.studio_zone())
 
 
 def staff_options(ticket: RepairTicket) -> list[production.Transition]:
