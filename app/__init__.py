@@ -113,6 +113,7 @@ def register_models() -> None:
 
 def register_blueprints(app: Flask) -> None:
     from app.accounts import views as accounts
+    from app.booking import staff_views as booking_staff
     from app.booking import views as booking
     from app.catalog import views as catalog
     from app.checkout import views as checkout
@@ -133,7 +134,7 @@ def register_blueprints(app: Flask) -> None:
         checkout.bp,
         checkout.staff_bp,
         booking.bp,
-        booking.staff_bp,
+        booking_staff.staff_bp,
         dashboard.bp,
         staff.bp,
         staff.customer_bp,

@@ -24,10 +24,10 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from app.accounts.access import staff_required
-from app.accounts.permissions import Permission, can, permission_required
 from app.booking import forms, services
 from app.booking.models import Consultation, format_when, long_date
+from app.booking.view_helpers import show_error as _show_error
+from app.booking.view_helpers import studio_today as _today
 from app.catalog import services as catalog
 from app.common.forms import choices
 from app.common.input_guards import parse_id
@@ -35,19 +35,14 @@ from app.common.transactions import atomic
 from app.common.visitors import visitor_key
 from app.domain.clock import utcnow
 from app.domain.scheduling import (
-    WEEKDAYS,
     LeadTimePlan,
     Slot,
-    format_hours,
-    local_date,
     parse_slot_key,
     split_by_plan,
 )
 from app.extensions import limiter
 
 bp = Blueprint("booking", __name__)
-staff_bp = Blueprint("booking_staff", __name__, url_prefix="/staff/consultations")
-extra_blueprints = [staff_bp]
 
 
 @bp.app_template_filter("booking_date")
@@ -56,10 +51,6 @@ def booking_date(day: date) -> str:
 
 
 # ------------------------------------------------------------------------------------ helpers
-
-
-def _today() -> date:
-    return local_date(utcnow(), services.studio_timezone())
 
 
 def _slot_days(slots: Iterable[Slot]) -> list[tuple[date, list[Slot]]]:
@@ -173,14 +164,6 @@ def _booking_request(form: forms.ConsultationForm) -> services.BookingRequest:
         customer_timezone=form.tz.data or None,
         accept_rush=form.accept_rush.data,
     )
-
-
-def _show_error(form, exc: services.BookingError) -> None:
-    target = getattr(form, exc.field, None) if exc.field else None
-    if target is not None:
-        target.errors = [*target.errors, str(exc)]
-    else:
-        flash(str(exc), "danger")
 
 
 def _slot_sections(slots: list[Slot], plan: LeadTimePlan | None):
@@ -472,227 +455,3 @@ def cancel(token: str):
         return _render_consultation(consultation, status=400)
     flash("Your consultation is cancelled. We hope to see you another time.", "info")
     return redirect(url_for("booking.manage", token=token))
-
-
-# ---------------------------------------------------------------------------------- staff pages
-
-
-def _staff_consultation(consultation_id: int) -> Consultation:
-    try:
-        return services.get_consultation(consultation_id=consultation_id)
-    except services.ConsultationNotFound:
-        abort(404)
-
-
-@staff_bp.get("")
-@staff_required
-def calendar():
-    past = request.args.get("view") == "past"
-    include_cancelled = request.args.get("cancelled") == "1"
-    consultations = services.staff_schedule(
-        now=utcnow(), past=past, include_cancelled=include_cancelled
-    )
-    days = [
-        (day, list(group))
-        for day, group in groupby(consultations, key=lambda c: c.local_start.date())
-    ]
-    return render_template(
-        "booking/staff_calendar.html",
-        now=utcnow(),
-        days=days,
-        past=past,
-        include_cancelled=include_cancelled,
-        today=_today(),
-        studio_tz=services.studio_timezone(),
-    )
-
-
-def _draft_form(formdata=None) -> forms.OrderDraftForm:
-    form = forms.OrderDraftForm(formdata=formdata)
-    form.product.choices = choices(
-        [("", "From the consultation")] + [(str(p.id), p.name) for p in services.custom_products()]
-    )
-    form.metal.choices = choices(
-        [("", "From the fit notes")] + [(m.code, m.name) for m in catalog.all_metals()]
-    )
-    form.size.choices = choices(
-        [("", "From the try-on or measurement")]
-        + [(s.code, f"{s.code} — {s.label}") for s in catalog.all_sizes()]
-    )
-    return form
-
-
-def _render_staff_detail(consultation: Consultation, *, note_form=None, status=200):
-    return (
-        render_template(
-            "booking/staff_consultation.html",
-            consultation=consultation,
-            note_form=note_form or forms.NoteForm(formdata=None),
-            outcome_form=forms.OutcomeForm(formdata=None),
-            draft_form=_draft_form(),
-            draft_link=services.draft_link(consultation),
-            started=utcnow() >= consultation.starts_at,
-        ),
-        status,
-    )
-
-
-@staff_bp.get("/<int:consultation_id>")
-@staff_required
-def staff_consultation(consultation_id: int):
-    return _render_staff_detail(_staff_consultation(consultation_id))
-
-
-@staff_bp.post("/<int:consultation_id>/outcome")
-@staff_required
-def mark_outcome(consultation_id: int):
-    form = forms.OutcomeForm()
-    if form.validate_on_submit():
-        try:
-            with atomic():
-                services.mark_outcome(
-                    consultation_id=consultation_id, status=form.status.data, now=utcnow()
-                )
-        except services.ConsultationNotFound:
-            abort(404)
-        except services.BookingError as exc:
-            flash(str(exc), "danger")
-        else:
-            flash("Outcome saved.", "success")
-    else:
-        flash("Choose done or no-show.", "danger")
-    return redirect(url_for("booking_staff.staff_consultation", consultation_id=consultation_id))
-
-
-@staff_bp.post("/<int:consultation_id>/notes")
-@staff_required
-def add_note(consultation_id: int):
-    form = forms.NoteForm()
-    if form.validate_on_submit():
-        try:
-            with atomic():
-                services.add_staff_note(
-                    consultation_id=consultation_id, author_id=current_user.id, body=form.body.data
-                )
-        except services.ConsultationNotFound:
-            abort(404)
-        flash("Note added.", "success")
-        return redirect(
-            url_for("booking_staff.staff_consultation", consultation_id=consultation_id)
-        )
-    return _render_staff_detail(_staff_consultation(consultation_id), note_form=form, status=400)
-
-
-@staff_bp.post("/<int:consultation_id>/order-draft")
-@staff_required
-def order_draft(consultation_id: int):
-    form = _draft_form(formdata=request.form)
-    if not form.validate_on_submit():
-        flash("Choose the piece, metal and size from the lists.", "danger")
-    else:
-        try:
-            with atomic():
-                consultation = services.create_order_draft(
-                    consultation_id=consultation_id,
-                    now=utcnow(),
-                    product_id=_product_id(form.product.data),
-                    metal_code=form.metal.data or None,
-                    size_code=form.size.data or None,
-                )
-        except services.ConsultationNotFound:
-            abort(404)
-        except services.BookingError as exc:
-            flash(str(exc), "danger")
-        else:
-            flash(
-                f"Custom order draft {consultation.order_number} created with the fit notes.",
-                "success",
-            )
-    return redirect(url_for("booking_staff.staff_consultation", consultation_id=consultation_id))
-
-
-def _settings_form_defaults(form: forms.SettingsForm) -> None:
-    settings = services.get_settings()
-    for name in services.SETTINGS_FIELDS:
-        getattr(form, name).data = getattr(settings, name)
-    hours = services.weekly_hours()
-    for weekday, field in enumerate(form.hour_fields()):
-        field.data = format_hours(hours.get(weekday, ()))
-
-
-def _render_settings(form=None, exception_form=None, status=200):
-    if form is None:
-        form = forms.SettingsForm(formdata=None)
-        _settings_form_defaults(form)
-    now = utcnow()
-    return (
-        render_template(
-            "booking/staff_settings.html",
-            form=form,
-            exception_form=exception_form or forms.ExceptionForm(formdata=None),
-            delete_form=forms.DeleteForm(formdata=None),
-            exceptions=services.list_exceptions(since=_today()),
-            clashes=services.bookings_clashing_with_exceptions(now=now),
-            weekdays=WEEKDAYS,
-            studio_tz=services.studio_timezone(),
-        ),
-        status,
-    )
-
-
-@staff_bp.route("/settings", methods=["GET", "POST"])
-@staff_required
-def settings():
-    if request.method == "GET":
-        return _render_settings()
-    if not can(current_user, Permission.STUDIO_SETTINGS):
-        abort(403)
-    form = forms.SettingsForm()
-    if form.validate_on_submit():
-        changes = services.SettingsUpdate(
-            **{name: getattr(form, name).data for name in services.SETTINGS_FIELDS},
-            weekly_hours=form.parsed_hours,
-        )
-        try:
-            with atomic():
-                services.update_settings(changes=changes)
-        except services.BookingError as exc:
-            flash(str(exc), "danger")
-        else:
-            flash("Consultation settings saved. Existing bookings keep their times.", "success")
-            return redirect(url_for("booking_staff.settings"))
-    return _render_settings(form=form, status=400)
-
-
-@staff_bp.post("/settings/exceptions")
-@staff_required
-@permission_required(Permission.STUDIO_SETTINGS)
-def add_exception():
-    form = forms.ExceptionForm()
-    if form.validate_on_submit():
-        try:
-            with atomic():
-                count = services.set_exception(
-                    first_day=form.first_day.data,
-                    last_day=form.last_day.data,
-                    hours=form.parsed_hours,
-                    note=form.note.data or "",
-                )
-        except services.BookingError as exc:
-            _show_error(form, exc)
-        else:
-            what = "special hours" if form.parsed_hours else "closed"
-            flash(f"Set {count} day(s) as {what}.", "success")
-            return redirect(url_for("booking_staff.settings"))
-    return _render_settings(exception_form=form, status=400)
-
-
-@staff_bp.post("/settings/exceptions/<int:exception_id>/delete")
-@staff_required
-@permission_required(Permission.STUDIO_SETTINGS)
-def delete_exception(exception_id: int):
-    if forms.DeleteForm().validate_on_submit():
-        with atomic():
-            services.delete_exception(exception_id=exception_id)
-        flash("Exception removed.", "success")
-    return redirect(url_for("booking_staff.settings"))
