@@ -6,6 +6,7 @@ starts with pieces 1..size, each available, tied to the run's size by the compos
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 
 from sqlalchemy import delete, func, select
@@ -25,16 +26,7 @@ def release_edition(
     )
     db.session.add(edition)
     db.session.flush()
-    for number in numbers:
-        db.session.add(
-            Piece(
-                run_id=edition.id,
-                number=number,
-                edition_size=size,
-                status=PieceStatus.AVAILABLE.value,
-            )
-        )
-    db.session.flush()
+    _add_pieces(edition, numbers)
     return edition
 
 
@@ -80,12 +72,17 @@ def resize_edition(*, edition: EditionRun, size: int) -> None:
     db.session.expire(edition, ["pieces"])
     edition.size = size
     db.session.flush()
+    _add_pieces(edition, numbers)
+
+
+def _add_pieces(edition: EditionRun, numbers: Iterable[int]) -> None:
+    """Add the run's available pieces with these numbers (the run has its id and size)."""
     for number in numbers:
         db.session.add(
             Piece(
                 run_id=edition.id,
                 number=number,
-                edition_size=size,
+                edition_size=edition.size,
                 status=PieceStatus.AVAILABLE.value,
             )
         )
