@@ -7,8 +7,6 @@ from datetime import UTC, datetime
 
 import icalendar
 
-from app.domain.scheduling import to_local
-
 PRODID = "-//Diadem Atelier//Consultations//EN"
 
 
@@ -21,7 +19,6 @@ class Invite:
     location: str
     starts_at: datetime  # naive UTC
     ends_at: datetime
-    timezone: str
     organizer_email: str
     organizer_name: str
     attendee_email: str
@@ -31,7 +28,12 @@ class Invite:
 
 
 def build_ics(invite: Invite, *, stamp: datetime) -> bytes:
-    """An iCalendar file with one event, its times on the studio's clock (TZID + VTIMEZONE)."""
+    """An iCalendar file with one event, its times in UTC.
+
+    UTC ("...Z") rather than TZID + VTIMEZONE: icalendar's generated VTIMEZONE opens with
+    1970's year-round +01:00 rule and lists decades of RDATEs, which some parsers (vobject)
+    read as 13:45+01:00 for a winter 13:45 GMT. Every client converts UTC to its own zone.
+    """
     calendar = icalendar.Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
@@ -42,8 +44,8 @@ def build_ics(invite: Invite, *, stamp: datetime) -> bytes:
     # A higher sequence tells calendar apps that a reschedule replaces the earlier invite.
     event.add("sequence", invite.sequence)
     event.add("dtstamp", stamp.replace(tzinfo=UTC))
-    event.add("dtstart", to_local(invite.starts_at, invite.timezone))
-    event.add("dtend", to_local(invite.ends_at, invite.timezone))
+    event.add("dtstart", invite.starts_at.replace(tzinfo=UTC))
+    event.add("dtend", invite.ends_at.replace(tzinfo=UTC))
     event.add("summary", invite.summary)
     event.add("description", invite.description)
     event.add("location", invite.location)
@@ -58,5 +60,4 @@ def build_ics(invite: Invite, *, stamp: datetime) -> bytes:
     attendee.params["role"] = icalendar.vText("REQ-PARTICIPANT")
     event.add("attendee", attendee)
     calendar.add_component(event)
-    calendar.add_missing_timezones()
     return calendar.to_ical()

@@ -35,7 +35,7 @@ def atelier_email() -> str:
 
 
 def invite_ics(*, consultation: Consultation, now: datetime) -> bytes:
-    """The consultation's calendar invite (times on the studio clock)."""
+    """The consultation's calendar invite, its times in UTC."""
     organizer_email = atelier_email()
     manage_url = public_url("booking.manage", token=manage_token(consultation))
     if consultation.mode == "video":
@@ -58,7 +58,6 @@ def invite_ics(*, consultation: Consultation, now: datetime) -> bytes:
             location=location,
             starts_at=consultation.starts_at,
             ends_at=consultation.ends_at,
-            timezone=consultation.studio_timezone,
             organizer_email=organizer_email,
             organizer_name="Diadem Atelier",
             attendee_email=consultation.email,
