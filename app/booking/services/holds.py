@@ -35,7 +35,7 @@ from app.booking.services.notifications import _notify
 from app.booking.services.reading import get_consultation
 from app.booking.services.settings import studio_rules
 from app.common.locks import lock_names, lock_row
-from app.common.visitors import email_key
+from app.common.visitors import Buyer
 from app.domain.scheduling import StudioRules
 from app.extensions import db
 
@@ -81,17 +81,14 @@ def check_upcoming_cap(
     Locks the buyer's names first, so two bookings by one buyer count one after the other (call
     it after ``_lock_days``: on SQLite that write is what serialises the count).
     """
-    key = email_key(email)
-    names = [f"booking-buyer:email:{key}"]
-    who = [Consultation.email_key == key]
-    if session_key:
-        names.append(f"booking-buyer:session:{session_key}")
-        who.append(Consultation.session_key == session_key)
-    if user_id is not None:
-        names.append(f"booking-buyer:user:{user_id}")
-        who.append(Consultation.user_id == user_id)
-    lock_names(*names)
-    stmt = db.select(func.count(Consultation.id)).where(or_(*who), holds_upcoming(now))
+    buyer = Buyer(user_id=user_id, email=email, session_key=session_key or "")
+    lock_names(*buyer.names("booking-buyer"))
+    mine = buyer.matches(
+        user_id=Consultation.user_id,
+        email_key=Consultation.email_key,
+        session_key=Consultation.session_key,
+    )
+    stmt = db.select(func.count(Consultation.id)).where(mine, holds_upcoming(now))
     if exclude_id is not None:
         stmt = stmt.where(Consultation.id != exclude_id)
     limit = max_upcoming()

@@ -14,8 +14,9 @@ from app.catalog.reservations import free_piece_count
 from app.catalog.services import UnknownOption, price_product
 from app.checkout.models import MAX_LINE_QUANTITY, Cart, CartLine
 from app.checkout.services.errors import CartError, CheckoutError, SoldOut
-from app.checkout.services.holds import Buyer, check_hold_limit, studio_editions
+from app.checkout.services.holds import check_hold_limit, studio_editions
 from app.checkout.services.settings import setting
+from app.common.visitors import Buyer
 from app.domain.clock import utcnow
 from app.domain.money import Money
 from app.domain.pricing import Breakdown, deposit_split

@@ -14,17 +14,16 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from app.catalog.models import Metal, Product
 from app.checkout.models import Order, OrderLine
 from app.checkout.services.errors import CartError
 from app.checkout.services.settings import setting
 from app.common.locks import lock_names
-from app.common.visitors import email_key
+from app.common.visitors import Buyer
 from app.domain.orders import OrderStatus
 from app.extensions import db
 
@@ -35,56 +34,26 @@ class HoldLimitReached(CartError):
     """The buyer already holds as many pieces of an edition as one buyer may."""
 
 
-@dataclass(frozen=True)
-class Buyer:
-    """Everything a buyer is known by; empty parts are not counted."""
-
-    user_id: int | None = None
-    email: str = ""
-    session_key: str = ""
-
-    @property
-    def email_key(self) -> str:
-        return email_key(self.email)
-
-    def names(self) -> list[str]:
-        names = []
-        if self.user_id is not None:
-            names.append(f"buyer:user:{self.user_id}")
-        if self.email_key:
-            names.append(f"buyer:email:{self.email_key}")
-        if self.session_key:
-            names.append(f"buyer:session:{self.session_key}")
-        return names
-
-
 def buyer_of(order: Order) -> Buyer:
     return Buyer(user_id=order.user_id, email=order.email, session_key=order.session_key or "")
 
 
 def lock_buyer(buyer: Buyer) -> None:
     """Serialise this buyer's placing and renewing until the transaction ends."""
-    lock_names(*buyer.names())
+    lock_names(*buyer.names("buyer"))
 
 
 def held_by(
     buyer: Buyer, *, now: datetime, exclude_order_id: int | None = None
 ) -> Counter[Edition]:
     """Pieces this buyer holds on live unpaid reservations, per edition."""
-    who = []
-    if buyer.user_id is not None:
-        who.append(Order.user_id == buyer.user_id)
-    if buyer.email_key:
-        who.append(Order.email_key == buyer.email_key)
-    if buyer.session_key:
-        who.append(Order.session_key == buyer.session_key)
-    if not who:
-        return Counter()
     query = (
         select(OrderLine.product_id, OrderLine.metal_id, func.count())
         .join(Order, OrderLine.order_id == Order.id)
         .where(
-            or_(*who),
+            buyer.matches(
+                user_id=Order.user_id, email_key=Order.email_key, session_key=Order.session_key
+            ),
             Order.status == OrderStatus.AWAITING_PAYMENT,
             Order.reserved_until >= now,
             OrderLine.piece_id.is_not(None),

@@ -34,7 +34,6 @@ from app.checkout.services.expiry import expire_if_lapsed
 from app.checkout.services.holds import (
     buyer_of,
     check_hold_limit,
-    email_key,
     lock_buyer,
     studio_editions,
 )
@@ -52,6 +51,7 @@ from app.checkout.services.records import (
     freeze_breakdown,
 )
 from app.common.transactions import atomic, on_commit
+from app.common.visitors import email_key
 from app.domain.clock import utcnow
 from app.domain.orders import OrderAction, OrderStatus
 from app.domain.pricing import Breakdown, deposit_split
