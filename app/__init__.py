@@ -115,12 +115,21 @@ def register_blueprints(app: Flask) -> None:
     from app.accounts import views as accounts
     from app.booking import staff_views as booking_staff
     from app.booking import views as booking
+    from app.catalog import batch_views
     from app.catalog import views as catalog
     from app.checkout import views as checkout
     from app.dashboard import views as dashboard
+    from app.main import policy_views
     from app.main import views as main
     from app.provenance import views as provenance
     from app.repairs import views as repairs
+    from app.staff import (
+        capacity_views,
+        catalog_artwork,
+        catalog_batches,
+        catalog_overlays,
+        catalog_products,
+    )
     from app.staff import catalog_views as catalog_staff
     from app.staff import views as staff
     from app.tryon import views as tryon
@@ -129,6 +138,13 @@ def register_blueprints(app: Flask) -> None:
         main.bp,
         catalog.bp,
         catalog_staff.bp,
+        catalog_products.bp,
+        catalog_batches.bp,
+        catalog_artwork.bp,
+        catalog_overlays.bp,
+        capacity_views.bp,
+        batch_views.bp,
+        policy_views.bp,
         accounts.bp,
         tryon.bp,
         checkout.bp,

@@ -10,6 +10,7 @@ from sqlalchemy import (
     ForeignKey,
     ForeignKeyConstraint,
     Index,
+    Integer,
     String,
     Table,
     Text,
@@ -33,6 +34,23 @@ class Kind(enum.StrEnum):
 class Tier(enum.StrEnum):
     STUDIO = "studio"
     CUSTOM = "custom"
+
+
+class ProductStatus(enum.StrEnum):
+    """A product's place in the shop: drafted by staff, on sale, or no longer offered."""
+
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    RETIRED = "retired"
+
+
+class BatchDocumentKind(enum.StrEnum):
+    ASSAY = "assay"
+    SOURCE = "source"
+    GEM = "gem"
+    PHOTO = "photo"
+    VIDEO = "video"
+    OTHER = "other"
 
 
 class PieceStatus(enum.StrEnum):
@@ -101,6 +119,18 @@ product_metals = Table(
     db.metadata,
     Column("product_id", ForeignKey("products.id", ondelete="CASCADE"), primary_key=True),
     Column("metal_id", ForeignKey("metals.id"), primary_key=True),
+    # Grams of this metal in milligrams when it differs from the product's metal_weight_mg
+    # (platinum is denser than silver); NULL means the product's own figure.
+    Column("weight_mg", Integer),
+    CheckConstraint("weight_mg > 0", name="weight_positive"),
+)
+
+# The sizes a product is offered in; a product with no rows here is offered in every size.
+product_sizes = Table(
+    "product_sizes",
+    db.metadata,
+    Column("product_id", ForeignKey("products.id", ondelete="CASCADE"), primary_key=True),
+    Column("fit_size_id", ForeignKey("fit_sizes.id"), primary_key=True),
 )
 
 
@@ -116,6 +146,7 @@ class Product(db.Model):
             "tier = 'studio' OR (lead_time_weeks > 0 AND deposit_percent BETWEEN 1 AND 100)",
             name="custom_terms",
         ),
+        CheckConstraint("status IN ('draft', 'published', 'retired')", name="status_known"),
         Index("ix_products_list_price", "list_price_minor"),
     )
 
@@ -129,6 +160,14 @@ class Product(db.Model):
     materials: Mapped[str] = mapped_column(Text, default="")
     origin: Mapped[str] = mapped_column(Text, default="")
     finishing: Mapped[str] = mapped_column(Text, default="")
+    certification: Mapped[str] = mapped_column(Text, default="")
+    fit_notes: Mapped[str] = mapped_column(Text, default="")  # fit adjustments offered
+    # Draft: staff only (preview); published: on sale; retired: its page stays, not for sale.
+    status: Mapped[str] = mapped_column(
+        String(16), default=ProductStatus.PUBLISHED.value, server_default="published"
+    )
+    published_at: Mapped[datetime | None]
+    retired_at: Mapped[datetime | None]
     metal_weight_mg: Mapped[int]
     bench_minutes: Mapped[int]
     labour_rate_per_hour_minor: Mapped[int]
@@ -150,6 +189,9 @@ class Product(db.Model):
 
     default_metal: Mapped[Metal] = relationship(foreign_keys=[default_metal_id])
     metals: Mapped[list[Metal]] = relationship(secondary=product_metals, order_by=Metal.position)
+    offered_sizes: Mapped[list[FitSize]] = relationship(
+        secondary=product_sizes, order_by=FitSize.position
+    )
     stones: Mapped[list[ProductStone]] = relationship(
         back_populates="product", cascade="all, delete-orphan", order_by="ProductStone.position"
     )
@@ -171,6 +213,14 @@ class Product(db.Model):
     def is_custom(self) -> bool:
         return self.tier == Tier.CUSTOM.value
 
+    @property
+    def is_published(self) -> bool:
+        return self.status == ProductStatus.PUBLISHED.value
+
+    @property
+    def is_retired(self) -> bool:
+        return self.status == ProductStatus.RETIRED.value
+
 
 class ProductStone(db.Model):
     __tablename__ = "product_stones"
@@ -185,6 +235,7 @@ class ProductStone(db.Model):
     count: Mapped[int]
     unit_price_minor: Mapped[int]
     origin: Mapped[str] = mapped_column(String(120), default="")
+    treatment: Mapped[str] = mapped_column(String(120), default="")  # "none", "heated"…
     position: Mapped[int] = mapped_column(default=0)
 
     product: Mapped[Product] = relationship(back_populates="stones")
@@ -199,6 +250,11 @@ class ProductImage(db.Model):
     path: Mapped[str] = mapped_column(String(255))  # relative to MEDIA_ROOT
     alt: Mapped[str] = mapped_column(String(200))
     position: Mapped[int] = mapped_column(default=0)
+    width: Mapped[int | None]
+    height: Mapped[int | None]
+    # Smaller renditions for srcset: [{"width": 480, "path": "..."}, ...], widest last; NULL
+    # for a picture that has none (the demo's).
+    variants: Mapped[list | None] = mapped_column(JSON)
 
     product: Mapped[Product] = relationship(back_populates="images")
 
@@ -214,6 +270,12 @@ class Overlay(db.Model):
     metal_id: Mapped[int] = mapped_column(ForeignKey("metals.id"))
     path: Mapped[str] = mapped_column(String(255))
     spec: Mapped[dict] = mapped_column(JSON)
+    # When staff confirmed the band ends and width; an uploaded overlay is NULL until then and
+    # shows no try-on button. Overlays made in code (the demo, imports) come calibrated.
+    calibrated_at: Mapped[datetime | None] = mapped_column(default=utcnow)
+    calibrated_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
 
     product: Mapped[Product] = relationship(back_populates="overlays")
     metal: Mapped[Metal] = relationship()
@@ -234,10 +296,94 @@ class EditionRun(db.Model):
     batch_code: Mapped[str] = mapped_column(String(40), unique=True)
     size: Mapped[int]
     released_on: Mapped[date | None]
+    # What this run is made of and where it came from ("recycled 18k gold, refined in …").
+    sourcing_statement: Mapped[str] = mapped_column(Text, default="")
+    closed_at: Mapped[datetime | None]  # closed: no more sales; stays visible as history
 
     product: Mapped[Product] = relationship(back_populates="runs")
     metal: Mapped[Metal] = relationship()
     pieces: Mapped[list[Piece]] = relationship(back_populates="run", order_by="Piece.number")
+    documents: Mapped[list[BatchDocument]] = relationship(
+        back_populates="run", cascade="all, delete-orphan", order_by="BatchDocument.id"
+    )
+
+
+class BatchDocument(db.Model):
+    """A document published with a batch: assay report, source certificate, gem report, a
+    bench photo or short video. Public on the batch's page."""
+
+    __tablename__ = "batch_documents"
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN ('assay', 'source', 'gem', 'photo', 'video', 'other')", name="kind_known"
+        ),
+        CheckConstraint("size_bytes >= 0", name="size_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("edition_runs.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(160))
+    path: Mapped[str] = mapped_column(String(255))  # a key in media storage
+    content_type: Mapped[str] = mapped_column(String(80))
+    size_bytes: Mapped[int] = mapped_column(default=0)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    run: Mapped[EditionRun] = relationship(back_populates="documents")
+
+
+class RateChange(db.Model):
+    """One change of a shop-wide rate other than a metal's (those are MetalRateChange): a
+    stone kind's unit price, the bench hourly rate, certification, shipping or insurance."""
+
+    __tablename__ = "rate_changes"
+    __table_args__ = (
+        CheckConstraint(
+            "subject IN ('stone', 'bench', 'certification', 'shipping', 'insurance')",
+            name="subject_known",
+        ),
+        CheckConstraint("old_value >= 0 AND new_value >= 0", name="values_not_negative"),
+        Index("ix_rate_changes_subject_changed", "subject", "changed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject: Mapped[str] = mapped_column(String(16))
+    code: Mapped[str] = mapped_column(String(60), default="")  # the stone kind, for stones
+    old_value: Mapped[int]  # minor units, or basis points for insurance
+    new_value: Mapped[int]
+    note: Mapped[str] = mapped_column(String(200), default="")
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    changed_by = relationship("User")
+
+
+class BenchCapacityChange(db.Model):
+    """The bench's capacity in hours a week from changed_at on; the newest row is current."""
+
+    __tablename__ = "bench_capacity_changes"
+    __table_args__ = (CheckConstraint("hours_per_week > 0", name="hours_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hours_per_week: Mapped[int]
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    changed_by = relationship("User")
+
+
+class PolicyPage(db.Model):
+    """A published policy admins edit (the materials policy), with who last changed it."""
+
+    __tablename__ = "policy_pages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(60), unique=True)
+    title: Mapped[str] = mapped_column(String(160))
+    body: Mapped[str] = mapped_column(Text, default="")
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Piece(db.Model):

@@ -45,6 +45,7 @@ class ProductCard:
     metal_count: int = 1
     image_path: str | None = None  # the first picture, if any
     image_alt: str = ""
+    image_variants: list | None = None  # its smaller renditions, for srcset
 
     @property
     def in_stock(self) -> bool:
@@ -106,7 +107,14 @@ def list_products(catalog_filter: CatalogFilter) -> list[ProductCard]:
         .scalar_subquery()
     )
     stmt = (
-        select(Product, available, metal_count, ProductImage.path, ProductImage.alt)
+        select(
+            Product,
+            available,
+            metal_count,
+            ProductImage.path,
+            ProductImage.alt,
+            ProductImage.variants,
+        )
         .outerjoin(counts, counts.c.product_id == Product.id)
         .outerjoin(ProductImage, ProductImage.id == first_image)
     )
@@ -130,8 +138,15 @@ def list_products(catalog_filter: CatalogFilter) -> list[ProductCard]:
     }[f.sort]
     stmt = stmt.order_by(*order)
     return [
-        ProductCard(product=p, available=n, metal_count=m, image_path=path, image_alt=alt or "")
-        for p, n, m, path, alt in db.session.execute(stmt)
+        ProductCard(
+            product=p,
+            available=n,
+            metal_count=m,
+            image_path=path,
+            image_alt=alt or "",
+            image_variants=variants,
+        )
+        for p, n, m, path, alt, variants in db.session.execute(stmt)
     ]
 
 
@@ -143,7 +158,8 @@ def get_product(slug: str) -> Product:
     edition_summaries() when a page shows them; joining them and the try-on pictures too
     multiplied the rows by their counts.
     """
-    tryon = exists().where(Overlay.product_id == Product.id)
+    # Only a calibrated overlay (band ends and width confirmed by staff) offers a try-on.
+    tryon = exists().where(Overlay.product_id == Product.id, Overlay.calibrated_at.is_not(None))
     product = (
         db.session.execute(
             select(Product)
