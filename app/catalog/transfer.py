@@ -15,10 +15,18 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import g
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.catalog import editions as edition_service
-from app.catalog.models import EditionRun, FitSize, Metal, Product, ProductStone
+from app.catalog.models import (
+    EditionRun,
+    FitSize,
+    Metal,
+    Product,
+    ProductStatus,
+    ProductStone,
+    product_metals,
+)
 from app.catalog.rates import set_metal_rate
 from app.catalog.services import refresh_list_price
 from app.catalog.transfer_rules import FORMAT, Problem, validate
@@ -100,6 +108,7 @@ def _stone_docs(product: Product) -> list[dict[str, Any]]:
             "count": s.count,
             "unit_price_minor": s.unit_price_minor,
             "origin": s.origin,
+            "treatment": s.treatment,
         }
         for s in product.stones
     ]
@@ -111,6 +120,7 @@ def _edition_doc(run: EditionRun) -> dict[str, Any]:
         "metal": run.metal.code,
         "size": run.size,
         "released_on": run.released_on.isoformat() if run.released_on else None,
+        "sourcing_statement": run.sourcing_statement,
     }
 
 
@@ -124,6 +134,8 @@ PRODUCT_FIELDS = (
     "materials",
     "origin",
     "finishing",
+    "certification",
+    "fit_notes",
     "metal_weight_mg",
     "bench_minutes",
     "labour_rate_per_hour_minor",
@@ -141,10 +153,48 @@ def _product_fields(product: Product) -> dict[str, Any]:
     doc: dict[str, Any] = {"slug": product.slug}
     doc.update({name: getattr(product, name) for name in PRODUCT_FIELDS})
     doc["created_at"] = product.created_at.isoformat() if product.created_at else None
+    doc["status"] = product.status
     doc["default_metal"] = product.default_metal.code
     doc["metals"] = [m.code for m in product.metals]
+    doc["metal_weights_mg"] = _metal_weights(product)
+    doc["sizes"] = [s.code for s in product.offered_sizes]
     doc["stones"] = _stone_docs(product)
     return doc
+
+
+def _metal_weights(product: Product) -> dict[str, int]:
+    """Grams (in mg) of each metal whose weight differs from the product's own figure."""
+    rows = db.session.execute(
+        select(Metal.code, product_metals.c.weight_mg)
+        .join(product_metals, product_metals.c.metal_id == Metal.id)
+        .where(product_metals.c.product_id == product.id, product_metals.c.weight_mg.is_not(None))
+        .order_by(Metal.position, Metal.id)
+    )
+    return {code: weight for code, weight in rows}
+
+
+def _set_metal_weights(product: Product, weights: dict[str, int], metals: dict[str, Metal]) -> None:
+    for metal in product.metals:
+        db.session.execute(
+            update(product_metals)
+            .where(
+                product_metals.c.product_id == product.id,
+                product_metals.c.metal_id == metals[metal.code].id,
+            )
+            .values(weight_mg=weights.get(metal.code))
+        )
+
+
+def _set_status(product: Product, status: str) -> None:
+    """Publish or retire as the file says, dating the change as staff's buttons do."""
+    if status == product.status:
+        return
+    product.status = status
+    if status == ProductStatus.PUBLISHED.value:
+        product.published_at = utcnow()
+        product.retired_at = None
+    elif status == ProductStatus.RETIRED.value:
+        product.retired_at = utcnow()
 
 
 def export_catalogue() -> dict[str, Any]:
@@ -183,8 +233,9 @@ def apply(document: Any) -> ImportReport:
         sizes_changed = _apply_sizes(document["sizes"], report)
     products = {p.slug: p for p in db.session.execute(select(Product)).scalars()}
     runs = {r.batch_code: r for r in db.session.execute(select(EditionRun)).scalars()}
+    sizes = {s.code: s for s in db.session.execute(select(FitSize)).scalars()}
     for item in document["products"]:
-        _apply_product(item, products, runs, metals, report)
+        _apply_product(item, products, runs, metals, sizes, report)
     if sizes_changed:
         for product in products.values():
             refresh_list_price(product)
@@ -250,6 +301,7 @@ def _apply_product(
     products: dict[str, Product],
     runs: dict[str, EditionRun],
     metals: dict[str, Metal],
+    sizes: dict[str, FitSize],
     report: ImportReport,
 ) -> None:
     slug = item["slug"]
@@ -257,7 +309,7 @@ def _apply_product(
     new = product is None
     before = None if product is None else _product_fields(product)
     if product is None:
-        product = Product(slug=slug, created_at=utcnow(), summary="", story="")
+        product = Product(slug=slug, created_at=utcnow(), summary="", story="", status="draft")
         db.session.add(product)
         products[slug] = product
     for name in PRODUCT_FIELDS:
@@ -265,9 +317,18 @@ def _apply_product(
             setattr(product, name, item[name])
     if "created_at" in item and item["created_at"] is not None:
         product.created_at = datetime.fromisoformat(item["created_at"])
+    # A new product without a status is on sale, as every product was before there were any.
+    _set_status(
+        product, item.get("status", ProductStatus.PUBLISHED.value if new else product.status)
+    )
     product.default_metal = metals[item["default_metal"]]
     if {m.code for m in product.metals} != set(item["metals"]) or new:
         product.metals = [metals[code] for code in item["metals"]]
+    if "sizes" in item and [s.code for s in product.offered_sizes] != item["sizes"]:
+        product.offered_sizes = [sizes[code] for code in item["sizes"]]
+    if "metal_weights_mg" in item:
+        db.session.flush()  # the product_metals rows exist before their weights are set
+        _set_metal_weights(product, item["metal_weights_mg"], metals)
     if "stones" in item and (new or _stone_docs(product) != _normalised_stones(item["stones"])):
         product.stones = [
             ProductStone(
@@ -275,6 +336,7 @@ def _apply_product(
                 count=s["count"],
                 unit_price_minor=s["unit_price_minor"],
                 origin=s.get("origin", ""),
+                treatment=s.get("treatment", ""),
                 position=position,
             )
             for position, s in enumerate(item["stones"])
@@ -289,7 +351,9 @@ def _apply_product(
 
 
 def _normalised_stones(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{**s, "origin": s.get("origin", "")} for s in items]
+    return [
+        {**s, "origin": s.get("origin", ""), "treatment": s.get("treatment", "")} for s in items
+    ]
 
 
 def _apply_edition(
@@ -311,6 +375,7 @@ def _apply_edition(
             size=item["size"],
             released_on=date.fromisoformat(released_on) if released_on else None,
         )
+        runs[code].sourcing_statement = item.get("sourcing_statement", "")
         report.note(label, before=None, after=None, new=True)
         return
     before = _edition_doc(run)
@@ -325,5 +390,7 @@ def _apply_edition(
         edition_service.resize_edition(edition=run, size=item["size"])
     if "released_on" in item:
         run.released_on = date.fromisoformat(released_on) if released_on else None
+    if "sourcing_statement" in item:
+        run.sourcing_statement = item["sourcing_statement"]
     db.session.flush()
     report.note(label, before=before, after=_edition_doc(run))

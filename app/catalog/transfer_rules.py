@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 
 from app.catalog import editions as edition_service
-from app.catalog.models import EditionRun, Kind, Metal, Product, Tier
+from app.catalog.models import EditionRun, FitSize, Kind, Metal, Product, ProductStatus, Tier
 from app.catalog.rates import MAX_RATE_MINOR
 from app.domain.editions import EDITION_SIZES
 from app.extensions import db
@@ -37,7 +37,7 @@ class Problem:
 class Rule:
     """One key of an item: its type, whether it must be there, and its bounds."""
 
-    kind: str  # "text", "int", "date", "datetime", "list"
+    kind: str  # "text", "int", "date", "datetime", "list", "dict"
     required: bool = True
     low: int = 0
     high: int = MAX_MINOR
@@ -66,12 +66,14 @@ STONE_RULES = {
     "count": Rule("int", low=1),
     "unit_price_minor": Rule("int"),
     "origin": Rule("text", required=False, max_len=120),
+    "treatment": Rule("text", required=False, max_len=120),
 }
 EDITION_RULES = {
     "batch_code": Rule("text", max_len=40),
     "metal": Rule("text", max_len=32),
     "size": Rule("int", low=1),
     "released_on": Rule("date", required=False, nullable=True),
+    "sourcing_statement": Rule("text", required=False),
 }
 PRODUCT_RULES = {
     "slug": Rule("text", max_len=80),
@@ -83,6 +85,9 @@ PRODUCT_RULES = {
     "materials": Rule("text", required=False),
     "origin": Rule("text", required=False),
     "finishing": Rule("text", required=False),
+    "certification": Rule("text", required=False),
+    "fit_notes": Rule("text", required=False),
+    "status": Rule("text", required=False, max_len=16),
     "metal_weight_mg": Rule("int", low=1),
     "bench_minutes": Rule("int"),
     "labour_rate_per_hour_minor": Rule("int"),
@@ -96,10 +101,22 @@ PRODUCT_RULES = {
     "created_at": Rule("datetime", required=False, nullable=True),
     "default_metal": Rule("text", max_len=32),
     "metals": Rule("list"),
+    "metal_weights_mg": Rule("dict", required=False),
+    "sizes": Rule("list", required=False),
     "stones": Rule("list", required=False),
     "editions": Rule("list", required=False),
 }
-TEXT_KEYS_MAY_BE_EMPTY = {"summary", "story", "materials", "origin", "finishing"}
+TEXT_KEYS_MAY_BE_EMPTY = {
+    "summary",
+    "story",
+    "materials",
+    "origin",
+    "finishing",
+    "certification",
+    "fit_notes",
+    "treatment",
+    "sourcing_statement",
+}
 
 
 def _is_int(value: Any) -> bool:
@@ -125,6 +142,9 @@ def _check_value(key: str, value: Any, rule: Rule) -> str | None:
     elif rule.kind == "list":
         if not isinstance(value, list):
             return f"{key} must be a list, not {value!r}"
+    elif rule.kind == "dict":
+        if not isinstance(value, dict):
+            return f"{key} must be an object, not {value!r:.40}"
     elif rule.kind in ("date", "datetime"):
         parse = date.fromisoformat if rule.kind == "date" else datetime.fromisoformat
         try:
@@ -218,8 +238,14 @@ def validate(document: Any) -> list[Problem]:
     _duplicates("sizes", sizes, "code", "size code", problems)
     known_metals = {m["code"] for m in metals if isinstance(m, dict) and "code" in m}
     known_metals |= set(db.session.execute(select(Metal.code)).scalars())
+    known_sizes = {
+        s["code"] for s in sizes if isinstance(s, dict) and isinstance(s.get("code"), str)
+    }
+    known_sizes |= set(db.session.execute(select(FitSize.code)).scalars())
     for index, item in enumerate(products):
         _check_product(index, item, known_metals, problems)
+        if isinstance(item, dict):
+            _check_offer(item, _label("products", index, item, "slug"), known_sizes, problems)
     _duplicates("products", products, "slug", "slug", problems)
     editions = [
         (index, product_index, item)
@@ -262,6 +288,33 @@ def _check_product(index: int, item: Any, known_metals: set[str], problems: list
         _check_item(stone, STONE_RULES, f"{where}.stones[{stone_index}]", problems)
     for edition_index, edition in enumerate(_list(item, "editions")):
         _check_edition(edition, f"{where}.editions[{edition_index}]", offered, problems)
+
+
+def _check_offer(
+    item: dict[str, Any], where: str, known_sizes: set[str], problems: list[Problem]
+) -> None:
+    """The product's status, the sizes it is offered in and its grams per metal."""
+    status = item.get("status", ProductStatus.PUBLISHED.value)
+    statuses = [s.value for s in ProductStatus]
+    if isinstance(status, str) and status not in statuses:
+        problems.append(Problem(where, f"status {status!r} is not one of {', '.join(statuses)}"))
+    sizes = item.get("sizes") if isinstance(item.get("sizes"), list) else []
+    for code in sizes:
+        if not isinstance(code, str) or code not in known_sizes:
+            problems.append(Problem(where, f"size {code!r:.40} is not a known size"))
+    if len(set(map(repr, sizes))) != len(sizes):
+        problems.append(Problem(where, "sizes lists a size twice"))
+    weights = item.get("metal_weights_mg")
+    offered = item.get("metals") if isinstance(item.get("metals"), list) else []
+    for code, weight in weights.items() if isinstance(weights, dict) else ():
+        if code not in offered:
+            problems.append(
+                Problem(where, f"metal_weights_mg names {code!r:.40}, not one of its metals")
+            )
+        elif not _is_int(weight) or not 1 <= weight <= MAX_MINOR:
+            problems.append(
+                Problem(where, f"metal_weights_mg[{code!r}] must be a positive whole number of mg")
+            )
 
 
 def _check_terms(item: dict[str, Any], where: str, problems: list[Problem]) -> None:

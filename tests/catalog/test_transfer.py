@@ -69,6 +69,7 @@ def test_export_import_export_is_identical_and_a_second_import_changes_nothing(
         "metal": "yellow-gold",
         "size": 25,
         "released_on": "2026-01-15",
+        "sourcing_statement": "",
     }
 
     result = runner.invoke(args=["catalog", "import", str(out)])
@@ -127,7 +128,13 @@ def test_a_new_product_a_new_rate_and_a_changed_field_are_applied_and_reported(
     assert after["metals"] == document["metals"]
     assert _product(after, "aurelia-crown") == _product(document, "aurelia-crown")
     assert _product(after, "ivy-circlet")["editions"] == [
-        {"batch_code": "IVY-AG-2027", "metal": "silver", "size": 10, "released_on": None}
+        {
+            "batch_code": "IVY-AG-2027",
+            "metal": "silver",
+            "size": 10,
+            "released_on": None,
+            "sourcing_statement": "",
+        }
     ]
 
 
@@ -220,6 +227,21 @@ INVALID = [
     (_set("format", "diadem-catalogue/2"), "format: must be 'diadem-catalogue/1'"),
     (_set("metals", DELETE), "document: metals is required"),
     (_set("products.0.colour", "red"), "products[0] (aurelia-crown): unknown key 'colour'"),
+    (
+        _set("products.0.status", "hidden"),
+        "status 'hidden' is not one of draft, published, retired",
+    ),
+    (_set("products.0.sizes", ["XXL"]), "products[0] (aurelia-crown): size 'XXL' is not a known"),
+    (_set("products.0.sizes", ["S", "S"]), "products[0] (aurelia-crown): sizes lists a size twice"),
+    (
+        _set("products.0.metal_weights_mg", {"rose-gold": 40_000}),
+        "metal_weights_mg names 'rose-gold', not one of its metals",
+    ),
+    (
+        _set("products.0.metal_weights_mg", {"yellow-gold": 0}),
+        "metal_weights_mg['yellow-gold'] must be a positive whole number of mg",
+    ),
+    (_set("products.0.metal_weights_mg", [1]), "metal_weights_mg must be an object"),
 ]
 
 
@@ -334,3 +356,46 @@ def test_a_piece_reserved_after_the_check_stops_the_change(seeded, monkeypatch):
         transfer.apply(document)
     assert "reserved or sold while the file was checked" in str(refused.value.problems[0])
     assert _export(seeded) == before
+
+
+def test_status_sizes_grams_treatment_and_sourcing_travel_both_ways(seeded, runner, tmp_path):
+    document = _export(seeded)
+    aurelia = _product(document, "aurelia-crown")
+    metals = aurelia["metals"]
+    aurelia.update(
+        status="retired",
+        sizes=["S", "M"],
+        metal_weights_mg={metals[-1]: 61_000},
+        certification="Hallmarked at the London Assay Office.",
+        fit_notes="Comb inserts for fine hair.",
+    )
+    aurelia["stones"][0]["treatment"] = "none"
+    aurelia["editions"][0]["sourcing_statement"] = "Recycled 18k gold, refined in Sheffield."
+
+    result = runner.invoke(args=["catalog", "import", _write(tmp_path, document)])
+
+    assert result.exit_code == 0, result.output
+    assert "product aurelia-crown" in result.output
+    after = _export(seeded)
+    assert _product(after, "aurelia-crown") == aurelia
+    with seeded.app_context():
+        product = db.session.execute(
+            select(Product).where(Product.slug == "aurelia-crown")
+        ).scalar_one()
+        assert product.is_retired and product.retired_at is not None
+    # The same file again changes nothing.
+    result = runner.invoke(args=["catalog", "import", _write(tmp_path, after, "again.json")])
+    assert "Nothing to change" in result.output
+    assert _export(seeded) == after
+
+
+def test_a_new_product_without_a_status_is_published(seeded, runner, tmp_path):
+    document = _export(seeded)
+    document["products"].append(copy.deepcopy(NEW_PRODUCT))
+
+    result = runner.invoke(args=["catalog", "import", _write(tmp_path, document)])
+
+    assert result.exit_code == 0, result.output
+    with seeded.app_context():
+        ivy = db.session.execute(select(Product).where(Product.slug == "ivy-circlet")).scalar_one()
+        assert ivy.is_published and ivy.published_at is not None
