@@ -176,7 +176,8 @@ def register_template_helpers(app: Flask) -> None:
     def piece_number_filter(number: int, size: int) -> str:
         return format_piece_number(number, size)
 
-    from app.common.caching import csrf_token
+    from app.checkout.cart_badge import cart_badge
+    from app.common.caching import csrf_token, fragment, register_fragment
     from app.common.links import public_url
 
     app.jinja_env.globals["public_url"] = public_url
@@ -189,6 +190,8 @@ def register_template_helpers(app: Flask) -> None:
     # Replaces Flask-WTF's csrf_token (a global and a context processor, registered earlier) so
     # pages rendered for the guest page cache hold a placeholder instead of one visitor's token.
     app.jinja_env.globals["csrf_token"] = csrf_token
+    app.jinja_env.globals["fragment"] = fragment
+    register_fragment("cart_count", cart_badge)
 
     @app.context_processor
     def nav_context() -> dict[str, Any]:

@@ -22,7 +22,7 @@ from flask_login import current_user, login_required, user_logged_in
 
 from app.accounts.access import staff_required
 from app.accounts.permissions import Permission, permission_required
-from app.checkout import forms, invoices, services
+from app.checkout import cart_badge, forms, invoices, services
 from app.checkout.models import Order
 from app.common.transactions import atomic
 from app.common.visitors import visitor_key
@@ -39,7 +39,7 @@ def country_name(code: str) -> str:
     return forms.country_name(code)
 
 
-GUEST_CART = "cart"
+GUEST_CART = cart_badge.GUEST_CART
 
 
 # --- whose cart -----------------------------------------------------------------------------

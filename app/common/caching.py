@@ -7,6 +7,10 @@ shares it; without, each process keeps its own (``SimpleCache``, bounded).
 product page is kept for PAGE_CACHE_SECONDS (default 5 s; 0 turns it off) with its CSRF token
 left as a placeholder, and each hit gets a fresh token for its own session.
 
+**Per-visitor fragments.** A part of a shared page that differs per visitor (the cart count in
+the header) is registered with ``register_fragment``; templates call ``fragment(name)``, the
+cached copy keeps a placeholder, and every request served from it gets its own value.
+
 **Invalidation.** Every cached page and value is keyed by the *catalogue generation*, a random
 token in the cache itself. A service that changes what those pages show (the catalogue, a
 metal rate, a piece reserved, released or sold) calls ``catalogue_changed()``; after its
@@ -158,8 +162,37 @@ def _cacheable_request() -> bool:
     )
 
 
+_FRAGMENTS: dict[str, Callable[[], Markup]] = {}
+
+
+def register_fragment(name: str, compute: Callable[[], Markup]) -> None:
+    """Declare a per-visitor part of shared pages; ``compute`` runs in each request."""
+    _FRAGMENTS[name] = compute
+
+
+def _fragment_placeholder(name: str) -> str:
+    return f"__diadem_fragment_{name}__"
+
+
+def fragment(name: str) -> Markup:
+    """The templates' fragment(name): the visitor's own value, or a placeholder for the cache."""
+    compute = _FRAGMENTS.get(name)
+    if compute is None:
+        return Markup("")
+    if g.get("rendering_for_cache"):
+        return Markup(_fragment_placeholder(name))
+    return compute()
+
+
 def _with_token(html: str) -> str:
-    return html.replace(CSRF_PLACEHOLDER, generate_csrf()) if CSRF_PLACEHOLDER in html else html
+    """Fill a shared page's placeholders in for this request: its CSRF token and fragments."""
+    if CSRF_PLACEHOLDER in html:
+        html = html.replace(CSRF_PLACEHOLDER, generate_csrf())
+    for name, compute in _FRAGMENTS.items():
+        placeholder = _fragment_placeholder(name)
+        if placeholder in html:
+            html = html.replace(placeholder, str(compute()))
+    return html
 
 
 def cached_page(view: Callable[..., Any]) -> Callable[..., Any]:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, render_template, send_from_directory
 
 from app.catalog import services as catalog
 from app.catalog.filters import CatalogFilter
@@ -30,6 +30,14 @@ def returns_policy():
 @bp.get("/policies/repairs")
 def repairs_policy():
     return render_template("main/policy_repairs.html")
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    # Browsers ask for /favicon.ico on pages that name no icon (a PDF, a bare error).
+    return send_from_directory(
+        current_app.static_folder, "favicon.ico", mimetype="image/vnd.microsoft.icon", max_age=86400
+    )
 
 
 @bp.get("/healthz")
