@@ -119,7 +119,7 @@ def register_blueprints(app: Flask) -> None:
     from app.catalog import views as catalog
     from app.checkout import views as checkout
     from app.dashboard import views as dashboard
-    from app.main import policy_views
+    from app.main import discovery, policy_views
     from app.main import views as main
     from app.provenance import views as provenance
     from app.repairs import views as repairs
@@ -145,6 +145,7 @@ def register_blueprints(app: Flask) -> None:
         capacity_views.bp,
         batch_views.bp,
         policy_views.bp,
+        discovery.bp,
         accounts.bp,
         tryon.bp,
         checkout.bp,
