@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from babel.numbers import get_currency_precision
 from flask_wtf import FlaskForm
-from flask_wtf.file import MultipleFileField
+from flask_wtf.file import FileField, MultipleFileField
 from wtforms import (
     DateField,
     HiddenField,
@@ -27,6 +27,15 @@ def major_text(minor: int, currency: str) -> str:
 class MoveForm(FlaskForm):
     target = HiddenField(validators=[DataRequired(), Length(max=40)])
     expected_stage = HiddenField(validators=[Optional(), Length(max=40)])
+    note = StringField("Note (optional)", validators=[Optional(), Length(max=500)])
+
+
+class PackForm(FlaskForm):
+    """The packing ritual: every item ticked and a photo of the packed piece (checked in
+    app.domain.packing, which names what is missing)."""
+
+    expected_stage = HiddenField(validators=[Optional(), Length(max=40)])
+    photo = FileField("Photo of the packed piece")
     note = StringField("Note (optional)", validators=[Optional(), Length(max=500)])
 
 

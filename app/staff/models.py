@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    JSON,
     CheckConstraint,
     ForeignKey,
     Index,
@@ -101,3 +102,25 @@ class DesignFile(db.Model):
     caption: Mapped[str] = mapped_column(String(200), default="")
 
     round: Mapped[DesignRound] = relationship(back_populates="files")
+
+
+class PackingRecord(db.Model):
+    """How a line was packed: the ritual's items, checked off, and a photo of the packed piece.
+
+    One per line (a line is packed once); the buyer sees the photo on their order page.
+    """
+
+    __tablename__ = "packing_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_line_id: Mapped[int] = mapped_column(
+        ForeignKey("order_lines.id", ondelete="CASCADE"), unique=True
+    )
+    items: Mapped[list] = mapped_column(JSON)  # the ritual's keys, in order (app.domain.packing)
+    photo_upload: Mapped[str] = mapped_column(String(255))  # a key in uploads storage
+    photo_content_type: Mapped[str] = mapped_column(String(60))
+    note: Mapped[str] = mapped_column(String(500), default="")
+    packed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    packed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    packed_by = relationship("User")

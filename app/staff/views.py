@@ -25,6 +25,7 @@ from app.common.forms import choices
 from app.common.transactions import atomic
 from app.common.uploads import MAX_UPLOAD_BYTES, MAX_VIDEO_BYTES, UploadError, send_upload
 from app.domain import production
+from app.domain.packing import PACKING_ITEMS
 from app.qc import services as qc
 from app.qc.forms import QcForm
 from app.staff import forms, services
@@ -154,7 +155,13 @@ def show_order(number: str):
     return _show_order(_order_or_404(number))
 
 
-def _show_order(order, *, deliver_form: forms.DeliverForm | None = None, status: int = 200):
+def _show_order(
+    order,
+    *,
+    deliver_form: forms.DeliverForm | None = None,
+    status: int = 200,
+    ticked: list[str] | None = None,
+):
     return render_template(
         "staff/order_show.html",
         order=order,
@@ -166,6 +173,8 @@ def _show_order(order, *, deliver_form: forms.DeliverForm | None = None, status:
         confirm_form=forms.ConfirmForm(formdata=None),
         ship_form=_ship_form(order, formdata=None),
         deliver_form=deliver_form or forms.DeliverForm(formdata=None),
+        packing_items=PACKING_ITEMS,
+        packing_ticked=ticked or [],
     ), status
 
 
@@ -205,6 +214,47 @@ def move_line(number: str, line_id: int):
             f"{line.product_name} moved to {production.stage_label(form.target.data)}.", "success"
         )
     return _back(order, f"line-{line.id}")
+
+
+@bp.post("/orders/<number>/lines/<int:line_id>/pack")
+def pack_line(number: str, line_id: int):
+    """Record the packing ritual (every item ticked, a photo) and move the line to Packed."""
+    order = _order_or_404(number)
+    line = _line_of(order, line_id)
+    form = forms.PackForm()
+    if not form.validate_on_submit():
+        flash("That form was incomplete; try again.", "warning")
+        return _show_order(order, status=400)
+    upload = form.photo.data
+    try:
+        with atomic():
+            services.pack_line(
+                order_line_id=line.id,
+                items=request.form.getlist("items"),
+                photo=upload.read() if upload and upload.filename else None,
+                expected_stage=form.expected_stage.data or None,
+                by_user_id=current_user.id,
+                note=form.note.data or "",
+            )
+    except (services.PackingError, services.TransitionRefused, UploadError) as exc:
+        flash(str(exc), "warning")
+        return _show_order(order, status=400, ticked=request.form.getlist("items"))
+    flash(f"{line.product_name} packed; the photo is on the order.", "success")
+    return _back(order, f"line-{line.id}")
+
+
+@bp.get("/orders/<number>/lines/<int:line_id>/packing-photo")
+def packing_photo(number: str, line_id: int):
+    return _send_packing_photo(_order_or_404(number), line_id)
+
+
+def _send_packing_photo(order, line_id: int) -> Response:
+    try:
+        record = services.packing_photo_for(order=order, line_id=line_id)
+    except services.PackingError:
+        abort(404)
+    suffix = PurePosixPath(record.photo_upload).suffix
+    return send_upload(record.photo_upload, download_name=f"{order.number}-packed{suffix}")
 
 
 @bp.post("/orders/<number>/lines/<int:line_id>/designs")
@@ -416,6 +466,11 @@ def decide_design(number: str, round_id: int):
         else:
             flash("Thank you: the atelier will send a new version with your changes.", "success")
     return back
+
+
+@customer_bp.get("/account/orders/<number>/lines/<int:line_id>/packing-photo")
+def customer_packing_photo(number: str, line_id: int):
+    return _send_packing_photo(_customer_order(number), line_id)
 
 
 @customer_bp.get("/account/orders/<number>/design-files/<int:file_id>")

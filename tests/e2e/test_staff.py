@@ -11,7 +11,7 @@ import pytest
 from app.common.mail import read_outbox
 from app.extensions import db
 from tests.e2e.conftest import screenshot
-from tests.staff.builders import PASSWORD, build_atelier, only_line, paid_order
+from tests.staff.builders import PASSWORD, build_atelier, only_line, paid_order, png_bytes
 
 pytestmark = pytest.mark.e2e
 
@@ -89,8 +89,29 @@ def test_staff_take_a_paid_order_to_shipped(app, paid, live_server, page):
     screenshot(page, "staff-3-qc-form")
     press(page, "Record the check")
     assert "QC passed" in page.locator(".flashes").inner_text()
+    # The packing ritual: each item ticked as it goes in, then a photo of the packed box.
+    photo = [{"name": "box.png", "mimeType": "image/png", "buffer": png_bytes((120, 90))}]
+    page.get_by_label("Soft pouch").check()
+    page.get_by_label("Photo of the packed piece").set_input_files(files=photo)
+    press(page, "Pack")
+    assert "still missing: Rigid box with foam supports" in page.locator(".flashes").inner_text()
+    assert page.get_by_label("Soft pouch").is_checked()
+    for label in (
+        "Rigid box with foam supports",
+        "Care card signed by the artisan",
+        "Certificate of authenticity",
+        "Hangtag with the passport QR code",
+    ):
+        page.get_by_label(label).check()
+    page.get_by_label("Photo of the packed piece").set_input_files(files=photo)
+    screenshot(page, "staff-3b-packing")
     press(page, "Pack")
     assert stage(page) == "Packed"
+    packed = page.get_by_alt_text(re.compile("packed in its box"))
+    packed.scroll_into_view_if_needed()
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=packed.element_handle()
+    )
     page.fill("#carrier", "Royal Mail Special Delivery")
     page.fill("#tracking_number", "RM123456785GB")
     press(page, "Ship and email the customer")

@@ -10,6 +10,7 @@ from app.accounts.models import Role, User
 from app.checkout import services as checkout
 from app.checkout.models import Order, OrderLine
 from app.common.transactions import atomic
+from app.domain.packing import PACKING_KEYS
 from app.extensions import db
 from app.staff import services as staff
 from tests.factories import make_product
@@ -108,9 +109,18 @@ def studio_to_packed(a: Atelier, line_id: int) -> None:
                 order_line_id=line_id, target=target, expected_stage=None, by_user_id=a.artisan_id
             )
     qc_pass(line_id, checker_id=a.checker_id)
+    pack(line_id, a.checker_id, expected="qc")
+
+
+def pack(line_id: int, by_user_id: int, expected: str | None = None, photo: bytes | None = None):
+    """The packing ritual done in full: every item ticked and a photo of the packed piece."""
     with atomic():
-        staff.move_line(
-            order_line_id=line_id, target="packed", expected_stage="qc", by_user_id=a.checker_id
+        return staff.pack_line(
+            order_line_id=line_id,
+            items=PACKING_KEYS,
+            photo=photo or png_bytes((64, 48), "navy"),
+            expected_stage=expected,
+            by_user_id=by_user_id,
         )
 
 

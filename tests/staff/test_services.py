@@ -17,10 +17,19 @@ from app.qc.models import QcCheck
 from app.staff import services as staff
 from app.staff.models import DesignRound, StageTransition
 from tests.conftest import POSTGRES_URL
-from tests.staff.builders import only_line, paid_order, png_bytes, qc_pass, studio_to_packed
+from tests.staff.builders import (
+    only_line,
+    pack,
+    paid_order,
+    png_bytes,
+    qc_pass,
+    studio_to_packed,
+)
 
 
 def move(line_id, target, by, expected=None):
+    if target == "packed":
+        return pack(line_id, by, expected)
     with atomic():
         return staff.move_line(
             order_line_id=line_id, target=target, expected_stage=expected, by_user_id=by

@@ -7,14 +7,17 @@ import pytest
 
 from app.checkout import services as checkout
 from app.common.transactions import atomic
+from app.domain.packing import PACKING_KEYS
 from app.extensions import db
 from app.staff import services as staff
 from app.staff.models import DesignFile, DesignRound
 from tests.helpers import csrf_token, login
-from tests.staff.builders import PASSWORD, only_line, paid_order, png_bytes, qc_pass
+from tests.staff.builders import PASSWORD, only_line, pack, paid_order, png_bytes, qc_pass
 
 
 def move(line_id, target, by):
+    if target == "packed":
+        return pack(line_id, by)
     with atomic():
         return staff.move_line(
             order_line_id=line_id, target=target, expected_stage=None, by_user_id=by
@@ -50,6 +53,23 @@ def post_move(client, number, line_id, target, expected):
     return client.post(
         f"{page}/lines/{line_id}/move",
         data={"csrf_token": csrf_token(client, page), "target": target, "expected_stage": expected},
+        follow_redirects=True,
+    )
+
+
+def post_pack(client, number, line_id, items, photo: bytes | None = b"png", expected="qc"):
+    page = f"/staff/orders/{number}"
+    data = {
+        "csrf_token": csrf_token(client, page),
+        "items": list(items),
+        "expected_stage": expected,
+    }
+    if photo is not None:
+        data["photo"] = (io.BytesIO(png_bytes((64, 48)) if photo == b"png" else photo), "box.png")
+    return client.post(
+        f"{page}/lines/{line_id}/pack",
+        data=data,
+        content_type="multipart/form-data",
         follow_redirects=True,
     )
 
@@ -124,8 +144,10 @@ def test_pack_button_is_disabled_until_qc_passes(app, client, atelier, studio):
     login(client, "theo@example.org", PASSWORD)
     html = client.get(f"/staff/orders/{number}").get_data(as_text=True)
     assert re.search(r'<button class="button" type="submit" disabled[^>]*>Pack</button>', html)
-    html = post_move(client, number, line_id, "packed", "qc").get_data(as_text=True)
+    html = post_pack(client, number, line_id, PACKING_KEYS).get_data(as_text=True)
     assert "cannot move to Packed until its QC check passes" in html
+    html = post_move(client, number, line_id, "packed", "qc").get_data(as_text=True)
+    assert "Pack with the packing checklist" in html
 
 
 def test_ship_form(app, client, atelier, studio):

@@ -27,6 +27,10 @@ from app.staff.services.designs import design_file_for as design_file_for
 from app.staff.services.designs import send_design_round as send_design_round
 from app.staff.services.moves import move_line as move_line
 from app.staff.services.moves import record_balance_paid as record_balance_paid
+from app.staff.services.packing import PackingError as PackingError
+from app.staff.services.packing import pack_line as pack_line
+from app.staff.services.packing import packing_for as packing_for
+from app.staff.services.packing import packing_photo_for as packing_photo_for
 from app.staff.services.quality import line_context as line_context
 from app.staff.services.quality import line_finisher_id as line_finisher_id
 from app.staff.services.quality import line_qc_passed as line_qc_passed

@@ -137,6 +137,10 @@ def move_line(
 
     Raises TransitionRefused (or QcRequired) with the reason when the table says no.
     """
+    if target == "packed":
+        raise TransitionRefused(
+            "Pack with the packing checklist: tick each item and add a photo of the packed piece."
+        )
     line = db.session.get(OrderLine, order_line_id)
     if line is None:
         raise OrderNotFound("No such order line.")

@@ -12,7 +12,7 @@ from app.extensions import db
 from app.provenance import services as provenance
 from app.provenance.models import Passport
 from app.qc.models import QcCheck
-from app.staff.models import DesignRound, StageTransition
+from app.staff.models import DesignRound, PackingRecord, StageTransition
 from app.staff.services.common import (
     OrderNotFound,
     track_of,
@@ -50,6 +50,7 @@ class LineProduction:
     passport: Passport | None
     qc_passed: bool
     moves: list[production.Transition] = field(default_factory=list)
+    packing: PackingRecord | None = None
 
     @property
     def stage_label(self) -> str:
@@ -126,6 +127,12 @@ def order_production(order: Order) -> list[LineProduction]:
         db.select(QcCheck).where(QcCheck.order_line_id.in_(line_ids)).order_by(QcCheck.id)
     ).scalars():
         checks[c.order_line_id].append(c)
+    packings = {
+        p.order_line_id: p
+        for p in db.session.execute(
+            db.select(PackingRecord).where(PackingRecord.order_line_id.in_(line_ids))
+        ).scalars()
+    }
     result = []
     for line in order.lines:
         track = track_of(line)
@@ -139,6 +146,7 @@ def order_production(order: Order) -> list[LineProduction]:
                 passport=_passport_of(line),
                 qc_passed=line_qc_passed(line.id) if line.stage else False,
                 moves=production.next_transitions(track, line.stage, via=Via.MOVE),
+                packing=packings.get(line.id),
             )
         )
     return result
