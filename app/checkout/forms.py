@@ -136,6 +136,15 @@ class ConfirmForm(FlaskForm):
     """A bare CSRF-protected button (accept a price, request the balance...)."""
 
 
+class OrderLinkForm(FlaskForm):
+    """Ask for a lost order link: the address the order was placed with."""
+
+    email = EmailField(
+        "Email address the order was placed with",
+        validators=[DataRequired(message="Enter your email address."), Length(max=254)],
+    )
+
+
 # --- staff ---------------------------------------------------------------------------------
 
 

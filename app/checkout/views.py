@@ -19,6 +19,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required, user_logged_in
+from werkzeug.exceptions import NotFound
 
 from app.accounts.access import staff_required
 from app.accounts.permissions import Permission, permission_required
@@ -253,7 +254,11 @@ def list_orders():
 
 @bp.get("/account/orders/<number>")
 def show_order(number: str):
-    order = _viewable(number)
+    try:
+        order = _viewable(number)
+    except NotFound:
+        # Not for this browser (or no such order: the page is the same): offer the link by email.
+        return _order_link_page(number, forms.OrderLinkForm(formdata=None)), 404
     if request.args.get("t"):
         # Remember the signed link for this browser and drop it from the address bar.
         _remember_guest_order(order)
@@ -266,6 +271,26 @@ def show_order(number: str):
         bank=services.setting("BANK_TRANSFER_DETAILS"),
         aftersale=services.aftersale_terms(order),
     )
+
+
+def _order_link_page(number: str, form: forms.OrderLinkForm, *, sent: bool = False) -> str:
+    return render_template(
+        "checkout/order_link_request.html", number=number[:20], form=form, sent=sent
+    )
+
+
+@bp.post("/account/orders/<number>/link")
+@limiter.limit("5 per hour")
+@limiter.limit("5 per hour", key_func=lambda: f"order-link:{request.view_args.get('number', '')}")
+def request_order_link(number: str):
+    """Email an order's link to the address it was placed with; the answer never says whether
+    the order exists or the address matched."""
+    form = forms.OrderLinkForm()
+    if not form.validate_on_submit():
+        return _order_link_page(number, form), 400
+    with atomic():
+        services.request_order_link(number=number[:20], email=form.email.data)
+    return _order_link_page(number, forms.OrderLinkForm(formdata=None), sent=True)
 
 
 @bp.route("/account/orders/<number>/confirm-email", methods=["GET", "POST"])

@@ -59,6 +59,7 @@ from app.checkout.services.expiry import expire_lapsed_orders as expire_lapsed_o
 from app.checkout.services.expiry import expire_order as expire_order
 from app.checkout.services.expiry import lapsed_order_ids as lapsed_order_ids
 from app.checkout.services.holds import HoldLimitReached as HoldLimitReached
+from app.checkout.services.link_requests import request_order_link as request_order_link
 from app.checkout.services.links import ORDER_LINK_SALT as ORDER_LINK_SALT
 from app.checkout.services.links import email_confirm_url as email_confirm_url
 from app.checkout.services.links import number_for_token as number_for_token
