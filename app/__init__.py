@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask, Response, make_response, render_template
 from PIL import Image
 
-from app.common import caching, input_guards, request_ids
+from app.common import caching, dates, input_guards, request_ids
 from app.common.uploads import MAX_IMAGE_PIXELS
 from app.config import development_secret, from_environment
 from app.extensions import csrf, db, limiter, login_manager, mail, migrate
@@ -92,6 +92,7 @@ def register_extensions(app: Flask) -> None:
     mail.init_app(app)
     limiter.init_app(app)
     caching.init_app(app)
+    dates.init_app(app)
     from app.common import storage
 
     storage.init_app(app)
@@ -107,6 +108,7 @@ def register_models() -> None:
     import app.provenance.models
     import app.qc.models
     import app.repairs.models
+    import app.returns.models
     import app.staff.models
     import app.tryon.models  # noqa: F401
 
@@ -123,6 +125,7 @@ def register_blueprints(app: Flask) -> None:
     from app.main import views as main
     from app.provenance import views as provenance
     from app.repairs import views as repairs
+    from app.returns import views as returns
     from app.staff import (
         capacity_views,
         catalog_artwork,
@@ -159,6 +162,8 @@ def register_blueprints(app: Flask) -> None:
         provenance.staff_bp,
         repairs.bp,
         repairs.staff_bp,
+        returns.bp,
+        returns.staff_bp,
     ):
         app.register_blueprint(blueprint)
 
