@@ -1,4 +1,4 @@
-"""Staff pages for the catalogue: the metal rates and their dated history (catalog.rates)."""
+"""Staff pages for the catalogue: the table of rates and their dated history (catalog.rates)."""
 
 from __future__ import annotations
 
@@ -8,20 +8,22 @@ from flask_login import current_user
 from app.accounts.access import staff_required
 from app.accounts.permissions import Permission, permission_required
 from app.catalog import rates
+from app.checkout.services import studio_zone
 from app.common.transactions import atomic
-from app.domain.money import Money, format_money, parse_major
 from app.staff import catalog_forms
 
 bp = Blueprint("catalog_staff", __name__, url_prefix="/staff/catalog")
 
 
-def _page(form: catalog_forms.MetalRateForm | None = None, status: int = 200):
+def _page(form: catalog_forms.RateForm | None = None, status: int = 200):
+    zone = studio_zone()
     return (
         render_template(
             "staff/rates_show.html",
-            metals=rates.metals(),
-            history=rates.rate_history(),
-            form=form or catalog_forms.MetalRateForm(formdata=None),
+            rates=rates.current_rates(),
+            history=rates.rate_history(zone=zone),
+            zone_name=zone.key,
+            form=form or catalog_forms.RateForm(formdata=None),
         ),
         status,
     )
@@ -37,17 +39,20 @@ def show_rates():
 @staff_required
 @permission_required(Permission.SET_RATES)
 def set_rate():
-    form = catalog_forms.MetalRateForm()
+    form = catalog_forms.RateForm()
     if not form.validate_on_submit():
         for errors in form.errors.values():
             for error in errors:
                 flash(str(error), "warning")
         return _page(form, 400)
+    kind, code = rates.RateKind(form.rate_kind()), form.rate_code()
     try:
+        value = rates.parse_value(kind, form.rate.data, code=code)
         with atomic():
-            changed = rates.set_metal_rate(
-                metal_code=form.metal.data,
-                rate_per_gram_minor=parse_major(form.rate.data).minor,
+            changed = rates.set_rate(
+                kind=kind,
+                code=code,
+                value=value,
                 by_user_id=current_user.id,
                 note=form.note.data or "",
             )
@@ -55,8 +60,7 @@ def set_rate():
         flash(str(exc), "warning")
         return _page(form, 400)
     flash(
-        f"{changed.metal_name} is now {format_money(Money(changed.new_rate_minor))} a gram "
-        f"(was {format_money(Money(changed.old_rate_minor))}); "
+        f"{changed.name} is now {changed.new_text} {changed.per} (was {changed.old_text}); "
         f"{changed.products_repriced} product(s) repriced.",
         "success",
     )
