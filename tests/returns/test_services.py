@@ -81,7 +81,7 @@ def test_a_passed_return_is_refunded_and_the_number_goes_back_into_its_edition(a
     assert done.refunded_minor == line.total_minor
     events = _passport_events(piece_id)
     tail = [e for e in events if e[1]]
-    assert tail == [("step", "returned"), ("qc", "inspected"), ("step", "restocked")]
+    assert tail == [("note", "returned"), ("qc", "inspected"), ("note", "restocked")]
     assert events[0][0] == "origin"  # the piece's earlier history stays in front
     subjects = [m["Subject"] for m in read_outbox(app_ctx.config["MAIL_OUTBOX_DIR"])]
     assert f"Your Diadem return {done.ra_number}: how to send it back" in subjects
@@ -111,7 +111,7 @@ def test_a_failed_inspection_withholds_the_piece(app_ctx, shop):
     _inspect(return_id, staff_id, passed=False)
     assert db.session.get(Piece, piece_id).status == "withheld"
     tail = [e for e in _passport_events(piece_id) if e[1]]
-    assert tail == [("step", "returned"), ("qc", "inspected"), ("step", "withheld")]
+    assert tail == [("note", "returned"), ("qc", "inspected"), ("note", "withheld")]
     assert services.get_return(return_id).lines[0].outcome == "withheld"
 
 

@@ -1,6 +1,6 @@
 """What a return adds to a piece's passport: its arrival, its inspection and what became of it.
 
-Entries use the kinds the passport already knows ("step" for the arrival and the outcome, "qc"
+Entries use the kinds the passport already knows ("note" for the arrival and the outcome, "qc"
 for the inspection), so the whole story reads in order on the public page for the next owner.
 """
 
@@ -26,7 +26,7 @@ def _passport_id(line: OrderLine) -> int:
 def record_arrival(request: ReturnRequest, line: OrderLine, *, by_user_id: int) -> None:
     provenance.record_entry(
         passport_id=_passport_id(line),
-        kind="step",
+        kind="note",
         summary=f"Returned to the atelier by its owner (return {request.ra_number}), "
         "insured and signed for.",
         recorded_by_id=by_user_id,
@@ -61,7 +61,7 @@ def record_inspection(
 def record_outcome(request: ReturnRequest, line: OrderLine, outcome: str, *, by: int) -> None:
     provenance.record_entry(
         passport_id=_passport_id(line),
-        kind="step",
+        kind="note",
         summary=OUTCOME_SUMMARIES[outcome],
         recorded_by_id=by,
         details={"event": outcome, "return": request.ra_number},
