@@ -25,8 +25,10 @@ def delivered(app, tmp_path):
     with app.app_context():
         atelier = build_atelier()
         admin = make_fast_user(email="ada@example.org", name="Ada Admin", role=Role.ADMIN)
-        order = delivered_order(ReturnsAtelier(atelier=atelier, admin_id=admin))
-        return order.number, only_line(order).piece_id
+        shop = ReturnsAtelier(atelier=atelier, admin_id=admin)
+        late = delivered_order(shop, days_ago=20)
+        order = delivered_order(shop)
+        return order.number, only_line(order).piece_id, late.number
 
 
 def shoot(page, name: str, *, ours: bool = True) -> None:
@@ -42,9 +44,13 @@ def shoot(page, name: str, *, ours: bool = True) -> None:
 
 
 def test_request_approve_receive_inspect_refund(app, delivered, live_server, page, tmp_path):
-    number, piece_id = delivered
+    number, piece_id, late = delivered
     base = live_server
     sign_in(page, base, "bea@example.com")
+    page.goto(f"{base}/account/orders/{late}/return")
+    assert "return window closed at the end of" in page.get_by_test_id("window-closed").inner_text()
+    assert page.locator("input[name=lines]").count() == 0
+    shoot(page, "return-window-closed")
     page.goto(f"{base}/account/orders/{number}")
     shoot(page, "order-with-return-link", ours=False)
     page.get_by_test_id("request-return").click()
