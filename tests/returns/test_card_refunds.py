@@ -75,6 +75,7 @@ def test_a_card_paid_return_is_refunded_by_stripe(stripe_app, localstripe, shop)
         assert [r["amount"] for r in refunds["data"]] == [line_total]
         subjects = [m["Subject"] for m in read_outbox(stripe_app.config["MAIL_OUTBOX_DIR"])]
         assert f"Your Diadem return {done.ra_number} is refunded" in subjects
+        assert not any(s.startswith("A refund on your Diadem order") for s in subjects)
 
 
 def test_a_refused_card_refund_puts_the_return_back_to_inspected(stripe_app, shop, monkeypatch):

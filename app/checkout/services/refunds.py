@@ -52,11 +52,13 @@ def refund_payment(
     amount_minor: int | None,
     reason: str,
     by_user_id: int | None,
+    notify_buyer: bool = True,
 ) -> Refund:
     """Refund all (amount None) or part of a received payment; recorded on the order.
 
     A card refund is asked of Stripe once the transaction commits; if Stripe refuses, the
-    refund is recorded as failed and RefundError is raised from the commit.
+    refund is recorded as failed and RefundError is raised from the commit. ``notify_buyer``
+    False leaves the buyer's email to the caller (a return sends its own).
     """
     order = _lock_order(order_id)
     payment = next((p for p in order.payments if p.id == payment_id), None)
@@ -74,14 +76,14 @@ def refund_payment(
     _event(order, "refund", f"Refund of {label}: {reason}", by_user_id)
     if refund.status == RefundStatus.PENDING:
         refund_id = refund.id
-        on_commit(lambda: _execute_refund_or_raise(refund_id))
-    else:
+        on_commit(lambda: _execute_refund_or_raise(refund_id, notify_buyer=notify_buyer))
+    elif notify_buyer:
         notify(order, "order_refunded", refund=refund)
     return refund
 
 
-def _execute_refund_or_raise(refund_id: int) -> None:
-    if _execute_refund(refund_id) == RefundStatus.FAILED:
+def _execute_refund_or_raise(refund_id: int, *, notify_buyer: bool = True) -> None:
+    if _execute_refund(refund_id, notify_buyer=notify_buyer) == RefundStatus.FAILED:
         raise RefundError("The card refund failed; nothing was refunded. Try again later.")
 
 
@@ -89,7 +91,7 @@ def _execute_refund_after_commit(refund_id: int) -> None:
     on_commit(lambda: _execute_refund(refund_id))
 
 
-def _execute_refund(refund_id: int) -> str | None:
+def _execute_refund(refund_id: int, *, notify_buyer: bool = True) -> str | None:
     """Ask Stripe to refund a committed pending refund; record the outcome; return it.
 
     Runs after a commit: Stripe is called outside any transaction, and each write-back opens
@@ -123,5 +125,6 @@ def _execute_refund(refund_id: int) -> str | None:
         refund.status = RefundStatus.SUCCEEDED
         refund.provider_id = info.id
         _refund_done(order)
-        notify(order, "order_refunded", refund=refund)
+        if notify_buyer:
+            notify(order, "order_refunded", refund=refund)
     return RefundStatus.SUCCEEDED

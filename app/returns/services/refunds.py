@@ -99,6 +99,7 @@ def _refund_payments(request: ReturnRequest, amount: int, *, by_user_id: int, re
                 amount_minor=part,
                 reason=reason,
                 by_user_id=by_user_id,
+                notify_buyer=False,  # the return's own email says it, with the RA number
             )
         )
         amount -= part
