@@ -2,7 +2,9 @@
 
 Frames and photos are decoded and composited in memory; only a snapshot the buyer saves is
 written (through app.common.uploads). The AR engines (photos; live frames) are built once per
-process, on first use.
+process, on first use. Only calibrated overlays (``Overlay.calibrated_at`` set: staff confirmed
+the band and width) are ever offered to buyers; staff preview uncalibrated ones through
+:func:`render_on_photo`, the same path the buyer's photo takes.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from flask import current_app
@@ -223,12 +226,16 @@ def _cached(key: tuple[Any, ...], load: Callable[[], Any]) -> Any:
     return caching.remember(name, load, timeout=CATALOG_CACHE_SECONDS)
 
 
+# An overlay staff have uploaded but not yet calibrated would sit at the wrong place and size.
+CALIBRATED = Overlay.calibrated_at.is_not(None)
+
+
 def _load_pieces(slug: str) -> tuple[str, list[TryonPiece], int]:
     rows = db.session.execute(
         select(Overlay, Product, Metal)
         .join(Product, Overlay.product_id == Product.id)
         .join(Metal, Overlay.metal_id == Metal.id)
-        .where(Product.slug == slug)
+        .where(Product.slug == slug, CALIBRATED)
         .order_by(Metal.position)
     ).all()
     if not rows:
@@ -261,13 +268,14 @@ def tryon_catalogue() -> list[TryonProductChoice]:
     """Every product that has a try-on picture, with its metals, for the page's piece picker."""
     products = db.session.execute(
         select(Product)
-        .where(Product.overlays.any())
+        .where(Product.overlays.any(CALIBRATED))
         .options(selectinload(Product.overlays).selectinload(Overlay.metal))
         .order_by(Product.name)
     ).scalars()
     choices = []
     for product in products:
-        overlays = sorted(product.overlays, key=lambda o: o.metal.position)
+        calibrated = (o for o in product.overlays if o.calibrated_at is not None)
+        overlays = sorted(calibrated, key=lambda o: o.metal.position)
         metals = tuple(
             TryonMetalChoice(o.metal.code, o.metal.name, o.path, dict(o.spec)) for o in overlays
         )
@@ -288,12 +296,23 @@ def _prepared_overlay(location: str, key: str, version: str) -> ar.Overlay:
     return ar.prepare_overlay(ar.decode_overlay(media_storage().read(key)))
 
 
+def open_overlay(key: str) -> ar.Overlay:
+    """Return the overlay PNG stored under ``key`` in the media storage, premultiplied and cached.
+
+    Raises:
+        OSError: not stored (app.common.storage.ObjectMissing) or the storage is unreachable.
+        ar.InvalidImage: the file is not a usable image.
+    """
+    media = media_storage()
+    return _prepared_overlay(media.location, key, media.version(key))
+
+
 def load_overlay(piece: TryonPiece) -> ar.Overlay:
     """Return the piece's PNG from the media storage, premultiplied and cached per process."""
     media = media_storage()
     key = piece.overlay_path
     try:
-        overlay = _prepared_overlay(media.location, key, media.version(key))
+        overlay = open_overlay(key)
         piece.spec.check_overlay((overlay.width, overlay.height))
     except (OSError, ar.InvalidImage, ar.InvalidSpec) as exc:
         log.error("try-on picture %s%s unusable: %s", media.location, key, exc)
@@ -543,6 +562,57 @@ class PhotoResult:
         return document
 
 
+@dataclass(frozen=True, eq=False)
+class RenderedPhoto:
+    """A photo with a piece composited on every face, as JPEG, and where it went."""
+
+    jpeg: bytes
+    frame_size: tuple[int, int]
+    faces: tuple[ar.FaceMeasurement, ...]
+    placements: tuple[ar.Placement, ...]
+
+
+def render_on_photo(*, photo: bytes, overlay: ar.Overlay, spec: ar.PieceSpec) -> RenderedPhoto:
+    """Composite ``overlay`` placed by ``spec`` on every face of a photo (nothing is stored).
+
+    The one render path of full-size pictures: the buyer's photos and snapshots, and the staff
+    preview of an overlay's calibration before it is saved.
+
+    Raises:
+        PhotoRejected: a subclass saying what is wrong with the photo; NoFaceFound if no face.
+        TooBusy: this process is already compositing TRYON_PHOTO_JOBS photos.
+    """
+    check_image(photo)  # refused from the header before waiting for a slot
+    with photo_slot():
+        rgb = decode_photo(photo)
+        result = get_engine().try_on(rgb, overlay, spec)
+        if not result.faces:
+            raise NoFaceFound(
+                "We could not find a face in that picture. Try a well-lit photo where you face "
+                "the camera and your whole head is in view."
+            )
+        jpeg = ar.encode_image(result.image, "jpeg", quality=SNAPSHOT_JPEG_QUALITY)
+    return RenderedPhoto(
+        jpeg=jpeg,
+        frame_size=(rgb.shape[1], rgb.shape[0]),
+        faces=result.faces,
+        placements=result.placements,
+    )
+
+
+# A real photograph shipped with the shop (scikit-image's "astronaut", Eileen Collins, NASA,
+# public domain, 512 x 512), for staff to see an overlay on a face before buyers do.
+REFERENCE_PORTRAIT = (
+    Path(__file__).resolve().parents[1] / "static" / "img" / "reference-portrait.jpg"
+)
+
+
+@lru_cache(maxsize=1)
+def reference_portrait() -> bytes:
+    """Return the reference portrait's JPEG bytes."""
+    return REFERENCE_PORTRAIT.read_bytes()
+
+
 def try_on_photo(*, photo: bytes, slug: str, metal_code: str | None) -> PhotoResult:
     """Composite the piece on every face of a photo, at most 2048 px a side (nothing is stored).
 
@@ -553,23 +623,14 @@ def try_on_photo(*, photo: bytes, slug: str, metal_code: str | None) -> PhotoRes
     """
     piece = get_piece(slug=slug, metal_code=metal_code)
     overlay = load_overlay(piece)
-    check_image(photo)  # refused from the header before waiting for a slot
-    with photo_slot():
-        rgb = decode_photo(photo)
-        result = get_engine().try_on(rgb, overlay, piece.spec)
-        if not result.faces:
-            raise NoFaceFound(
-                "We could not find a face in that picture. Try a well-lit photo where you face "
-                "the camera and your whole head is in view."
-            )
-        jpeg = ar.encode_image(result.image, "jpeg", quality=SNAPSHOT_JPEG_QUALITY)
+    rendered = render_on_photo(photo=photo, overlay=overlay, spec=piece.spec)
     return PhotoResult(
         piece=piece,
-        jpeg=jpeg,
-        frame_size=(rgb.shape[1], rgb.shape[0]),
-        faces=result.faces,
-        placements=result.placements,
-        advice=advise(result.faces),
+        jpeg=rendered.jpeg,
+        frame_size=rendered.frame_size,
+        faces=rendered.faces,
+        placements=rendered.placements,
+        advice=advise(rendered.faces),
     )
 
 

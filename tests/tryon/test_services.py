@@ -291,3 +291,74 @@ def test_a_refused_photo_stores_nothing(tryon_app):
         assert services.list_snapshots(user_id=user) == []
     uploads = Path(tryon_app.config["UPLOADS_ROOT"])
     assert not uploads.exists() or not any(uploads.rglob("*.*"))
+
+
+# --- calibrated overlays only; the render path the staff preview shares ------------------------
+
+
+def uncalibrate(app, slug: str, metal_code: str) -> None:
+    from app.catalog.models import Metal, Overlay, Product
+    from app.extensions import db
+
+    with app.app_context(), atomic():
+        overlay = db.session.execute(
+            db.select(Overlay)
+            .join(Product, Overlay.product_id == Product.id)
+            .join(Metal, Overlay.metal_id == Metal.id)
+            .where(Product.slug == slug, Metal.code == metal_code)
+        ).scalar_one()
+        overlay.calibrated_at = None
+
+
+def test_an_uncalibrated_metal_is_not_offered(tryon_app):
+    uncalibrate(tryon_app, "test-crown", "silver")
+    with tryon_app.app_context():
+        assert services.get_piece(slug="test-crown").metal_code == "yellow-gold"
+        with pytest.raises(services.UnknownMetal, match="in 18k yellow gold, not 'silver'"):
+            services.get_piece(slug="test-crown", metal_code="silver")
+        catalogue = {c.slug: [m.code for m in c.metals] for c in services.tryon_catalogue()}
+        assert catalogue["test-crown"] == ["yellow-gold"]
+
+
+def test_a_product_with_only_uncalibrated_overlays_has_no_try_on(tryon_app):
+    uncalibrate(tryon_app, "other-crown", "silver")
+    with tryon_app.app_context():
+        with pytest.raises(services.PieceNotFound, match="Other Crown has no try-on picture"):
+            services.get_piece(slug="other-crown")
+        with pytest.raises(services.PieceNotFound):
+            services.locate_piece(frame=astronaut_jpeg(320), slug="other-crown", metal_code=None)
+        with pytest.raises(services.PieceNotFound):
+            services.try_on_photo(photo=astronaut_jpeg(), slug="other-crown", metal_code=None)
+        assert "other-crown" not in {c.slug for c in services.tryon_catalogue()}
+
+
+def test_the_reference_portrait_is_the_suites_real_face(tryon_app):
+    """The shipped portrait is scikit-image's astronaut (public domain), found as a face."""
+    with tryon_app.app_context():
+        data = services.reference_portrait()
+        shown = np.asarray(Image.open(io.BytesIO(data)).convert("RGB")).astype(int)
+        assert shown.shape == astronaut().shape
+        assert np.abs(shown - astronaut().astype(int)).mean() < 4
+        assert len(services.get_engine().measure(shown.astype(np.uint8))) == 1
+
+
+def test_render_on_photo_is_the_photo_try_on_with_any_overlay_and_spec(tryon_app):
+    """The staff preview's path: an overlay and an unsaved spec, the buyer's compositing."""
+    with tryon_app.app_context():
+        piece = services.get_piece(slug="test-crown")
+        overlay = services.open_overlay(piece.overlay_path)
+        rendered = services.render_on_photo(
+            photo=astronaut_jpeg(), overlay=overlay, spec=piece.spec
+        )
+        bought = services.try_on_photo(photo=astronaut_jpeg(), slug="test-crown", metal_code=None)
+        wider = ar.PieceSpec.from_dict({**SPEC, "width_mm": 200})
+        wide = services.render_on_photo(photo=astronaut_jpeg(), overlay=overlay, spec=wider)
+        with pytest.raises(services.NoFaceFound):
+            services.render_on_photo(photo=coffee_jpeg(), overlay=overlay, spec=piece.spec)
+    assert rendered.jpeg == bought.jpeg and rendered.frame_size == bought.frame_size
+
+    def piece_pixels(jpeg: bytes) -> int:
+        image = np.asarray(Image.open(io.BytesIO(jpeg))).astype(int)
+        return int((np.abs(image - MAGENTA) < 60).all(axis=2).sum())
+
+    assert piece_pixels(wide.jpeg) > piece_pixels(rendered.jpeg) * 1.3
