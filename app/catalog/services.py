@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from flask import g
 from sqlalchemy import String, cast, exists, func, select
@@ -17,9 +18,11 @@ from app.catalog.models import (
     Piece,
     Product,
     ProductImage,
+    ProductStatus,
     Tier,
     piece_is_free,
     product_metals,
+    product_sizes,
 )
 from app.domain import pricing
 from app.domain.clock import utcnow
@@ -117,6 +120,8 @@ def list_products(catalog_filter: CatalogFilter) -> list[ProductCard]:
         )
         .outerjoin(counts, counts.c.product_id == Product.id)
         .outerjoin(ProductImage, ProductImage.id == first_image)
+        # Drafts are staff's and retired pieces are no longer offered: neither is listed.
+        .where(Product.status == ProductStatus.PUBLISHED.value)
     )
     f = catalog_filter
     if f.kind:
@@ -150,13 +155,94 @@ def list_products(catalog_filter: CatalogFilter) -> list[ProductCard]:
     ]
 
 
-def get_product(slug: str) -> Product:
+@dataclass(frozen=True)
+class ProductOptions:
+    """What a product is offered in beyond its metals: grams per metal and the sizes."""
+
+    # Milligrams of metal by metal id where it differs from the product's metal_weight_mg.
+    metal_weights_mg: Mapping[int, int] = field(default_factory=dict)
+    # The offered sizes' ids; empty means every size.
+    size_ids: frozenset[int] = frozenset()
+
+
+_OPTIONS = "diadem_product_options"  # g: product id -> ProductOptions, for the request
+
+
+def _metal_weights_text(product_id: int):
+    """SQL: the product's "metal id:milligrams" pairs where a metal has grams of its own."""
+    return (
+        select(
+            func.aggregate_strings(
+                cast(product_metals.c.metal_id, String)
+                + ":"
+                + cast(product_metals.c.weight_mg, String),
+                ",",
+            )
+        )
+        .where(
+            product_metals.c.product_id == product_id,
+            product_metals.c.weight_mg.is_not(None),
+        )
+        .scalar_subquery()
+    )
+
+
+def _parse_weights(text: str | None) -> dict[int, int]:
+    pairs = (pair.split(":") for pair in text.split(",")) if text else ()
+    return {int(metal): int(mg) for metal, mg in pairs}
+
+
+def load_product_options(product: Product) -> ProductOptions:
+    """Read the product's grams per metal and offered sizes afresh, with every size.
+
+    A product's page and price need the sizes anyway: asking in the same statement which of
+    them it is offered in and its grams per metal keeps the page at one query for all three
+    (tests/catalog/test_page_cost.py). The sizes read are kept for the request (all_sizes()).
+    """
+    if product.id is None:
+        db.session.flush()  # a product being created: its rows must exist to be read
+    offered = (
+        exists()
+        .where(product_sizes.c.product_id == product.id)
+        .where(product_sizes.c.fit_size_id == FitSize.id)
+    )
+    weights = _metal_weights_text(product.id)
+    rows = db.session.execute(select(FitSize, offered, weights).order_by(FitSize.position)).all()
+    if rows:
+        g.diadem_sizes = [size for size, _, _ in rows]
+        text = rows[0][2]
+    else:
+        text = db.session.execute(select(weights)).scalar()
+    options = ProductOptions(
+        metal_weights_mg=_parse_weights(text),
+        size_ids=frozenset(size.id for size, is_offered, _ in rows if is_offered),
+    )
+    g.setdefault(_OPTIONS, {})[product.id] = options
+    return options
+
+
+def product_options(product: Product) -> ProductOptions:
+    """The product's grams per metal and offered sizes, read once per request."""
+    known = g.get(_OPTIONS, {}).get(product.id)
+    return known if known is not None else load_product_options(product)
+
+
+def forget_product_options(product_id: int) -> None:
+    """Drop what this request read of a product's options (they were just changed)."""
+    g.get(_OPTIONS, {}).pop(product_id, None)
+
+
+def get_product(slug: str, *, include_drafts: bool = False) -> Product:
     """Return the product with this slug and what its page and price need, or ProductNotFound.
+
+    A draft is found only with ``include_drafts`` (staff's preview); a retired product is
+    found, so old orders, passports and links keep their page.
 
     One query: the default metal and the few metals, pictures and stones are joined in (a
     handful of rows) and ``has_tryon`` is filled in. Edition runs are asked for by
     edition_summaries() when a page shows them; joining them and the try-on pictures too
-    multiplied the rows by their counts.
+    multiplied the rows by their counts. The grams per metal and offered sizes come with the
+    sizes (load_product_options).
     """
     # Only a calibrated overlay (band ends and width confirmed by staff) offers a try-on.
     tryon = exists().where(Overlay.product_id == Product.id, Overlay.calibrated_at.is_not(None))
@@ -175,8 +261,8 @@ def get_product(slug: str) -> Product:
         .unique()
         .scalar_one_or_none()
     )
-    if product is None:
-        raise ProductNotFound(f"No piece called {slug!r}.")
+    if product is None or (product.status == ProductStatus.DRAFT.value and not include_drafts):
+        raise ProductNotFound(f"No piece called {slug[:80]!r}.")
     return product
 
 
@@ -203,9 +289,16 @@ def _numbers(joined: str | None) -> tuple[int, ...]:
     return tuple(sorted(int(n) for n in joined.split(","))) if joined else ()
 
 
-def bill_of_materials(product: Product) -> pricing.BillOfMaterials:
+def bill_of_materials(product: Product, metal: Metal | None = None) -> pricing.BillOfMaterials:
+    """What the product is made of in ``metal`` (default: its default metal).
+
+    A metal offered with grams of its own (platinum is denser than silver) uses them; any
+    other uses the product's metal_weight_mg.
+    """
+    metal_id = metal.id if metal is not None else product.default_metal_id
+    weight_mg = product_options(product).metal_weights_mg.get(metal_id, product.metal_weight_mg)
     return pricing.BillOfMaterials(
-        metal_weight_mg=product.metal_weight_mg,
+        metal_weight_mg=weight_mg,
         stones=tuple(
             pricing.StoneSet(kind=s.kind, count=s.count, unit_price_minor=s.unit_price_minor)
             for s in product.stones
@@ -244,11 +337,18 @@ class PricedOption:
     breakdown: pricing.Breakdown
 
 
+def offered_sizes(product: Product) -> list[FitSize]:
+    """The sizes the product is offered in, smallest first (every size when none is chosen)."""
+    ids = product_options(product).size_ids
+    sizes = all_sizes()
+    return [s for s in sizes if s.id in ids] if ids else sizes
+
+
 def resolve_options(
     product: Product, *, size_code: str | None, metal_code: str | None
 ) -> tuple[Metal, FitSize]:
     """Return the chosen metal and size (defaults when not given); UnknownOption if not offered."""
-    sizes = all_sizes()
+    sizes = offered_sizes(product)
     if not sizes:
         raise UnknownOption("No sizes are set up.")
     if size_code is None or size_code == "":
@@ -257,6 +357,10 @@ def resolve_options(
         size = next((s for s in sizes if s.code == size_code), None)
         if size is None:
             offered = ", ".join(s.code for s in sizes)
+            if any(s.code == size_code for s in all_sizes()):
+                raise UnknownOption(
+                    f"{product.name} is not offered in size {size_code}; choose one of {offered}."
+                )
             raise UnknownOption(f"Unknown size {size_code[:20]!r}; choose one of {offered}.")
     if metal_code is None or metal_code == "":
         metal = product.default_metal
@@ -275,16 +379,59 @@ def price_product(
 ) -> PricedOption:
     """Price a product in a metal and size; raise UnknownOption for an option it lacks."""
     metal, size = resolve_options(product, size_code=size_code, metal_code=metal_code)
-    breakdown = pricing.price_piece(bill_of_materials(product), _metal_rate(metal), _fit_size(size))
+    breakdown = pricing.price_piece(
+        bill_of_materials(product, metal), _metal_rate(metal), _fit_size(size)
+    )
     return PricedOption(metal=metal, size=size, breakdown=breakdown)
 
 
+@dataclass(frozen=True)
+class ProductPage:
+    """What a product's page shows: the piece priced in the chosen options, sizes, editions."""
+
+    product: Product
+    priced: PricedOption
+    sizes: list[FitSize]
+    editions: list[EditionSummary]
+    problem: str | None = None  # an option it lacks was asked for: the defaults are shown
+
+    def context(self) -> dict[str, object]:
+        return {
+            "product": self.product,
+            "priced": self.priced,
+            "sizes": self.sizes,
+            "editions": self.editions,
+        }
+
+
+def product_page(
+    product: Product, *, size_code: str | None = None, metal_code: str | None = None
+) -> ProductPage:
+    """Price the product page in the chosen options, falling back to the defaults."""
+    problem = None
+    try:
+        priced = price_product(product, size_code=size_code, metal_code=metal_code)
+    except UnknownOption as exc:
+        problem = str(exc)
+        priced = price_product(product)
+    return ProductPage(
+        product=product,
+        priced=priced,
+        sizes=offered_sizes(product),
+        editions=edition_summaries(product) if product.is_studio else [],
+        problem=problem,
+    )
+
+
 def refresh_list_price(product: Product) -> None:
-    """Recompute the product's "from" price (cheapest metal and size); caller commits."""
-    sizes = all_sizes()
-    bom = bill_of_materials(product)
+    """Recompute the product's "from" price (cheapest metal and size); caller commits.
+
+    Reads the grams per metal and the offered sizes afresh from the database (the session's
+    pending changes are flushed first, by autoflush).
+    """
+    load_product_options(product)
     product.list_price_minor = min(
-        pricing.price_piece(bom, _metal_rate(m), _fit_size(s)).total.minor
+        pricing.price_piece(bill_of_materials(product, m), _metal_rate(m), _fit_size(s)).total.minor
         for m in product.metals
-        for s in sizes
+        for s in offered_sizes(product)
     )

@@ -38,27 +38,16 @@ def index():
 @cached_page
 def show(slug: str):
     try:
-        product = services.get_product(slug)
+        product = services.get_product(slug)  # a draft is not found; a retired piece is
     except services.ProductNotFound:
         abort(404)
-    status = 200
-    try:
-        priced = services.price_product(
-            product, size_code=request.args.get("size"), metal_code=request.args.get("metal")
-        )
-    except services.UnknownOption as exc:
-        flash(str(exc), "warning")
-        priced = services.price_product(product)
-        status = 400
-    return (
-        render_template(
-            "catalog/product_show.html",
-            product=product,
-            priced=priced,
-            sizes=services.all_sizes(),
-            editions=services.edition_summaries(product) if product.is_studio else [],
-        ),
-        status,
+    page = services.product_page(
+        product, size_code=request.args.get("size"), metal_code=request.args.get("metal")
+    )
+    if page.problem:
+        flash(page.problem, "warning")
+    return render_template("catalog/product_show.html", **page.context()), (
+        400 if page.problem else 200
     )
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from app.catalog.models import Metal, Product
 from app.catalog.reservations import free_piece_count
 from app.catalog.services import UnknownOption, price_product
+from app.checkout import capacity as bench_capacity
 from app.checkout.models import MAX_LINE_QUANTITY, Cart, CartLine
 from app.checkout.services.errors import CartError, CheckoutError, SoldOut
 from app.checkout.services.holds import check_hold_limit, studio_editions
@@ -174,8 +175,17 @@ def _validated_item(item: CartItem) -> tuple[Product, Metal, CartItem]:
 def add_to_cart(
     *, owner: CartOwner, product_id: int, metal_code: str, size_code: str, quantity: int = 1
 ) -> list[CartItem]:
-    """Add pieces to the cart (adding to an existing line); return the updated cart."""
+    """Add pieces to the cart (adding to an existing line); return the updated cart.
+
+    Only a published product can be added: a draft is staff's (and not named to buyers), a
+    retired one is no longer offered, whatever a crafted request says.
+    """
     _check_quantity(quantity)
+    product = db.session.get(Product, product_id)
+    if product is not None and product.is_retired:
+        raise CartError(f"{product.name} is no longer offered, so it cannot be ordered.")
+    if product is not None and not product.is_published:
+        raise CartError("That piece is not in the shop.")
     items = cart_items(owner=owner)
     _, _, wanted = _validated_item(CartItem(product_id, metal_code, size_code, quantity))
     merged: list[CartItem] = []
@@ -323,11 +333,16 @@ class CartSummary:
 
 
 def promised_ship_date(*, products: Iterable[Product], today: date) -> date:
-    """When the atelier promises to ship: studio pieces within days, commissions after lead time."""
+    """When the atelier promises to ship: studio pieces within days; commissions at the late end
+    of their window behind the bench queue (app.checkout.capacity), or after their fixed lead
+    time when no window can be computed."""
+    products = list(products)
     days = 0
+    queued_weeks = bench_capacity.promised_weeks(products, today=today)
     for product in products:
         if product.is_custom:
-            days = max(days, 7 * (product.lead_time_weeks or 0))
+            weeks = queued_weeks if queued_weeks is not None else product.lead_time_weeks
+            days = max(days, 7 * (weeks or 0))
         else:
             days = max(days, int(setting("STUDIO_DISPATCH_DAYS")))
     return today + timedelta(days=days)
