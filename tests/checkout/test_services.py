@@ -245,7 +245,10 @@ def test_cart_refuses_unknown_pieces_options_and_more_than_is_free(app_ctx, shop
 
 @pytest.mark.parametrize(
     ("status", "message"),
-    [("draft", "That piece is not in the shop."), ("retired", "Test Tiara is no longer offered")],
+    [
+        ("draft", "That piece is no longer in the shop."),
+        ("retired", "Test Tiara is no longer offered"),
+    ],
 )
 def test_cart_refuses_pieces_that_are_not_published(app_ctx, shop, status, message):
     tiara = db.session.get(Product, shop.tiara_id)
@@ -269,6 +272,22 @@ def test_cart_refuses_pieces_that_are_not_published(app_ctx, shop, status, messa
             owner=guest(), product_id=shop.tiara_id, metal_code="silver", size_code="M"
         )
     assert items == [item(shop.tiara_id, "silver", "M")]
+
+
+def test_a_piece_retired_while_in_the_cart_cannot_be_ordered(app_ctx, shop):
+    """Found in review: only adding checked the status; the cart and the order did not."""
+    cart = guest(item(shop.tiara_id, "silver", "M"))
+    tiara = db.session.get(Product, shop.tiara_id)
+    tiara.status = "retired"
+    db.session.commit()
+
+    summary = services.summarise_cart(owner=cart)
+    assert summary.is_empty
+    assert any("Test Tiara in your cart is no longer offered" in p for p in summary.problems)
+    with pytest.raises(services.CartError, match="no longer offered"), atomic():
+        services.place_order(
+            owner=cart, details=DETAILS, payment_method="manual", policy_accepted=True
+        )
 
 
 def test_a_guest_cart_merges_into_the_saved_cart(app, app_ctx, shop):

@@ -149,12 +149,20 @@ def _check_quantity(quantity: object) -> int:
     return quantity
 
 
+def _check_on_sale(product: Product | None) -> None:
+    """Only a published product can be bought: a draft is staff's (and not named to buyers), a
+    retired one is no longer offered, whatever a crafted request or an old cart says."""
+    if product is not None and product.is_retired:
+        raise CartError(f"{product.name} is no longer offered, so it cannot be ordered.")
+    if product is None or not product.is_published:
+        raise CartError("That piece is no longer in the shop.")
+
+
 def _validated_item(item: CartItem) -> tuple[Product, Metal, CartItem]:
     """Check an item against the catalogue and stock; return it with its product and metal."""
     _check_quantity(item.quantity)
     product = db.session.get(Product, item.product_id)
-    if product is None:
-        raise CartError("That piece is no longer in the shop.")
+    _check_on_sale(product)
     try:
         priced = price_product(product, size_code=item.size_code, metal_code=item.metal_code)
     except UnknownOption as exc:
@@ -181,11 +189,6 @@ def add_to_cart(
     retired one is no longer offered, whatever a crafted request says.
     """
     _check_quantity(quantity)
-    product = db.session.get(Product, product_id)
-    if product is not None and product.is_retired:
-        raise CartError(f"{product.name} is no longer offered, so it cannot be ordered.")
-    if product is not None and not product.is_published:
-        raise CartError("That piece is not in the shop.")
     items = cart_items(owner=owner)
     _, _, wanted = _validated_item(CartItem(product_id, metal_code, size_code, quantity))
     merged: list[CartItem] = []
@@ -359,8 +362,9 @@ def summarise_cart(*, owner: CartOwner, today: date | None = None) -> CartSummar
     currency = None
     for item in cart_items(owner=owner):
         product = db.session.get(Product, item.product_id)
-        if product is None:
-            problems.append("A piece in your cart is no longer in the shop and was left out.")
+        if product is None or not product.is_published:
+            name = product.name if product is not None and product.is_retired else "A piece"
+            problems.append(f"{name} in your cart is no longer offered and was left out.")
             continue
         try:
             priced = price_product(product, size_code=item.size_code, metal_code=item.metal_code)
