@@ -28,7 +28,7 @@ from sqlalchemy.orm import selectinload
 
 import ar
 from app.catalog import services as catalog
-from app.catalog.models import FitSize, Metal, Overlay, Product
+from app.catalog.models import FitSize, Metal, Overlay, Product, ProductStatus
 from app.common import caching
 from app.common.storage import media_storage
 from app.common.transactions import atomic, on_commit
@@ -226,8 +226,10 @@ def _cached(key: tuple[Any, ...], load: Callable[[], Any]) -> Any:
     return caching.remember(name, load, timeout=CATALOG_CACHE_SECONDS)
 
 
-# An overlay staff have uploaded but not yet calibrated would sit at the wrong place and size.
+# An overlay staff have uploaded but not yet calibrated would sit at the wrong place and size;
+# a draft or retired product is not offered to try on at all.
 CALIBRATED = Overlay.calibrated_at.is_not(None)
+ON_SALE = Product.status == ProductStatus.PUBLISHED.value
 
 
 def _load_pieces(slug: str) -> tuple[str, list[TryonPiece], int]:
@@ -235,7 +237,7 @@ def _load_pieces(slug: str) -> tuple[str, list[TryonPiece], int]:
         select(Overlay, Product, Metal)
         .join(Product, Overlay.product_id == Product.id)
         .join(Metal, Overlay.metal_id == Metal.id)
-        .where(Product.slug == slug, CALIBRATED)
+        .where(Product.slug == slug, CALIBRATED, ON_SALE)
         .order_by(Metal.position)
     ).all()
     if not rows:
@@ -268,7 +270,7 @@ def tryon_catalogue() -> list[TryonProductChoice]:
     """Every product that has a try-on picture, with its metals, for the page's piece picker."""
     products = db.session.execute(
         select(Product)
-        .where(Product.overlays.any(CALIBRATED))
+        .where(Product.overlays.any(CALIBRATED), ON_SALE)
         .options(selectinload(Product.overlays).selectinload(Overlay.metal))
         .order_by(Product.name)
     ).scalars()

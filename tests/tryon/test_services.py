@@ -332,6 +332,25 @@ def test_a_product_with_only_uncalibrated_overlays_has_no_try_on(tryon_app):
         assert "other-crown" not in {c.slug for c in services.tryon_catalogue()}
 
 
+@pytest.mark.parametrize("status", ["draft", "retired"])
+def test_a_product_not_on_sale_has_no_try_on(tryon_app, status):
+    from app.catalog.models import Product
+    from app.extensions import db
+
+    with tryon_app.app_context(), atomic():
+        product = db.session.execute(
+            db.select(Product).where(Product.slug == "other-crown")
+        ).scalar_one()
+        product.status = status
+    with tryon_app.app_context():
+        with pytest.raises(services.PieceNotFound):
+            services.get_piece(slug="other-crown")
+        with pytest.raises(services.PieceNotFound):
+            services.try_on_photo(photo=astronaut_jpeg(), slug="other-crown", metal_code=None)
+        slugs = {c.slug for c in services.tryon_catalogue()}
+        assert "other-crown" not in slugs and "test-crown" in slugs
+
+
 def test_the_reference_portrait_is_the_suites_real_face(tryon_app):
     """The shipped portrait is scikit-image's astronaut (public domain), found as a face."""
     with tryon_app.app_context():

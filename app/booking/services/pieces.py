@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.booking.services.errors import SnapshotNotFound
-from app.catalog.models import Product, Tier
+from app.catalog.models import Product, ProductStatus, Tier
 from app.extensions import db
 from app.tryon import services as tryon
 from app.tryon.models import TryonSnapshot
@@ -12,13 +12,18 @@ from app.tryon.models import TryonSnapshot
 def custom_products() -> list[Product]:
     return list(
         db.session.execute(
-            db.select(Product).where(Product.tier == Tier.CUSTOM.value).order_by(Product.name)
+            db.select(Product)
+            .where(Product.tier == Tier.CUSTOM.value, Product.status == ProductStatus.PUBLISHED)
+            .order_by(Product.name)
         ).scalars()
     )
 
 
 def product_by_slug(slug: str) -> Product | None:
-    return db.session.execute(db.select(Product).where(Product.slug == slug)).scalar_one_or_none()
+    """A product a consultation may be about: one on sale (not a draft, not retired)."""
+    return db.session.execute(
+        db.select(Product).where(Product.slug == slug, Product.status == ProductStatus.PUBLISHED)
+    ).scalar_one_or_none()
 
 
 def snapshots_for_user(*, user_id: int) -> list[TryonSnapshot]:
