@@ -1,7 +1,8 @@
 """Releasing an edition run: the run and every numbered piece of it, in one place.
 
-The demo seed and the catalogue import both release editions through here, so a run always
-starts with pieces 1..size, each available, tied to the run's size by the composite key.
+The demo seed, the catalogue import and staff opening a batch (catalog.batches) all release
+editions through here, so a run always starts with pieces 1..size, each available, tied to the
+run's size by the composite key.
 """
 
 from __future__ import annotations
@@ -17,12 +18,23 @@ from app.extensions import db
 
 
 def release_edition(
-    *, product: Product, metal: Metal, batch_code: str, size: int, released_on: date | None
+    *,
+    product: Product,
+    metal: Metal,
+    batch_code: str,
+    size: int,
+    released_on: date | None,
+    sourcing_statement: str = "",
 ) -> EditionRun:
     """Add an edition run and its available pieces numbered 1..size; caller commits."""
     numbers = piece_numbers(size)  # refuses a size outside the rules before anything is added
     edition = EditionRun(
-        product=product, metal=metal, batch_code=batch_code, size=size, released_on=released_on
+        product=product,
+        metal=metal,
+        batch_code=batch_code,
+        size=size,
+        released_on=released_on,
+        sourcing_statement=sourcing_statement,
     )
     db.session.add(edition)
     db.session.flush()

@@ -5,6 +5,10 @@ with ``SELECT ... FOR UPDATE SKIP LOCKED`` (concurrent buyers get different rows
 waits); SQLite, which has no row locks, claims it with a compare-and-set ``UPDATE ... WHERE
 <still free>`` (writers are serialised by the database lock).
 
+A closed batch (``EditionRun.closed_at``) sells nothing more: its free pieces were withheld
+when it closed (catalog.batches), and a piece of it that comes free later (a lapsed or released
+reservation) is never claimed again.
+
 Lock order (shared with checkout): *order row, then piece rows (by id), then order lines*.
 These functions lock only piece rows; the caller has locked the order row first, and the
 order lines pointing at a piece are checkout's business.
@@ -41,6 +45,7 @@ def free_piece_count(*, product_id: int, metal_id: int, now: datetime | None = N
         .where(
             EditionRun.product_id == product_id,
             EditionRun.metal_id == metal_id,
+            EditionRun.closed_at.is_(None),
             piece_is_free(now or utcnow()),
         )
     ).scalar_one()
@@ -56,6 +61,7 @@ def claim_free_piece(
         .where(
             EditionRun.product_id == product_id,
             EditionRun.metal_id == metal_id,
+            EditionRun.closed_at.is_(None),
             piece_is_free(now),
         )
         .order_by(EditionRun.id, Piece.number)
@@ -73,13 +79,15 @@ def claim_free_piece(
     else:
         # SQLite has no row locks: claim the row only if it is still free (compare-and-set);
         # the database's write lock serialises claimants, a loser simply tries the next one.
+        # The run may have closed since the candidate was read (its lapsed holds stay free).
+        open_runs = select(EditionRun.id).where(EditionRun.closed_at.is_(None))
         for _ in range(25):
             candidate = db.session.execute(candidates.with_only_columns(Piece.id)).scalar()
             if candidate is None:
                 return None
             claimed = db.session.execute(
                 update(Piece)
-                .where(Piece.id == candidate, piece_is_free(now))
+                .where(Piece.id == candidate, piece_is_free(now), Piece.run_id.in_(open_runs))
                 .values(status=PieceStatus.RESERVED.value, reserved_until=until)
                 .execution_options(synchronize_session=False)
             )
