@@ -37,6 +37,18 @@ def lock_pieces(piece_ids: Iterable[int]) -> dict[int, Piece]:
     return lock_rows(Piece, piece_ids)
 
 
+def put_back(piece: Piece) -> str:
+    """A locked piece comes free again (a released hold, a refund, a return that passed):
+    available in an open batch, withheld in a closed one (which sells nothing more). Returns
+    the status it now has."""
+    closed = db.session.execute(
+        select(EditionRun.closed_at).where(EditionRun.id == piece.run_id)
+    ).scalar_one()
+    piece.status = (PieceStatus.WITHHELD if closed else PieceStatus.AVAILABLE).value
+    piece.reserved_until = None
+    return piece.status
+
+
 def free_piece_count(*, product_id: int, metal_id: int, now: datetime | None = None) -> int:
     """How many numbered pieces of this product in this metal can still be sold."""
     return db.session.execute(

@@ -634,3 +634,18 @@ def test_a_close_after_a_reservation_leaves_it_to_be_paid(crown):
     statuses = _statuses(run.id)
     assert sorted(statuses.values()).count("sold") == 1
     assert sorted(statuses.values()).count("withheld") == 9
+
+
+def test_a_hold_released_after_the_close_withholds_its_piece(crown):
+    """Found in review: a cancelled order gave its piece back as available, which the product
+    page then counted although a closed batch sells nothing more."""
+    run = _gold_run(crown)
+    order = _place(crown.id)
+    with atomic():
+        batches.close_batch(run_id=run.id)
+    with atomic():
+        checkout.cancel_order(order_id=order.id, by_user_id=None, reason="changed their mind")
+
+    statuses = _statuses(run.id)
+    assert set(statuses.values()) == {"withheld"}
+    assert reservations.free_piece_count(product_id=crown.id, metal_id=run.metal_id) == 0

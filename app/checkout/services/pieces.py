@@ -57,8 +57,7 @@ def _release_pieces(order: Order, now: datetime, *, restock_sold: bool = False) 
         if piece.status == PieceStatus.RESERVED.value or (
             restock_sold and piece.status == PieceStatus.SOLD.value
         ):
-            piece.status = PieceStatus.AVAILABLE.value
-            piece.reserved_until = None
+            reservations.put_back(piece)
         line.piece_released_at = now
         released.append(line.piece_label)
     if released:

@@ -120,8 +120,10 @@ def inspect_return(
         passports.record_inspection(request, line, passed=passed, items=ticked, by=by_user_id)
         if line.piece_id is not None:
             piece = pieces[line.piece_id]
-            piece.status = (PieceStatus.AVAILABLE if passed else PieceStatus.WITHHELD).value
-            piece.reserved_until = None
+            if passed:  # back into its edition (withheld there if the batch has closed)
+                reservations.put_back(piece)
+            else:
+                piece.status, piece.reserved_until = PieceStatus.WITHHELD.value, None
             line.piece_released_at = now
             item.outcome = "restocked" if passed else "withheld"
         else:
