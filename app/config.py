@@ -56,6 +56,9 @@ def from_environment(instance_path: str) -> dict[str, object]:
         # The cache's Redis when it should not be REDIS_URL's; neither set: a cache per process.
         "CACHE_REDIS_URL": env.get("DIADEM_CACHE_REDIS_URL"),
         "STUDIO_TIMEZONE": env.get("DIADEM_STUDIO_TIMEZONE", "Europe/London"),
+        # The bench's capacity in hours a week until an admin records one on /staff/capacity;
+        # commission delivery windows are counted from it (app.checkout.capacity).
+        "BENCH_HOURS_PER_WEEK": 40,
         # Every link in mail, on QR codes and to payment pages is built on this base, never on
         # the request's Host header (see app.common.links.public_url).
         "PUBLIC_BASE_URL": (env.get("DIADEM_PUBLIC_BASE_URL") or DEVELOPMENT_BASE_URL).rstrip("/"),
@@ -75,6 +78,7 @@ def from_environment(instance_path: str) -> dict[str, object]:
         "BOOKING_MAX_UPCOMING",
         "OUTBOX_MAX_ATTEMPTS",
         "OUTBOX_RETRY_SECONDS",
+        "BENCH_HOURS_PER_WEEK",
     ):
         if env.get(f"DIADEM_{name}"):
             config[name] = int(env[f"DIADEM_{name}"])

@@ -30,6 +30,7 @@ from app.catalog.models import (
 from app.common.storage import LocalStorage, Storage, media_storage
 from app.common.transactions import atomic
 from app.extensions import db
+from app.staff.policies import ensure_default_policies
 
 METALS = [
     # code, name, rate per gram (minor units), swatch
@@ -432,6 +433,7 @@ def seed_demo(*, media_root: str | None = None, draw_artwork: bool = True) -> Se
     report = SeedReport()
     media = LocalStorage(Path(media_root) / "products") if media_root else None
     metals, _ = _upsert_reference_data()
+    ensure_default_policies()
     existing = {p.slug: p for p in db.session.execute(db.select(Product)).scalars()}
     existing_runs = set(db.session.execute(db.select(EditionRun.batch_code)).scalars())
     for demo in PRODUCTS:

@@ -187,7 +187,13 @@ def test_event_close_to_the_date_needs_rush_consent(studio):
 
 
 def test_product_lead_time_wins_over_the_studio_default(studio, custom_product):
+    # A piece's window behind the bench queue wins (10 h behind an empty queue: 1-3 weeks);
+    # its fixed lead time is the fallback when it has no bench time recorded.
     custom_product.lead_time_weeks = 20
+    db.session.commit()
+    plan = services.lead_time_plan(event_date=date(2027, 9, 4), product_id=custom_product.id)
+    assert plan.lead_time_weeks == 3
+    custom_product.bench_minutes = 0
     db.session.commit()
     plan = services.lead_time_plan(event_date=date(2027, 9, 4), product_id=custom_product.id)
     assert plan.lead_time_weeks == 20

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from app.booking.models import CalendarException, OpeningHours, StudioSettings
 from app.booking.services.errors import BookingError
 from app.catalog.models import Product
+from app.checkout import capacity as bench_capacity
 from app.common.transactions import atomic
 from app.domain import scheduling
 from app.domain.scheduling import LeadTimePlan, OpeningInterval, StudioRules, local_date
@@ -108,13 +109,21 @@ def studio_rules(*, now: datetime | None = None) -> StudioRules:
 
 
 def lead_time_plan(*, event_date: date, product_id: int | None = None) -> LeadTimePlan:
-    """Schedule back from the event with the product's lead time (or the studio default)."""
+    """Schedule back from the event with the time a commission would take now: the late end of
+    its window behind the bench queue (app.checkout.capacity). Without a piece, the studio
+    default unless the queue alone is longer; a piece whose window cannot be computed keeps its
+    own lead time (or the studio default)."""
     settings = get_settings()
     weeks = settings.default_lead_time_weeks
-    if product_id is not None:
-        product = db.session.get(Product, product_id)
-        if product is not None and product.lead_time_weeks:
-            weeks = product.lead_time_weeks
+    product = db.session.get(Product, product_id) if product_id is not None else None
+    if product is None:
+        queue_alone = bench_capacity.window_for_minutes(0)
+        if queue_alone is not None:
+            weeks = max(weeks, queue_alone.latest_weeks)
+    elif (window := bench_capacity.product_window(product)) is not None:
+        weeks = window.latest_weeks
+    elif product.lead_time_weeks:
+        weeks = product.lead_time_weeks
     return scheduling.plan_back_from_event(
         event_date,
         lead_time_weeks=weeks,
