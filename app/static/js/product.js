@@ -30,6 +30,8 @@
     const totalCell = table.querySelector("[data-total-minor]");
     totalCell.dataset.totalMinor = String(data.total_minor);
     totalCell.textContent = fmt(data.total_minor);
+    const headline = document.querySelector("[data-headline-total]");
+    if (headline) headline.textContent = fmt(data.total_minor);
   }
 
   // Answers can arrive out of order when options change quickly; only the newest may win.
