@@ -27,6 +27,10 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "tests/e2e/" in str(item.fspath):
             item.add_marker(pytest.mark.e2e)
+            # A browser drops connections it no longer needs (a picture replaced by another
+            # size, a page left mid-load); Werkzeug's development server then leaves that
+            # response's file to the garbage collector. Gunicorn closes it; not the app's doing.
+            item.add_marker(pytest.mark.filterwarnings("ignore::ResourceWarning"))
 
 
 @pytest.fixture
