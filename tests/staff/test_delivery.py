@@ -22,7 +22,8 @@ TRACKED_AT = "https://www.royalmail.com/track-your-item#/tracking-results/RM%201
 
 
 def fmt(day: date) -> str:
-    return f"{day:%-d %B %Y}"
+    """A day as every page and email writes it (app.common.dates): "1 Dec 2026"."""
+    return f"{day.day} {day:%b %Y}"
 
 
 def mails(template: str) -> list[OutboxMessage]:

@@ -170,7 +170,7 @@ def test_the_page_is_one_table_of_rates_and_one_history(app):
     assert "the fix" in history and "Admin" in history
     # The studio's clock (Europe/London by default), with its zone's abbreviation.
     assert "times are the studio's (Europe/London)" in history
-    assert re.search(r"\d\d \w{3} \d{4} \d\d:\d\d (GMT|BST)</time>", history)
+    assert re.search(r"\d{1,2} \w{3} \d{4}, \d\d:\d\d (GMT|BST)</time>", history)
     assert "varies" not in page[: page.index('id="history-title"')]
 
 
