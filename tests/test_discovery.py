@@ -52,3 +52,12 @@ def test_the_sitemap_lists_published_products_only_on_the_public_base(seeded):
     assert "aurelia-crown" not in listed
     assert "https://shop.example/policies/returns" in locations
     assert not any("/staff" in loc or "/account" in loc for loc in locations)
+
+
+def test_the_sitemap_lists_batch_pages_and_the_published_policies(seeded):
+    seeded.config["PUBLIC_BASE_URL"] = "https://shop.example"
+    locations = _locations(seeded.test_client())
+
+    assert "https://shop.example/batches/AUR-YG-2026" in locations
+    assert "https://shop.example/quality" in locations
+    assert "https://shop.example/policies/materials" in locations

@@ -9,7 +9,7 @@ from flask import (
     request,
 )
 
-from app.catalog import services
+from app.catalog import services, structured_data
 from app.catalog.filters import SORTS, parse_filter
 from app.common.caching import cached_page
 from app.common.storage import media_storage
@@ -49,6 +49,16 @@ def show(slug: str):
     return render_template("catalog/product_show.html", **page.context()), (
         400 if page.problem else 200
     )
+
+
+@bp.app_template_global()
+def product_json_ld(product, priced, editions) -> dict:
+    return structured_data.product_json_ld(product, priced, editions)
+
+
+@bp.app_template_global()
+def product_image_urls(product) -> list[str]:
+    return structured_data.image_urls(product)
 
 
 @bp.get("/shop/<slug>/price.json")
