@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.checkout import payments
 from app.checkout.models import Order
 from app.checkout.services.links import order_url
 from app.checkout.services.settings import setting
@@ -29,5 +30,6 @@ def notify(order: Order, template: str, **context: Any) -> None:
         order=order,
         link=order_url(order),
         bank=setting("BANK_TRANSFER_DETAILS"),
+        cards=payments.stripe_enabled(),  # offer card payment only where the shop takes cards
         **context,
     )
