@@ -25,7 +25,14 @@ def _sign_in(user, *, remember: bool = False) -> None:
     login_user(user, remember=remember)
 
 
-def _safe_next(target: str | None) -> str:
+def _home_for(user) -> str:
+    """Where a sign-in lands without a ``next``: staff at their workspace, customers at theirs."""
+    if user.is_staff and "dashboard.index" in current_app.view_functions:
+        return url_for("dashboard.index")
+    return url_for("accounts.account")
+
+
+def _safe_next(target: str | None, *, home: str | None = None) -> str:
     # Only same-site relative paths: an absolute or scheme-relative URL would be an open redirect.
     if (
         target
@@ -34,7 +41,7 @@ def _safe_next(target: str | None) -> str:
         and not urlsplit(target).netloc
     ):
         return target
-    return url_for("accounts.account")
+    return home or url_for("accounts.account")
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -100,7 +107,7 @@ def login():
         if user is not None:
             _sign_in(user, remember=form.remember.data)
             flash("You are signed in.", "success")
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(_safe_next(request.args.get("next"), home=_home_for(user)))
         form.password.errors.append("That email and password do not match an account.")
     status = 400 if form.is_submitted() else 200
     return render_template("accounts/login.html", form=form), status

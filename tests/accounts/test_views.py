@@ -326,3 +326,13 @@ def test_someone_registering_anothers_address_cannot_have_the_owner_finish_it(cl
     assert owner.get("/account").status_code == 302
     attacker = login(app.test_client(), "ada@example.com", "attackers password")
     assert attacker.status_code == 400  # still unconfirmed: nobody can use the account
+
+
+def test_staff_land_on_their_dashboard_and_customers_on_their_account(app, client):
+    from tests.helpers import make_user
+
+    make_user(app, email="staffer@example.com", role="staff")
+    make_user(app, email="buyer@example.com")
+    assert login(client, "staffer@example.com").location.endswith("/staff")
+    client.post("/account/logout", data={"csrf_token": csrf_token(client, "/account")})
+    assert login(client, "buyer@example.com").location.endswith("/account")

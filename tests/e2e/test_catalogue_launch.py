@@ -53,7 +53,7 @@ def sign_in(page, base: str) -> None:
     page.fill("#email", "ada@example.org")
     page.fill("#password", PASSWORD)
     page.click("form button[type=submit]")
-    page.wait_for_url(re.compile(r".*/account$"))
+    page.wait_for_url(re.compile(r".*/staff$"))  # staff land on their dashboard
 
 
 def create_tiara(page, base: str) -> int:
