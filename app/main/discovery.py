@@ -31,6 +31,9 @@ STATIC_PAGES = (
     "booking.new_consultation",
     "main.returns_policy",
     "main.repairs_policy",
+    "main.terms",
+    "main.privacy_policy",
+    "main.contact",
     "policies.quality",
     "policies.materials",
 )

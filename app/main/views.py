@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from email.utils import parseaddr
 from pathlib import Path
 
 from flask import Blueprint, Response, current_app, render_template
@@ -32,6 +33,25 @@ def returns_policy():
 @bp.get("/policies/repairs")
 def repairs_policy():
     return render_template("main/policy_repairs.html")
+
+
+@bp.get("/policies/privacy")
+def privacy_policy():
+    return render_template("main/policy_privacy.html")
+
+
+@bp.get("/policies/terms")
+def terms():
+    return render_template("main/policy_terms.html")
+
+
+@bp.get("/contact")
+def contact():
+    sender = current_app.config.get("MAIL_DEFAULT_SENDER") or ""
+    email = parseaddr(sender if isinstance(sender, str) else sender[1])[1]
+    return render_template(
+        "main/contact.html", email=email, address=current_app.config.get("STUDIO_ADDRESS")
+    )
 
 
 @bp.get("/favicon.ico")
