@@ -411,6 +411,7 @@ def test_reschedule_and_cancel_by_signed_link(app, client, booked_guest):
     assert cancelled.status_code == 302
     page = client.get(manage).get_data(as_text=True)
     assert "Cancelled" in page and "Move my consultation" not in page
+    assert 'href="/consultations/new"' in page.split("data-onward")[1]  # a way on, not a dead end
     mails = read_outbox(app.config["MAIL_OUTBOX_DIR"])
     assert [
         ("booked" in m["Subject"], "moved" in m["Subject"], "cancelled" in m["Subject"])

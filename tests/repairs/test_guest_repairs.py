@@ -112,7 +112,9 @@ def test_guest_with_the_order_link_requests_and_follows_a_repair(app, atelier, g
         assert len(ticket.photos) == 1 and ticket.preferred_return_on is not None
         ticket_id, photo_id, reference = ticket.id, ticket.photos[0].id, ticket.reference
     assert response.location.endswith(f"/repairs/{ticket_id}")
-    assert reference in client.get(response.location).get_data(as_text=True)
+    guest_page = client.get(response.location).get_data(as_text=True)
+    assert reference in guest_page
+    assert 'href="/shop"' in guest_page.split("data-onward")[1]  # a way on, not a dead end
 
     # The emailed signed link opens the ticket in a fresh browser and is then remembered.
     link = mailed_ticket_link(app, reference)
