@@ -27,6 +27,7 @@ install-test: $(VENV)/.installed-test
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo
+	$(FLASK) launch-check
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 system-deps:

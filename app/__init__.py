@@ -259,7 +259,11 @@ def register_cli(app: Flask) -> None:
     from app.booking.cli import expire_holds_command, send_reminders_command
     from app.catalog.cli import catalog_group
     from app.checkout import cli as checkout_cli
-    from app.checkout.cli import expire_reservations_command, follow_shipments_command
+    from app.checkout.cli import (
+        expire_reservations_command,
+        follow_shipments_command,
+        launch_check_command,
+    )
     from app.common import cli as common_cli
     from app.common import scheduling
     from app.common.mail import outbox_sweep_job
@@ -272,6 +276,7 @@ def register_cli(app: Flask) -> None:
         catalog_group,
         expire_reservations_command,
         follow_shipments_command,
+        launch_check_command,
         send_reminders_command,
         expire_holds_command,
         verify_provenance_command,

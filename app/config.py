@@ -11,6 +11,37 @@ from urllib.parse import urlsplit
 DEVELOPMENT_BASE_URL = "http://127.0.0.1:5000"  # where `make run` serves the shop
 
 
+# Whole-number settings a deployment may give as DIADEM_<NAME>.
+WHOLE_NUMBER_SETTINGS = (
+    "CHECKOUT_HOLD_MINUTES",
+    "MANUAL_PAYMENT_HOLD_HOURS",
+    "STUDIO_DISPATCH_DAYS",
+    "EDITION_HOLD_LIMIT",
+    "GUEST_UNCONFIRMED_HOLD_MINUTES",
+    "BOOKING_GUEST_HOLD_MINUTES",
+    "BOOKING_MAX_UPCOMING",
+    "OUTBOX_MAX_ATTEMPTS",
+    "OUTBOX_RETRY_SECONDS",
+    "BENCH_HOURS_PER_WEEK",
+)
+
+
+def _whole_number_settings(env) -> dict[str, object]:
+    return {
+        name: int(env[f"DIADEM_{name}"])
+        for name in WHOLE_NUMBER_SETTINGS
+        if env.get(f"DIADEM_{name}")
+    }
+
+
+def _json_settings(env) -> dict[str, object]:
+    """Settings given as JSON objects: the bank details printed on bank-transfer instructions
+    and invoices (label -> value), and the seller's identity on invoices (legal_name, address,
+    company_number, vat_number, email)."""
+    names = {"BANK_TRANSFER_DETAILS": "DIADEM_BANK_TRANSFER_DETAILS", "SELLER": "DIADEM_SELLER"}
+    return {name: json.loads(env[var]) for name, var in names.items() if env.get(var)}
+
+
 def from_environment(instance_path: str) -> dict[str, object]:
     """Build the configuration from DIADEM_* / standard environment variables."""
     instance = Path(instance_path)
@@ -65,23 +96,8 @@ def from_environment(instance_path: str) -> dict[str, object]:
         "STUDIO_ADDRESS": env.get("DIADEM_STUDIO_ADDRESS"),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     }
-    if env.get("DIADEM_BANK_TRANSFER_DETAILS"):
-        # JSON object of label -> value printed on bank-transfer instructions and invoices.
-        config["BANK_TRANSFER_DETAILS"] = json.loads(env["DIADEM_BANK_TRANSFER_DETAILS"])
-    for name in (
-        "CHECKOUT_HOLD_MINUTES",
-        "MANUAL_PAYMENT_HOLD_HOURS",
-        "STUDIO_DISPATCH_DAYS",
-        "EDITION_HOLD_LIMIT",
-        "GUEST_UNCONFIRMED_HOLD_MINUTES",
-        "BOOKING_GUEST_HOLD_MINUTES",
-        "BOOKING_MAX_UPCOMING",
-        "OUTBOX_MAX_ATTEMPTS",
-        "OUTBOX_RETRY_SECONDS",
-        "BENCH_HOURS_PER_WEEK",
-    ):
-        if env.get(f"DIADEM_{name}"):
-            config[name] = int(env[f"DIADEM_{name}"])
+    config.update(_json_settings(env))
+    config.update(_whole_number_settings(env))
     if env.get("DIADEM_TRYON_POSE_RATE_LIMIT"):
         config["TRYON_POSE_RATE_LIMIT"] = env["DIADEM_TRYON_POSE_RATE_LIMIT"]
     if env.get("DIADEM_TRYON_PHOTO_RATE_LIMIT"):

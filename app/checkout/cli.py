@@ -74,3 +74,17 @@ def follow_shipments_command(days: int | None) -> None:
 
 
 commands = [expire_reservations_command, follow_shipments_command]
+
+
+@click.command("launch-check")
+@click.option("--strict", is_flag=True, help="Exit with status 1 while anything is a placeholder.")
+@with_appcontext
+def launch_check_command(strict: bool) -> None:
+    """Warn, loudly, about placeholders that must not reach buyers (bank details, seller)."""
+    problems = services.launch_problems()
+    for problem in problems:
+        click.secho(f"WARNING: {problem}", fg="red", bold=True, err=True)
+    if not problems:
+        click.echo("Bank details and seller identity are set.")
+    if problems and strict:
+        raise SystemExit(1)

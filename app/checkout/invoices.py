@@ -8,11 +8,39 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from app.checkout.forms import country_name
-from app.checkout.models import Order, OrderLine
+from app.checkout.models import Order, OrderLine, Payment
+from app.checkout.services.settings import setting
 from app.domain.money import Money
 
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
-SELLER = ("Diadem Atelier Ltd", "Handmade crowns and tiaras", "atelier@diadem.test")
+
+
+def seller_lines() -> list[str]:
+    """The seller as invoices print it, from the SELLER setting (legal name first)."""
+    seller = setting("SELLER")
+    lines = [seller.get("legal_name", ""), seller.get("address", "")]
+    if seller.get("company_number"):
+        lines.append(f"Company no. {seller['company_number']}")
+    if seller.get("vat_number"):
+        lines.append(f"VAT no. {seller['vat_number']}")
+    lines.append(seller.get("email", ""))
+    return [line for line in lines if line]
+
+
+def shipping_note(order: Order) -> str:
+    """The closing line, in the order's own tense: a piece not yet sent is not "shipped"."""
+    insured = Money(order.insured_value_minor or order.goods_minor, order.currency).format()
+    if order.shipped_at is not None:
+        sent = f"Shipped insured for {insured} with signature on delivery"
+        sent += f" ({order.carrier})." if order.carrier else "."
+    else:
+        sent = f"Ships insured for {insured} with signature on delivery."
+    return sent + " Returns and repairs follow the policy accepted at checkout."
+
+
+def pending_bank_payment(order: Order) -> Payment | None:
+    """The bank transfer this pro-forma asks for, if one is awaited (its reference to quote)."""
+    return next((p for p in order.payments if p.method == "manual" and p.status == "pending"), None)
 
 
 def invoice_title(order: Order) -> str:
@@ -49,7 +77,7 @@ class _InvoicePDF(FPDF):
         self.set_y(-13)
         self.use_font(8)
         self.set_text_color(110)
-        self.cell(0, 5, self.clean(f"{SELLER[0]} · page {self.page_no()}"), align="C")
+        self.cell(0, 5, self.clean(f"{seller_lines()[0]} · page {self.page_no()}"), align="C")
 
     def money(self, minor: int) -> str:
         return Money(minor, self.diadem_currency).format()
@@ -70,7 +98,7 @@ def render_invoice_pdf(order: Order) -> bytes:
     pdf = _InvoicePDF()
     pdf.diadem_currency = order.currency
     pdf.set_title(f"{invoice_title(order)} {order.number}")
-    pdf.set_author(SELLER[0])
+    pdf.set_author(seller_lines()[0])
     pdf.add_page()
     _heading(pdf, order)
     _address(pdf, order)
@@ -79,15 +107,15 @@ def render_invoice_pdf(order: Order) -> bytes:
     _totals(pdf, order)
     if order.payments:
         _payments(pdf, order)
+    awaited = pending_bank_payment(order)
+    if awaited is not None:
+        _bank_instructions(pdf, awaited)
     pdf.use_font(8)
     pdf.set_text_color(90)
     pdf.multi_cell(
         0,
         4,
-        pdf.clean(
-            f"Shipped insured for {pdf.money(order.insured_value_minor)} with signature on "
-            "delivery. Returns and repairs follow the policy accepted at checkout."
-        ),
+        pdf.clean(shipping_note(order)),
         new_x=XPos.LMARGIN,
         new_y=YPos.NEXT,
     )
@@ -95,11 +123,12 @@ def render_invoice_pdf(order: Order) -> bytes:
 
 
 def _heading(pdf: _InvoicePDF, order: Order) -> None:
+    name, *rest = seller_lines()
     pdf.use_font(18, bold=True)
-    pdf.next_line(10, SELLER[0])
+    pdf.next_line(10, name)
     pdf.use_font(9)
     pdf.set_text_color(90)
-    pdf.next_line(5, f"{SELLER[1]} · {SELLER[2]}")
+    pdf.next_line(5, " · ".join(rest))
     pdf.set_text_color(0)
     pdf.ln(4)
     pdf.use_font(14, bold=True)
@@ -170,6 +199,16 @@ def _totals(pdf: _InvoicePDF, order: Order) -> None:
         pdf.row("Refunded", pdf.money(order.refunded_minor))
     pdf.row("Outstanding", pdf.money(order.outstanding_minor), bold=True)
     pdf.ln(3)
+
+
+def _bank_instructions(pdf: _InvoicePDF, payment: Payment) -> None:
+    pdf.use_font(10, bold=True)
+    pdf.next_line(6, "Pay by bank transfer")
+    pdf.use_font(9)
+    pdf.next_line(5, f"Transfer {pdf.money(payment.amount_minor)} quoting {payment.reference}")
+    for label, value in setting("BANK_TRANSFER_DETAILS").items():
+        pdf.next_line(5, f"{label}: {value}")
+    pdf.ln(2)
 
 
 def _payments(pdf: _InvoicePDF, order: Order) -> None:

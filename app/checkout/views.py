@@ -35,6 +35,11 @@ bp = Blueprint("checkout", __name__)
 staff_bp = Blueprint("checkout_staff", __name__, url_prefix="/staff")
 
 
+@bp.app_template_global("invoice_seller")
+def invoice_seller() -> list[str]:
+    return invoices.seller_lines()
+
+
 @bp.app_template_filter("country_name")
 def country_name(code: str) -> str:
     return forms.country_name(code)
@@ -440,7 +445,13 @@ def complete(number: str):
 @bp.get("/account/orders/<number>/invoice")
 def invoice(number: str):
     order = _viewable(number)
-    return render_template("checkout/invoice_show.html", order=order)
+    return render_template(
+        "checkout/invoice_show.html",
+        order=order,
+        awaited=invoices.pending_bank_payment(order),
+        bank=services.setting("BANK_TRANSFER_DETAILS"),
+        shipping_note=invoices.shipping_note(order),
+    )
 
 
 @bp.get("/account/orders/<number>/invoice.pdf")

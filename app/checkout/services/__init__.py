@@ -86,6 +86,7 @@ from app.checkout.services.revisions import accept_revision as accept_revision
 from app.checkout.services.revisions import propose_revision as propose_revision
 from app.checkout.services.revisions import request_balance as request_balance
 from app.checkout.services.settings import DEFAULTS as DEFAULTS
+from app.checkout.services.settings import launch_problems as launch_problems
 from app.checkout.services.settings import setting as setting
 from app.checkout.services.settings import studio_zone as studio_zone
 from app.checkout.services.settlement import cancel_order as cancel_order

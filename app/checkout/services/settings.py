@@ -27,6 +27,15 @@ DEFAULTS: dict[str, Any] = {
     "STUDIO_TIMEZONE": "Europe/London",
     # Shipped orders with no delivery recorded after this many days are listed to chase.
     "FOLLOW_SHIPMENTS_DAYS": 7,
+    # Who sells: printed at the head of every invoice. The company and VAT numbers are empty
+    # until a deployment sets DIADEM_SELLER (flask launch-check says so).
+    "SELLER": {
+        "legal_name": "Diadem Atelier Ltd",
+        "address": "14 Hatton Garden, London EC1N 8AT, United Kingdom",
+        "company_number": "",
+        "vat_number": "",
+        "email": "atelier@diadem.test",
+    },
     "BANK_TRANSFER_DETAILS": {
         "Account name": "Diadem Atelier Ltd",
         "Bank": "Example Bank plc, London",
@@ -43,3 +52,21 @@ def setting(name: str) -> Any:
 def studio_zone() -> ZoneInfo:
     """The studio's time zone (``STUDIO_TIMEZONE``)."""
     return ZoneInfo(setting("STUDIO_TIMEZONE") or DEFAULTS["STUDIO_TIMEZONE"])
+
+
+def launch_problems() -> list[str]:
+    """What must change before the shop takes real money: placeholders still in use."""
+    problems = []
+    if setting("BANK_TRANSFER_DETAILS") == DEFAULTS["BANK_TRANSFER_DETAILS"]:
+        problems.append(
+            "The bank details are the example placeholder: buyers would be told to pay an "
+            "account that does not exist. Set DIADEM_BANK_TRANSFER_DETAILS."
+        )
+    seller = setting("SELLER")
+    missing = [key for key in ("company_number", "vat_number") if not seller.get(key)]
+    if missing:
+        problems.append(
+            f"Invoices print no {' or '.join(k.replace('_', ' ') for k in missing)}. "
+            "Set DIADEM_SELLER."
+        )
+    return problems
