@@ -8,6 +8,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.accounts.access import staff_required
 from app.catalog import batches
+from app.common.input_guards import parse_id
 from app.common.transactions import atomic
 from app.common.uploads import MAX_UPLOAD_BYTES, MAX_VIDEO_BYTES
 from app.staff import catalog_batch_forms as forms
@@ -64,7 +65,7 @@ def _run_or_404(run_id: int):
 
 @bp.get("")
 def index():
-    product_id = request.args.get("product", type=int)
+    product_id = parse_id(request.args.get("product"))  # junk or past the id range: all
     return render_template(
         "staff/catalog/batches_list.html",
         rows=batches.list_batches(product_id=product_id),
@@ -81,7 +82,7 @@ def new():
     form = forms.OpenBatchForm(formdata=None)
     products = batches.studio_products()
     form.edition.choices = forms.OpenBatchForm.edition_choices(products)
-    wanted = request.args.get("product", type=int)
+    wanted = parse_id(request.args.get("product"))
     chosen = next((p for p in products if p.id == wanted and p.metals), None)
     if chosen is not None:
         form.edition.data = forms.OpenBatchForm.edition_value(chosen.id, chosen.metals[0].code)
