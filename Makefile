@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: run install install-test system-deps services test test-sqlite test-postgres lint bench clean
+.PHONY: run install install-test npm-deps system-deps services test test-sqlite test-postgres lint bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -23,6 +23,13 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 
 install-test: $(VENV)/.installed-test
+
+# axe-core for the accessibility sweep (tests/e2e/test_every_page.py), pinned in package-lock.json.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+npm-deps: node_modules/.installed
 
 run: install
 	$(FLASK) db upgrade
@@ -41,10 +48,10 @@ lint: install-test
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
 
-test-sqlite: install-test
+test-sqlite: install-test npm-deps
 	$(BIN)/python -m pytest -q
 
-test-postgres: install-test services
+test-postgres: install-test npm-deps services
 	DIADEM_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -q
 
 test: install-test system-deps services lint test-sqlite test-postgres
@@ -56,4 +63,4 @@ bench: install-test services
 	$(BIN)/python bench/topology.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache node_modules
