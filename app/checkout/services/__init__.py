@@ -79,6 +79,7 @@ from app.checkout.services.orders import place_order as place_order
 from app.checkout.services.orders import retry_payment as retry_payment
 from app.checkout.services.overview import PaymentsOverview as PaymentsOverview
 from app.checkout.services.overview import payments_overview as payments_overview
+from app.checkout.services.pieces import take_back_pieces as take_back_pieces
 from app.checkout.services.records import freeze_breakdown as freeze_breakdown
 from app.checkout.services.records import new_order_number as new_order_number
 from app.checkout.services.refunds import refund_payment as refund_payment

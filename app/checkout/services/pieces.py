@@ -6,6 +6,7 @@ id (``app.catalog.reservations``), then the order lines are refreshed or updated
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
@@ -158,3 +159,26 @@ def _secure_pieces(order: Order, now: datetime) -> bool:
     if studio:
         caching.catalogue_changed()
     return True
+
+
+def take_back_pieces(*, lines: Sequence[OrderLine], restock: bool, now: datetime) -> int:
+    """Returned pieces leave their buyer's lines; return how many numbered pieces moved.
+
+    After a passed return inspection (``restock``) each piece goes back into its edition
+    (withheld there if the batch has closed); after a failed one it is withheld from sale.
+    Either way the line lets go of the number, so the edition can sell it again when it is
+    available. The caller holds its own row (the return); pieces are locked here by id, then
+    the lines are updated, the checkout lock order.
+    """
+    holding = [line for line in lines if line.piece_id is not None]
+    pieces = reservations.lock_pieces(line.piece_id for line in holding)
+    for line in holding:
+        piece = pieces[line.piece_id]
+        if restock:
+            reservations.put_back(piece)
+        else:
+            piece.status, piece.reserved_until = PieceStatus.WITHHELD.value, None
+        line.piece_released_at = now
+    if holding:
+        caching.catalogue_changed()  # the number is for sale again (or no longer shown as sold)
+    return len(holding)

@@ -12,9 +12,8 @@ from collections.abc import Iterable
 
 from sqlalchemy.exc import IntegrityError
 
-from app.catalog import reservations
-from app.catalog.models import PieceStatus
-from app.common import caching, references
+from app.checkout import services as checkout
+from app.common import references
 from app.common.locks import lock_row
 from app.common.transactions import atomic
 from app.domain import returns as policy
@@ -113,23 +112,18 @@ def inspect_return(
     request.inspection_items = list(ticked)
     request.inspection_passed = passed
     request.inspection_notes = notes.strip()[:NOTES_MAX]
-    lines = [item.order_line for item in request.lines]
-    pieces = reservations.lock_pieces(line.piece_id for line in lines if line.piece_id)
+    # The pieces are checkout's: it locks them, puts them back or withholds them, and the
+    # buyer's lines let go of their numbers.
+    checkout.take_back_pieces(
+        lines=[item.order_line for item in request.lines], restock=passed, now=now
+    )
     for item in request.lines:
         line = item.order_line
         passports.record_inspection(request, line, passed=passed, items=ticked, by=by_user_id)
         if line.piece_id is not None:
-            piece = pieces[line.piece_id]
-            if passed:  # back into its edition (withheld there if the batch has closed)
-                reservations.put_back(piece)
-            else:
-                piece.status, piece.reserved_until = PieceStatus.WITHHELD.value, None
-            line.piece_released_at = now
             item.outcome = "restocked" if passed else "withheld"
         else:
             item.outcome = "kept" if passed else "retired"
         passports.record_outcome(request, line, item.outcome, by=by_user_id)
-    if pieces:
-        caching.catalogue_changed()  # the number is for sale again (or no longer shown as sold)
     db.session.flush()
     return request
