@@ -245,3 +245,21 @@ def test_the_refund_goes_through_checkout(app_ctx, shop):
         )
     [refund] = checkout.get_order_by_number(order.number).refunds
     assert done.refund_ids == [refund.id] and refund.reason.startswith(f"Return {done.ra_number}")
+
+
+def test_the_buyer_is_told_their_request_arrived_in_text_and_html(app_ctx, shop):
+    order = delivered_order(shop)
+    _request(order, reason="fit")
+    [mail] = [
+        m
+        for m in read_outbox(app_ctx.config["MAIL_OUTBOX_DIR"])
+        if m["Subject"] == f"We have your return request on Diadem order {order.number}"
+    ]
+    assert mail["To"] == order.email
+    text = mail.get_body(("plain",)).get_content()
+    html = mail.get_body(("html",)).get_content()
+    line = only_line(order)
+    for part in (text, html):
+        assert line.product_name in part and line.piece_label in part
+        assert "It does not fit as I hoped" in part and "do not send anything yet" in part
+        assert f"http://diadem.test/account/orders/{order.number}/return" in part

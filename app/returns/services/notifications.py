@@ -12,6 +12,7 @@ from app.common.mail import send_mail_after_commit
 from app.returns.models import ReturnRequest
 
 SUBJECTS = {
+    "return_requested": "We have your return request on Diadem order {number}",
     "return_approved": "Your Diadem return {ra}: how to send it back",
     "return_refused": "About your return request on Diadem order {number}",
     "return_refunded": "Your Diadem return {ra} is refunded",

@@ -14,6 +14,7 @@ from app.domain import returns as policy
 from app.extensions import db
 from app.returns.models import ReturnLine, ReturnPhoto, ReturnRequest
 from app.returns.services.errors import ReturnError, WindowClosed
+from app.returns.services.notifications import notify
 from app.returns.services.reading import line_kind, return_options
 
 MAX_PHOTOS = 5
@@ -76,6 +77,11 @@ def request_return(
         stored = store_upload(without_metadata(data), folder="returns")
         request.photos.append(ReturnPhoto(upload=stored.name, content_type=stored.content_type))
     db.session.flush()
+    notify(
+        request,
+        "return_requested",
+        reason_label=dict((c, label) for c, label, _ in policy.REASONS)[reason],
+    )
     return request
 
 
