@@ -86,3 +86,51 @@ def warranty_end(*, delivered_at: datetime, zone: ZoneInfo, years: int = WARRANT
     if years < 0:
         raise ValueError("A warranty cannot be negative.")
     return add_years(delivery_day(delivered_at=delivered_at, zone=zone), years)
+
+
+@dataclass(frozen=True)
+class Cover:
+    """Whether a repair is free (warranty or care plan), why, and until when."""
+
+    covered: bool
+    reason: str  # shown to staff as it is: "Covered: ..." / "Not covered: ..."
+    until: date | None  # the last covered day, when covered
+
+
+def _day(day: date) -> str:
+    # The shop's one date format (app.common.dates): "12 May 2028".
+    return f"{day.day} {day:%b %Y}"
+
+
+def repair_cover(
+    *,
+    delivered_on: date | None,
+    care_plan_ends_on: date | None = None,
+    today: date,
+    years: int = WARRANTY_YEARS,
+) -> Cover:
+    """Whether a repair asked for on ``today`` is covered, counted from the delivery day.
+
+    The warranty runs ``years`` from ``delivered_on`` (inclusive, ``add_years``); a care plan,
+    when the piece has one, covers until ``care_plan_ends_on`` (inclusive). Without a delivery
+    on record (a walk-in piece sold elsewhere) only a care plan can cover it.
+    """
+    warranty_ends = add_years(delivered_on, years) if delivered_on is not None else None
+    if warranty_ends is not None and today <= warranty_ends:
+        return Cover(
+            True,
+            f"Covered: within the {years}-year warranty until {_day(warranty_ends)}.",
+            warranty_ends,
+        )
+    if care_plan_ends_on is not None and today <= care_plan_ends_on:
+        return Cover(
+            True, f"Covered: by the care plan until {_day(care_plan_ends_on)}.", care_plan_ends_on
+        )
+    ended = []
+    if warranty_ends is not None:
+        ended.append(f"warranty ended {_day(warranty_ends)}")
+    else:
+        ended.append("no delivery on record, so no warranty")
+    if care_plan_ends_on is not None:
+        ended.append(f"care plan ended {_day(care_plan_ends_on)}")
+    return Cover(False, f"Not covered: {', '.join(ended)}; quote must be paid.", None)

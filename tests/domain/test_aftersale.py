@@ -9,9 +9,11 @@ from app.domain.aftersale import (
     RETURN_DAYS,
     WARRANTY_YEARS,
     DeliveryDateError,
+    Cover,
     add_years,
     delivery_day,
     delivery_instant,
+    repair_cover,
     return_window,
     warranty_end,
 )
@@ -135,3 +137,31 @@ def test_a_delivery_day_in_the_future_or_before_shipping_is_refused():
         delivery_instant(day=date(2027, 5, 31), zone=LONDON, shipped_at=shipped, now=now)
     with pytest.raises(DeliveryDateError):
         delivery_instant(day=date(1, 1, 1), zone=LONDON, shipped_at=shipped, now=now)
+
+
+def test_repair_cover_within_the_warranty_says_until_when():
+    cover = repair_cover(delivered_on=date(2026, 5, 12), today=date(2028, 5, 12))
+    assert cover == Cover(
+        True, "Covered: within the 2-year warranty until 12 May 2028.", date(2028, 5, 12)
+    )
+
+
+def test_repair_cover_after_the_warranty_must_be_paid():
+    cover = repair_cover(delivered_on=date(2026, 5, 12), today=date(2028, 5, 13))
+    assert not cover.covered and cover.until is None
+    assert cover.reason == "Not covered: warranty ended 12 May 2028; quote must be paid."
+
+
+def test_a_care_plan_covers_past_the_warranty_and_no_delivery_is_no_warranty():
+    cover = repair_cover(
+        delivered_on=date(2024, 2, 29), care_plan_ends_on=date(2029, 1, 31), today=date(2027, 3, 1)
+    )
+    assert cover == Cover(True, "Covered: by the care plan until 31 Jan 2029.", date(2029, 1, 31))
+    lapsed = repair_cover(
+        delivered_on=date(2024, 2, 29), care_plan_ends_on=date(2026, 1, 31), today=date(2027, 3, 1)
+    )
+    assert lapsed.reason == (
+        "Not covered: warranty ended 28 Feb 2026, care plan ended 31 Jan 2026; quote must be paid."
+    )
+    walk_in = repair_cover(delivered_on=None, today=date(2027, 3, 1))
+    assert not walk_in.covered and "no delivery on record" in walk_in.reason
