@@ -23,7 +23,8 @@ Public API (names kept stable for the web app and scripts)::
     TryOnEngine.landmarks(image) -> (rgb, [(478, 3) arrays])
     TryOnEngine.reset(); TryOnEngine.close()   # also a context manager
     FaceMeasurement: bbox, roll_deg, yaw_deg, pitch_deg, mm_per_px, scale_source ("iris" |
-        "ipd"), head_width_mm, head_circumference_mm, confidence (0..1), confidence_level,
+        "ipd"), head_width_mm, head_circumference_mm, head_circumference_range_mm (80 %,
+        see ar.headsize), confidence (0..1), confidence_level,
         confidence_reason, landmarks, rotation; .to_json()
     Placement: face_index, spec, band_left, band_right, up, matrix; .affine (2x3 PNG -> image),
         .width_px, .angle_deg
@@ -38,7 +39,8 @@ Public API (names kept stable for the web app and scripts)::
     PlacementSmoother().update(placements, timestamp) -> list[Placement]; .reset()
 
     SizeBand(label, min_mm, max_mm); SizeBand.from_dict(d)
-    recommend_size(circumference_mm, table, *, confidence="high" | 0..1, reason="") -> SizeAdvice
+    recommend_size(circumference_mm, table, *, confidence="high" | 0..1, reason="",
+                   range_mm=None) -> SizeAdvice   # .summary: "size M" | "between M and L: ..."
     advise_size(measurement, table) -> SizeAdvice   # carries the measurement's confidence
 
 Command line: ``python -m ar measure IMAGE [--json]`` and ``python -m ar tryon IMAGE --overlay

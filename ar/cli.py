@@ -71,11 +71,13 @@ def _native_stderr_silenced(enabled: bool) -> Iterator[None]:
 
 def _describe(face: FaceMeasurement) -> str:
     x, y, w, h = face.bbox
+    low, high = face.head_circumference_range_mm
     return (
         f"face at {x},{y} {w}x{h}: roll {face.roll_deg:+.1f} yaw {face.yaw_deg:+.1f} "
         f"pitch {face.pitch_deg:+.1f} deg; {face.mm_per_px:.3f} mm/px ({face.scale_source}); "
         f"head width {face.head_width_mm:.0f} mm, circumference ~{face.head_circumference_mm:.0f} "
-        f"mm ({face.confidence_level} confidence: {face.confidence_reason})"
+        f"mm (80% range {low:.0f}-{high:.0f} mm; {face.confidence_level} confidence: "
+        f"{face.confidence_reason})"
     )
 
 

@@ -9,8 +9,9 @@ from typing import Any, Literal
 
 import numpy as np
 
+from ar.headsize import CircumferenceEstimate, estimate_circumference
 from ar.pose import estimate_pose
-from ar.scale import estimate_scale, head_circumference_mm, head_width_px
+from ar.scale import estimate_scale, head_width_px
 
 ConfidenceLevel = Literal["high", "medium", "low"]
 
@@ -43,11 +44,15 @@ class FaceMeasurement:
     scale_source: Literal["iris", "ipd"]
     head_width_mm: float
     head_circumference_mm: float
+    # The 80 % interval around it (see ar.headsize): wider with eye spacing or a turned head.
+    head_circumference_range_mm: tuple[float, float]
     # How far the size estimate can be trusted (0..1) and the main reason it is not higher.
     confidence: float
     confidence_reason: str
     landmarks: np.ndarray = field(compare=False, repr=False)
     rotation: np.ndarray = field(compare=False, repr=False)
+    # The estimate's spread, for combining frames (ar.headsize.combine_estimates).
+    circumference: CircumferenceEstimate | None = field(default=None, compare=False, repr=False)
 
     @property
     def confidence_level(self) -> ConfidenceLevel:
@@ -65,6 +70,10 @@ class FaceMeasurement:
             "scale_source": self.scale_source,
             "head_width_mm": round(self.head_width_mm, 1),
             "head_circumference_mm": round(self.head_circumference_mm, 1),
+            "head_circumference_range_mm": [
+                round(self.head_circumference_range_mm[0], 1),
+                round(self.head_circumference_range_mm[1], 1),
+            ],
         }
 
 
@@ -106,7 +115,15 @@ def measure_face(points: np.ndarray, image_size: tuple[int, int]) -> FaceMeasure
         raise ValueError(f"expected ({LANDMARK_COUNT}, 3) landmarks, got {points.shape}")
     pose = estimate_pose(points)
     scale = estimate_scale(points, pose)
-    width_mm = head_width_px(points, pose) * scale.mm_per_px
+    width_px = head_width_px(points, pose)
+    width_mm = width_px * scale.mm_per_px
+    circumference = estimate_circumference(
+        width_mm,
+        scale_source=scale.source,
+        scale_px=scale.iris_px if scale.source == "iris" else scale.ipd_px,
+        breadth_px=max(width_px, 1e-6),
+        turn_deg=max(abs(pose.yaw_deg), abs(pose.pitch_deg)),
+    )
     score, reason = _confidence(
         scale.iris_px, scale.source, scale.reason, pose.yaw_deg, pose.pitch_deg, pose.fit_error
     )
@@ -118,11 +135,13 @@ def measure_face(points: np.ndarray, image_size: tuple[int, int]) -> FaceMeasure
         mm_per_px=scale.mm_per_px,
         scale_source=scale.source,
         head_width_mm=width_mm,
-        head_circumference_mm=head_circumference_mm(width_mm),
+        head_circumference_mm=circumference.mm,
+        head_circumference_range_mm=circumference.range_mm,
         confidence=score,
         confidence_reason=reason,
         landmarks=points,
         rotation=pose.rotation,
+        circumference=circumference,
     )
 
 

@@ -7,16 +7,14 @@ from typing import Literal
 
 import numpy as np
 
+from ar.headsize import IRIS_DIAMETER, REGRESSION, TYPICAL_IPD
 from ar.pose import HeadPose
 
 # Horizontal visible iris diameter; nearly constant across adults (MediaPipe Iris uses 11.7 mm).
-IRIS_DIAMETER_MM = 11.7
-# Adult mean interpupillary distance: the fallback varies more between people (about +-6 %).
-TYPICAL_IPD_MM = 63.0
-# Head circumference over the face's width at the temples (landmarks 234-454). Adult population
-# means put the tape circumference at roughly 4.1 times this breadth; the ratio varies with head
-# shape by a few percent, which is why size advice is never more certain than the bands allow.
-CIRCUMFERENCE_PER_HEAD_WIDTH = 4.1
+IRIS_DIAMETER_MM = IRIS_DIAMETER.mean
+# Adult mean interpupillary distance (ANSUR II, men and women pooled; see ar.headsize): the
+# fallback varies more between people (about +-6 %).
+TYPICAL_IPD_MM = TYPICAL_IPD.mean
 
 # Landmark indices of MediaPipe's refined mesh.
 _IRIS_A = (468, 469, 471)  # centre, then the two horizontal edge points
@@ -84,5 +82,8 @@ def head_width_px(points: np.ndarray, pose: HeadPose) -> float:
 
 
 def head_circumference_mm(head_width_mm: float) -> float:
-    """Estimate the tape circumference around the head from its width."""
-    return CIRCUMFERENCE_PER_HEAD_WIDTH * head_width_mm
+    """Estimate the tape circumference from the width at the temples (ar.headsize's regression).
+
+    The interval around it comes from ar.headsize.estimate_circumference.
+    """
+    return REGRESSION.intercept + REGRESSION.slope * head_width_mm

@@ -51,6 +51,21 @@ class SizeAdvice:
     circumference_mm: float
     # The next size to try when the estimate lies near a band edge (else None).
     alternative: str | None = None
+    # The estimate's 80 % interval, when it has one, and every size it reaches, smallest first.
+    range_mm: tuple[float, float] | None = None
+    sizes: tuple[str, ...] = ()
+
+    @property
+    def spans_sizes(self) -> bool:
+        """Return whether the interval reaches more than one size."""
+        return len(self.sizes) > 1
+
+    @property
+    def summary(self) -> str:
+        """Say the advice in a few words: one size, or the sizes the range spans."""
+        if self.spans_sizes:
+            return f"between {self.sizes[0]} and {self.sizes[-1]}: measure to be sure"
+        return f"size {self.label}"
 
 
 def _as_level(confidence: float | str) -> ConfidenceLevel:
@@ -63,12 +78,52 @@ def _as_level(confidence: float | str) -> ConfidenceLevel:
     return confidence_level(confidence)
 
 
+def _check_range(range_mm: tuple[float, float], circumference_mm: float) -> tuple[float, float]:
+    low, high = (float(v) for v in range_mm)
+    if not (math.isfinite(low) and math.isfinite(high) and low <= circumference_mm <= high):
+        raise ValueError(f"range must be finite and hold the circumference, got {range_mm!r}")
+    return low, high
+
+
+def _fit_to_range(
+    circumference_mm: float, range_mm: tuple[float, float], bands: Sequence[SizeBand]
+) -> tuple[SizeBand, ConfidenceLevel, str, str | None, tuple[str, ...]] | None:
+    """Judge the fit by every size the interval reaches (None: it reaches none)."""
+    low, high = range_mm
+    reached = [b for b in bands if b.min_mm <= high and low < b.max_mm]
+    if not reached:
+        return None
+    sizes = tuple(b.label for b in reached)
+    band = min(
+        reached,
+        key=lambda b: (
+            0.0
+            if b.min_mm <= circumference_mm < b.max_mm
+            else min(abs(circumference_mm - b.min_mm), abs(circumference_mm - b.max_mm))
+        ),
+    )
+    if len(reached) == 1:
+        return band, "high", f"the whole range lies within size {band.label}", None, sizes
+    others = [b for b in reached if b is not band]
+    nearest = min(others, key=lambda b: abs(bands.index(b) - bands.index(band)))
+    if len(reached) == 2:
+        return (
+            band,
+            "medium",
+            f"the range spans sizes {sizes[0]} and {sizes[1]}",
+            nearest.label,
+            sizes,
+        )
+    return band, "low", f"the range spans sizes {sizes[0]} to {sizes[-1]}", nearest.label, sizes
+
+
 def recommend_size(
     circumference_mm: float,
     table: Sequence[SizeBand],
     *,
     confidence: float | str = "high",
     reason: str = "",
+    range_mm: tuple[float, float] | None = None,
 ) -> SizeAdvice:
     """Recommend the size whose band holds the circumference, no surer than the evidence allows.
 
@@ -76,6 +131,8 @@ def recommend_size(
         confidence: how far the measurement can be trusted, as a 0..1 score or a level
             ("high", "medium", "low"); ``reason`` says why. The advice takes the lower of this
             and how clear of a band edge the circumference lies.
+        range_mm: the estimate's interval (low, high). Given, the advice reads the range: one
+            size when it lies within one band, else every size it spans.
     """
     if not table:
         raise ValueError("size table is empty")
@@ -84,6 +141,16 @@ def recommend_size(
     bands = sorted(table, key=lambda b: b.min_mm)
     measured = _as_level(confidence)
     measured_reason = reason or f"measurement confidence {measured}"
+    if range_mm is not None:
+        checked = _check_range(range_mm, circumference_mm)
+        judged = _fit_to_range(circumference_mm, checked, bands)
+        if judged is not None:
+            band, fit, fit_reason, alternative, sizes = judged
+            if _LEVELS.index(measured) < _LEVELS.index(fit):
+                fit, fit_reason = measured, measured_reason
+            return SizeAdvice(
+                band.label, fit, fit_reason, circumference_mm, alternative, checked, sizes
+            )
 
     fit: ConfidenceLevel
     alternative = None
@@ -115,14 +182,15 @@ def recommend_size(
         level, why = measured, measured_reason
     else:
         level, why = fit, fit_reason
-    return SizeAdvice(band.label, level, why, circumference_mm, alternative)
+    return SizeAdvice(band.label, level, why, circumference_mm, alternative, range_mm, ())
 
 
 def advise_size(measurement: FaceMeasurement, table: Sequence[SizeBand]) -> SizeAdvice:
-    """Recommend a size for a measured face, carrying over its measurement confidence."""
+    """Recommend a size for a measured face from its interval, carrying over its confidence."""
     return recommend_size(
         measurement.head_circumference_mm,
         table,
         confidence=measurement.confidence,
         reason=measurement.confidence_reason,
+        range_mm=measurement.head_circumference_range_mm,
     )

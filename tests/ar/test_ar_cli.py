@@ -24,6 +24,7 @@ MEASURE_KEYS = [
     "scale_source",
     "head_width_mm",
     "head_circumference_mm",
+    "head_circumference_range_mm",
 ]
 REPO = Path(ar.__file__).resolve().parent.parent
 

@@ -10,9 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import ar
+from ar.headsize import REGRESSION
 from ar.placement import SEATS, placement_from_band
 from ar.pose import estimate_pose
-from ar.scale import CIRCUMFERENCE_PER_HEAD_WIDTH, TYPICAL_IPD_MM, estimate_scale
+from ar.scale import TYPICAL_IPD_MM, estimate_scale
 
 CANONICAL_HEAD_WIDTH_MM = 153.2  # landmarks 234 to 454 on the canonical face
 
@@ -93,8 +94,10 @@ def test_measure_face_reports_true_head_width(synthetic_face):
     measurement = ar.measure_face(synthetic_face(yaw=20, px_per_mm=2.0), (640, 480))
     assert measurement.head_width_mm == pytest.approx(CANONICAL_HEAD_WIDTH_MM, rel=1e-3)
     assert measurement.head_circumference_mm == pytest.approx(
-        CIRCUMFERENCE_PER_HEAD_WIDTH * measurement.head_width_mm
+        REGRESSION.intercept + REGRESSION.slope * measurement.head_width_mm
     )
+    low, high = measurement.head_circumference_range_mm
+    assert low < measurement.head_circumference_mm < high
     assert measurement.scale_source == "iris"
     # Turned 20 degrees: not "high", and the reason says why.
     assert measurement.confidence_level == "medium"
@@ -121,6 +124,7 @@ def test_measurement_json_has_exactly_the_cli_keys(synthetic_face):
         "scale_source",
         "head_width_mm",
         "head_circumference_mm",
+        "head_circumference_range_mm",
     ]
     x, y, w, h = document["faces"][0]["bbox"]
     assert all(isinstance(v, int) for v in (x, y, w, h)) and x >= 0 and x + w <= 640

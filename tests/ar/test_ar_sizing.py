@@ -86,3 +86,49 @@ def test_always_recommends_a_size_from_the_table(circumference):
     advice = ar.recommend_size(circumference, TABLE)
     assert advice.label in {"S", "M", "L"}
     assert advice.confidence in {"high", "medium", "low"}
+
+
+def test_a_range_inside_one_size_names_that_size():
+    advice = ar.recommend_size(560, TABLE, range_mm=(545, 575))
+    assert (advice.label, advice.sizes, advice.confidence) == ("M", ("M",), "high")
+    assert not advice.spans_sizes
+    assert advice.summary == "size M"
+    assert advice.reason == "the whole range lies within size M"
+
+
+def test_a_range_spanning_two_sizes_says_measure_to_be_sure():
+    advice = ar.recommend_size(575, TABLE, range_mm=(552, 598))
+    assert (advice.label, advice.alternative, advice.sizes) == ("M", "L", ("M", "L"))
+    assert advice.summary == "between M and L: measure to be sure"
+    assert advice.confidence == "medium" and "spans sizes M and L" in advice.reason
+    # Three sizes: the ends are named, and the advice is no better than low.
+    wide = ar.recommend_size(560, TABLE, range_mm=(530, 590))
+    assert wide.summary == "between S and L: measure to be sure"
+    assert wide.confidence == "low"
+
+
+def test_the_measurement_still_caps_a_range_advice():
+    advice = ar.recommend_size(
+        560, TABLE, confidence="low", reason="small face", range_mm=(550, 570)
+    )
+    assert (advice.summary, advice.confidence, advice.reason) == ("size M", "low", "small face")
+
+
+def test_a_range_beyond_the_table_falls_back_to_the_nearest_size():
+    advice = ar.recommend_size(700, TABLE, range_mm=(680, 720))
+    assert (advice.label, advice.confidence, advice.sizes) == ("L", "low", ())
+    assert "outside the size table" in advice.reason
+
+
+@pytest.mark.parametrize("bad", [(570, 550), (float("nan"), 570), (565, 580)])
+def test_a_range_must_hold_the_estimate(bad):
+    with pytest.raises(ValueError, match="range"):
+        ar.recommend_size(560, TABLE, range_mm=bad)
+
+
+def test_advice_for_a_measured_face_reads_its_range(synthetic_face):
+    face = ar.measure_face(synthetic_face(px_per_mm=2.0), (2000, 2000))
+    advice = ar.advise_size(face, TABLE)
+    assert advice.range_mm == face.head_circumference_range_mm
+    # A camera's 80 % interval is some 5 cm wide: it always reaches two of these sizes.
+    assert advice.spans_sizes and advice.summary.startswith("between ")
