@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask, Response, make_response, render_template
 from PIL import Image
 
-from app.common import caching, dates, input_guards, request_ids
+from app.common import addresses, caching, dates, input_guards, request_ids
 from app.common.uploads import MAX_IMAGE_PIXELS
 from app.config import development_secret, from_environment
 from app.extensions import csrf, db, limiter, login_manager, mail, migrate
@@ -93,6 +93,7 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     caching.init_app(app)
     dates.init_app(app)
+    addresses.init_app(app)
     from app.common import storage
 
     storage.init_app(app)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from functools import cache
+from types import SimpleNamespace
 
-from babel import Locale
 from babel.numbers import get_currency_precision
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -33,6 +32,7 @@ from wtforms.validators import (
 )
 
 from app.checkout.models import MAX_LINE_QUANTITY
+from app.common import addresses
 from app.domain.clock import utcnow
 from app.domain.money import parse_major
 
@@ -42,25 +42,9 @@ QUANTITY = [
 ]
 
 
-# Babel's territories include groupings and placeholders that are not shipping destinations.
-NOT_COUNTRIES = frozenset({"EU", "EZ", "UN", "QO", "ZZ", "XA", "XB"})
-
-
-@cache
 def country_choices() -> list[tuple[str, str]]:
-    """ISO 3166 countries by English name (Babel's territory list, two-letter codes only)."""
-    territories = Locale("en").territories
-    names = [
-        (code, name)
-        for code, name in territories.items()
-        if code.isalpha() and code not in NOT_COUNTRIES
-    ]
-    return [("", "Choose a country")] + sorted(names, key=lambda item: item[1])
-
-
-def country_name(code: str) -> str:
-    """A two-letter country code as its English name ("GB" -> "United Kingdom")."""
-    return dict(country_choices()).get(code, code)
+    """The country menu: a prompt, then every country we ship to (app.common.addresses)."""
+    return [("", "Choose a country"), *addresses.countries()]
 
 
 class AddToCartForm(FlaskForm):
@@ -92,8 +76,12 @@ class CheckoutForm(FlaskForm):
     address_line1 = StringField("Address", validators=[DataRequired(), Length(max=200)])
     address_line2 = StringField("Address line 2", validators=[Optional(), Length(max=200)])
     city = StringField("Town or city", validators=[DataRequired(), Length(max=100)])
-    region = StringField("County, state or region", validators=[Optional(), Length(max=100)])
-    postal_code = StringField("Postcode", validators=[DataRequired(), Length(max=20)])
+    region = StringField(
+        "State, province or region",
+        validators=[Optional(), Length(max=100)],
+        description="Where your country's addresses have one (a US state, a Canadian province).",
+    )
+    postal_code = StringField("Postcode or ZIP code", validators=[Optional(), Length(max=20)])
     country = SelectField("Country", validators=[DataRequired("Choose a country.")])
     event_date = DateField(
         "Date of your event (optional)",
@@ -118,6 +106,31 @@ class CheckoutForm(FlaskForm):
     def validate_event_date(self, field) -> None:
         if field.data is not None and field.data < utcnow().date():
             raise ValidationError("That date has passed.")
+
+    def validate(self, extra_validators=None) -> bool:
+        """The fields' own checks, then the address as its country's post would read it."""
+        valid = super().validate(extra_validators)
+        self.postal_address = None
+        if self.country.errors or self.postal_code.errors or self.region.errors:
+            return False
+        try:
+            self.postal_address = addresses.validate(addresses.PostalAddress.of(self.data_view()))
+        except addresses.AddressError as exc:
+            for name, message in exc.errors.items():
+                getattr(self, name).errors.append(message)
+            return False
+        return valid
+
+    def data_view(self) -> SimpleNamespace:
+        return SimpleNamespace(
+            name=self.name.data or "",
+            address_line1=self.address_line1.data or "",
+            address_line2=self.address_line2.data or "",
+            city=self.city.data or "",
+            region=self.region.data or "",
+            postal_code=self.postal_code.data or "",
+            country=self.country.data or "",
+        )
 
 
 class PaymentMethodForm(FlaskForm):

@@ -7,9 +7,9 @@ from pathlib import Path
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
-from app.checkout.forms import country_name
 from app.checkout.models import Order, OrderLine, Payment
 from app.checkout.services.settings import setting
+from app.common import addresses, dates
 from app.domain.money import Money
 
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
@@ -134,21 +134,13 @@ def _heading(pdf: _InvoicePDF, order: Order) -> None:
     pdf.use_font(14, bold=True)
     pdf.next_line(8, f"{invoice_title(order)} {order.number}")
     pdf.use_font(10)
-    issued = (order.paid_at or order.placed_at or order.created_at).date().isoformat()
+    issued = dates.day(order.paid_at or order.placed_at or order.created_at)
     pdf.next_line(6, f"Date: {issued}    Status: {order.status_label}")
     pdf.ln(2)
 
 
 def _address(pdf: _InvoicePDF, order: Order) -> None:
-    address = [
-        order.name,
-        order.address_line1,
-        order.address_line2,
-        " ".join(x for x in (order.postal_code, order.city) if x),
-        order.region,
-        country_name(order.country),
-        order.email,
-    ]
+    address = [*addresses.lines(order), order.email]
     pdf.use_font(10, bold=True)
     pdf.next_line(6, "Bill and ship to")
     pdf.use_font(10)
@@ -216,7 +208,7 @@ def _payments(pdf: _InvoicePDF, order: Order) -> None:
     pdf.next_line(6, "Payments")
     pdf.use_font(9)
     for payment in order.payments:
-        when = (payment.settled_at or payment.created_at).date().isoformat()
+        when = dates.day(payment.settled_at or payment.created_at)
         method = "Bank transfer" if payment.method == "manual" else "Card"
         note = f"; {payment.customer_note})" if payment.customer_note else ")"
         pdf.row(
@@ -226,7 +218,7 @@ def _payments(pdf: _InvoicePDF, order: Order) -> None:
         )
     for refund in order.refunds:
         pdf.row(
-            f"{refund.created_at.date().isoformat()}  Refund, {refund.status}",
+            f"{dates.day(refund.created_at)}  Refund, {refund.status}",
             "-" + pdf.money(refund.amount_minor),
             size=9,
         )

@@ -40,11 +40,6 @@ def invoice_seller() -> list[str]:
     return invoices.seller_lines()
 
 
-@bp.app_template_filter("country_name")
-def country_name(code: str) -> str:
-    return forms.country_name(code)
-
-
 GUEST_CART = cart_badge.GUEST_CART
 
 
@@ -184,16 +179,17 @@ def remove_item():
 
 
 def _details(form: forms.CheckoutForm) -> services.ShippingDetails:
+    address = form.postal_address  # as its country writes it (validated with the form)
     return services.ShippingDetails(
         email=form.email.data,
         name=form.name.data,
         phone=form.phone.data or "",
-        address_line1=form.address_line1.data,
-        address_line2=form.address_line2.data or "",
-        city=form.city.data,
-        region=form.region.data or "",
-        postal_code=form.postal_code.data,
-        country=form.country.data,
+        address_line1=address.line1,
+        address_line2=address.line2,
+        city=address.city,
+        region=address.region,
+        postal_code=address.postal_code,
+        country=address.country,
         event_date=form.event_date.data,
         notes=form.notes.data or "",
     )
