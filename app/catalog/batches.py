@@ -35,7 +35,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from app.catalog import editions
+from app.catalog import editions, waitlist
 from app.catalog.models import (
     BatchDocument,
     BatchDocumentKind,
@@ -411,6 +411,7 @@ def open_batch(
         raise BatchError(
             f"Batch code {code} was just used by someone else; choose another."
         ) from exc
+    waitlist.notify_waiting(run=run)  # in this transaction: the mail exists if the batch does
     catalogue_changed()
     return run
 

@@ -18,6 +18,7 @@ from sqlalchemy import (
     and_,
     func,
     or_,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 from sqlalchemy.sql.elements import ColumnElement
@@ -428,4 +429,39 @@ def piece_is_free(now: datetime) -> ColumnElement[bool]:
     return or_(
         Piece.status == PieceStatus.AVAILABLE.value,
         and_(Piece.status == PieceStatus.RESERVED.value, Piece.reserved_until < now),
+    )
+
+
+class WaitlistEntry(db.Model):
+    """An address waiting for the next batch of a sold-out design (app.catalog.waitlist).
+
+    Live until the next batch opens: then it is emailed once and marked notified, and the same
+    address may join again for the batch after. One live entry per design and mailbox.
+    """
+
+    __tablename__ = "waitlist_entries"
+    __table_args__ = (
+        Index(
+            "uq_waitlist_entries_waiting",
+            "product_id",
+            "email_key",
+            unique=True,
+            sqlite_where=text("notified_at IS NULL"),
+            postgresql_where=text("notified_at IS NULL"),
+        ),
+        CheckConstraint("email_key <> ''", name="email_key_given"),
+        CheckConstraint(
+            "notified_run_id IS NULL OR notified_at IS NOT NULL", name="notified_for_a_batch"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(254))  # where to write, as given (lower case)
+    email_key: Mapped[str] = mapped_column(String(254))  # the mailbox (visitors.email_key)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    notified_at: Mapped[datetime | None]
+    notified_run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("edition_runs.id", ondelete="SET NULL")
     )

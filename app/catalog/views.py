@@ -5,14 +5,19 @@ from flask import (
     abort,
     flash,
     jsonify,
+    redirect,
     render_template,
     request,
+    url_for,
 )
+from flask_login import current_user
 
-from app.catalog import services, structured_data
+from app.catalog import forms, services, structured_data, waitlist
 from app.catalog.filters import SORTS, parse_filter
 from app.common.caching import cached_page
 from app.common.storage import media_storage
+from app.common.transactions import atomic
+from app.extensions import limiter
 
 bp = Blueprint("catalog", __name__)
 
@@ -49,6 +54,58 @@ def show(slug: str):
     return render_template("catalog/product_show.html", **page.context()), (
         400 if page.problem else 200
     )
+
+
+@bp.post("/shop/<slug>/waiting-list")
+@limiter.limit("5 per hour")
+def join_waitlist(slug: str):
+    try:
+        product = services.get_product(slug)
+    except services.ProductNotFound:
+        abort(404)
+    form = forms.WaitlistForm()
+    if form.validate_on_submit():
+        try:
+            with atomic():
+                waitlist.join_waitlist(
+                    product_id=product.id,
+                    email=form.email.data,
+                    user_id=current_user.id if current_user.is_authenticated else None,
+                )
+        except waitlist.WaitlistError as exc:
+            form.email.errors.append(str(exc))
+        else:
+            # The same answer whether or not the address was already waiting.
+            flash(
+                f"Thank you: we will write to {form.email.data.strip()} when the next batch of "
+                f"{product.name} opens.",
+                "success",
+            )
+            return redirect(url_for("catalog.show", slug=product.slug), 303)
+    page = services.product_page(product)
+    return render_template("catalog/product_show.html", waitlist_form=form, **page.context()), 400
+
+
+@bp.route("/waiting-list/leave/<token>", methods=["GET", "POST"])
+def leave_waitlist(token: str):
+    """The link in every waiting-list email: a page with one button (a scanner removes nobody)."""
+    try:
+        leaving = waitlist.read_leave_token(token)
+    except waitlist.WaitlistError as exc:
+        return render_template("catalog/waitlist_leave.html", problem=str(exc)), 400
+    form = forms.LeaveWaitlistForm()
+    if form.validate_on_submit():
+        with atomic():
+            waitlist.leave_waitlist(token=token)
+        return render_template("catalog/waitlist_leave.html", leaving=leaving, left=True)
+    status = 400 if form.is_submitted() else 200
+    return render_template("catalog/waitlist_leave.html", leaving=leaving, form=form), status
+
+
+@bp.app_template_global()
+def waiting_for_next_batch(product_id: int) -> int:
+    """How many addresses wait for a design's next batch (staff's product page)."""
+    return waitlist.waiting_count(product_id)
 
 
 @bp.app_template_global()
