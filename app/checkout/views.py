@@ -128,7 +128,7 @@ def add_item():
     owner = _owner()
     try:
         with atomic():
-            items = services.add_to_cart(
+            added = services.add_to_cart(
                 owner=owner,
                 product_id=int(form.product_id.data),
                 metal_code=form.metal.data,
@@ -138,8 +138,11 @@ def add_item():
     except services.CheckoutError as exc:
         flash(str(exc), "warning")
     else:
-        _remember(items)
-        flash("Added to your cart.", "success")
+        _remember(added.items)
+        if added.is_short:
+            flash(added.notice, "warning")
+        else:
+            flash("Added to your cart.", "success")
     return redirect(url_for("checkout.show_cart"))
 
 

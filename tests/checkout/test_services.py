@@ -214,7 +214,7 @@ def test_absurd_quantities_are_refused(app_ctx, shop):
             )
 
 
-def test_cart_refuses_unknown_pieces_options_and_more_than_is_free(app_ctx, shop):
+def test_cart_refuses_unknown_pieces_options_and_a_line_set_past_what_is_free(app_ctx, shop):
     add = services.add_to_cart
     with pytest.raises(services.CartError, match="no longer in the shop"):
         add(owner=guest(), product_id=999_999, metal_code="silver", size_code="M")
@@ -223,24 +223,44 @@ def test_cart_refuses_unknown_pieces_options_and_more_than_is_free(app_ctx, shop
     with pytest.raises(services.CartError, match="Unknown size"):
         add(owner=guest(), product_id=shop.crown_id, metal_code="yellow-gold", size_code="XXL")
     with pytest.raises(services.SoldOut, match="Only 3 numbered pieces"):
-        add(
-            owner=guest(),
-            product_id=shop.crown_id,
-            metal_code="yellow-gold",
-            size_code="M",
-            quantity=4,
+        services.set_quantity(
+            owner=guest(item(shop.crown_id)), key=f"{shop.crown_id}:yellow-gold:M", quantity=4
         )
-    items = add(
-        owner=guest(), product_id=shop.crown_id, metal_code="yellow-gold", size_code="M", quantity=2
+
+
+def test_asking_for_more_than_is_left_adds_what_is_left_and_says_so(app_ctx, shop):
+    """Issue 15 item 9: four asked, three free: three go in (before, the cart stayed empty)."""
+    app_ctx.config["EDITION_HOLD_LIMIT"] = 5  # the stock speaks here, not the per-buyer limit
+
+    def add(owner, quantity):
+        with atomic():
+            return services.add_to_cart(
+                owner=owner,
+                product_id=shop.crown_id,
+                metal_code="yellow-gold",
+                size_code="M",
+                quantity=quantity,
+            )
+
+    added = add(guest(), 4)
+    assert (added.asked, added.added) == (4, 3) and added.is_short
+    assert added.items == [item(shop.crown_id, quantity=3)]
+    assert added.notice == (
+        "Only 3 numbered pieces of Test Crown in 18k yellow gold are left: we added 3."
     )
-    with pytest.raises(services.SoldOut, match="Only 3"):
-        add(
-            owner=guest(*items),
-            product_id=shop.crown_id,
-            metal_code="yellow-gold",
-            size_code="M",
-            quantity=2,
-        )
+    topped_up = add(guest(item(shop.crown_id, quantity=2)), 2)
+    assert topped_up.items == [item(shop.crown_id, quantity=3)]
+    assert topped_up.notice.endswith("we added 1, so your cart holds all 3.")
+    with pytest.raises(services.SoldOut, match="your cart already holds them"):
+        add(guest(*added.items), 1)
+    exact = add(guest(), 3)
+    assert not exact.is_short and exact.notice == ""
+    place(item(shop.crown_id, quantity=2))
+    with pytest.raises(services.SoldOut, match="Only 1 numbered piece of Test Crown .* is left"):
+        add(guest(item(shop.crown_id)), 1)
+    place(item(shop.crown_id))
+    with pytest.raises(services.SoldOut, match="Test Crown in 18k yellow gold is sold out"):
+        add(guest(), 2)
 
 
 @pytest.mark.parametrize(
@@ -268,10 +288,10 @@ def test_cart_refuses_pieces_that_are_not_published(app_ctx, shop, status, messa
     tiara.status = "published"
     db.session.commit()
     with atomic():
-        items = services.add_to_cart(
+        added = services.add_to_cart(
             owner=guest(), product_id=shop.tiara_id, metal_code="silver", size_code="M"
         )
-    assert items == [item(shop.tiara_id, "silver", "M")]
+    assert added.items == [item(shop.tiara_id, "silver", "M")]
 
 
 def test_a_piece_retired_while_in_the_cart_cannot_be_ordered(app_ctx, shop):

@@ -81,7 +81,13 @@ def test_absurd_quantities_get_a_clear_message(client, shop):
 def test_unknown_products_and_sold_out_pieces_get_clear_messages(client, shop):
     assert "no longer in the shop" in text(add_to_cart(client, 987654))
     assert "not made in" in text(add_to_cart(client, shop.crown_id, metal="silver"))
-    assert "Only 3 numbered pieces" in text(add_to_cart(client, shop.crown_id, quantity=4))
+
+
+def test_asking_for_more_than_is_left_puts_what_is_left_in_the_cart(app, client, shop):
+    app.config["EDITION_HOLD_LIMIT"] = 5
+    page = text(add_to_cart(client, shop.crown_id, quantity=4))
+    assert "Only 3 numbered pieces of Test Crown in 18k yellow gold are left: we added 3." in page
+    assert 'value="3"' in page and "Your cart is empty" not in page
 
 
 def test_cart_lines_can_be_changed_and_removed(client, shop):

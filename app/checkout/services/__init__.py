@@ -26,6 +26,7 @@ from app.checkout.services.aftersale import AftersaleTerms as AftersaleTerms
 from app.checkout.services.aftersale import UnconfirmedShipment as UnconfirmedShipment
 from app.checkout.services.aftersale import aftersale_terms as aftersale_terms
 from app.checkout.services.aftersale import unconfirmed_shipments as unconfirmed_shipments
+from app.checkout.services.cart import CartAddition as CartAddition
 from app.checkout.services.cart import CartItem as CartItem
 from app.checkout.services.cart import CartOwner as CartOwner
 from app.checkout.services.cart import CartSummary as CartSummary

@@ -158,8 +158,9 @@ def _check_on_sale(product: Product | None) -> None:
         raise CartError("That piece is no longer in the shop.")
 
 
-def _validated_item(item: CartItem) -> tuple[Product, Metal, CartItem]:
-    """Check an item against the catalogue and stock; return it with its product and metal."""
+def _checked_option(item: CartItem) -> tuple[Product, Metal, CartItem, int | None]:
+    """Check an item's piece and options against the catalogue; return them with how many
+    numbered pieces are free (None: made to order). SoldOut when none is free."""
     _check_quantity(item.quantity)
     product = db.session.get(Product, item.product_id)
     _check_on_sale(product)
@@ -168,48 +169,84 @@ def _validated_item(item: CartItem) -> tuple[Product, Metal, CartItem]:
     except UnknownOption as exc:
         raise CartError(str(exc)) from exc
     item = CartItem(product.id, priced.metal.code, priced.size.code, item.quantity)
+    free = None
     if product.is_studio:
         free = free_piece_count(product_id=product.id, metal_id=priced.metal.id)
         if free == 0:
             raise SoldOut(f"{product.name} in {priced.metal.name} is sold out.")
-        if item.quantity > free:
-            raise SoldOut(
-                f"Only {free} numbered piece{'s' if free != 1 else ''} of {product.name} "
-                f"in {priced.metal.name} {'are' if free != 1 else 'is'} still free."
-            )
-    return product, priced.metal, item
+    return product, priced.metal, item, free
+
+
+def _only_left(free: int, product: Product, metal: Metal) -> str:
+    pieces = "piece" if free == 1 else "pieces"
+    verb = "is" if free == 1 else "are"
+    return f"Only {free} numbered {pieces} of {product.name} in {metal.name} {verb} left"
+
+
+def _validated_item(item: CartItem) -> tuple[Product, Metal, CartItem]:
+    """Check an item against the catalogue and stock; return it with its product and metal."""
+    product, metal, item, free = _checked_option(item)
+    if free is not None and item.quantity > free:
+        raise SoldOut(f"{_only_left(free, product, metal)}; choose {free} or fewer.")
+    return product, metal, item
+
+
+@dataclass(frozen=True)
+class CartAddition:
+    """What adding to the cart did: the cart as it now is, how many pieces were asked for and
+    how many went in (fewer when fewer numbered pieces were left)."""
+
+    items: list[CartItem]
+    asked: int
+    added: int
+    notice: str = ""  # for the buyer, when fewer went in than were asked for
+
+    @property
+    def is_short(self) -> bool:
+        return self.added < self.asked
 
 
 def add_to_cart(
     *, owner: CartOwner, product_id: int, metal_code: str, size_code: str, quantity: int = 1
-) -> list[CartItem]:
-    """Add pieces to the cart (adding to an existing line); return the updated cart.
+) -> CartAddition:
+    """Add pieces to the cart (adding to an existing line); return what was added.
 
-    Only a published product can be added: a draft is staff's (and not named to buyers), a
-    retired one is no longer offered, whatever a crafted request says.
+    Asking for more numbered pieces than are left adds the ones that are left and says so;
+    none left raises SoldOut. Only a published product can be added: a draft is staff's (and
+    not named to buyers), a retired one is no longer offered, whatever a crafted request says.
+    The count is a courtesy: pieces are claimed under row locks only when the order is placed.
     """
     _check_quantity(quantity)
     items = cart_items(owner=owner)
-    _, _, wanted = _validated_item(CartItem(product_id, metal_code, size_code, quantity))
-    merged: list[CartItem] = []
-    found = False
-    for item in items:
-        if item.key == wanted.key:
-            total = item.quantity + wanted.quantity
-            if total > MAX_LINE_QUANTITY:
-                raise CartError(
-                    f"At most {MAX_LINE_QUANTITY} of one piece per order; "
-                    f"you already have {item.quantity} in your cart."
-                )
-            _validated_item(CartItem(product_id, wanted.metal_code, wanted.size_code, total))
-            merged.append(CartItem(item.product_id, item.metal_code, item.size_code, total))
-            found = True
-        else:
-            merged.append(item)
-    if not found:
-        merged.append(wanted)
+    product, metal, wanted, free = _checked_option(
+        CartItem(product_id, metal_code, size_code, quantity)
+    )
+    in_cart = next((item.quantity for item in items if item.key == wanted.key), 0)
+    if in_cart + quantity > MAX_LINE_QUANTITY:
+        raise CartError(
+            f"At most {MAX_LINE_QUANTITY} of one piece per order; "
+            f"you already have {in_cart} in your cart."
+        )
+    added, notice = quantity, ""
+    if free is not None and in_cart + quantity > free:
+        added = free - in_cart
+        if added <= 0:
+            raise SoldOut(
+                f"{_only_left(free, product, metal)}, and your cart already holds "
+                f"{'it' if free == 1 else 'them'}."
+            )
+        notice = f"{_only_left(free, product, metal)}: we added {added}"
+        notice += f", so your cart holds all {free}." if in_cart else "."
+    merged = [
+        CartItem(item.product_id, item.metal_code, item.size_code, in_cart + added)
+        if item.key == wanted.key
+        else item
+        for item in items
+    ]
+    if not in_cart:
+        merged.append(CartItem(wanted.product_id, wanted.metal_code, wanted.size_code, added))
     _check_holds(owner, merged)
-    return _store(owner, merged)
+    return CartAddition(items=_store(owner, merged), asked=quantity, added=added, notice=notice)
 
 
 def _check_holds(owner: CartOwner, items: list[CartItem]) -> None:
@@ -253,7 +290,7 @@ def merge_guest_cart(*, user_id: int, items: Iterable[CartItem]) -> list[str]:
     owner = CartOwner(user_id=user_id)
     for item in items:
         try:
-            add_to_cart(
+            added = add_to_cart(
                 owner=owner,
                 product_id=item.product_id,
                 metal_code=item.metal_code,
@@ -262,6 +299,9 @@ def merge_guest_cart(*, user_id: int, items: Iterable[CartItem]) -> list[str]:
             )
         except CheckoutError as exc:  # raised before anything is written: nothing to undo
             notices.append(str(exc))
+        else:
+            if added.notice:
+                notices.append(added.notice)
     return notices
 
 
