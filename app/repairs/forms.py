@@ -17,6 +17,11 @@ from app.common.forms import choices
 from app.domain.money import parse_major
 
 
+def photo_bytes(field) -> list[bytes]:
+    """The chosen files' bytes (an empty file input sends one nameless part: skipped)."""
+    return [f.read() for f in field.data or [] if f and f.filename]
+
+
 class RepairRequestForm(FlaskForm):
     description = TextAreaField(
         "What needs repairing?",
@@ -87,3 +92,28 @@ class MoveForm(FlaskForm):
 
 class PhotosForm(FlaskForm):
     photos = MultipleFileField("Add photos")
+
+
+class BankTransferForm(FlaskForm):
+    amount = StringField("Amount received", validators=[DataRequired(), Length(max=20)])
+    received_on = DateField("Day it arrived", validators=[DataRequired()])
+    reference = StringField(
+        "Reference on the transfer", validators=[DataRequired(), Length(max=255)]
+    )
+
+    currency = "USD"
+
+    def validate_amount(self, field) -> None:
+        try:
+            money = parse_major(field.data or "", self.currency)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from exc
+        if money.minor <= 0:
+            raise ValidationError("Enter the amount that arrived.")
+        self.amount_minor = money.minor
+
+
+class ShipBackForm(FlaskForm):
+    expected_status = HiddenField(validators=[DataRequired(), Length(max=16)])
+    carrier = StringField("Carrier", validators=[DataRequired(), Length(max=80)])
+    tracking_number = StringField("Tracking number", validators=[DataRequired(), Length(max=80)])

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.domain import tracking
 from app.domain.clock import utcnow
 from app.domain.production import TRACK_STAGES, Track
 from app.extensions import db
@@ -20,6 +21,10 @@ OPEN_PREDICATE = text("status <> 'returned'")
 # link (no account: contact_* come from the order); walk_in: opened by staff at the atelier.
 GUEST_SOURCE = "guest"
 SOURCES = ("customer", GUEST_SOURCE, "walk_in")
+# As for orders: "stripe" (a PaymentIntent, settled by the signed webhook) or "manual" (a bank
+# transfer staff saw arrive and recorded).
+PAYMENT_METHODS = ("manual", "stripe")
+PAYMENT_STATUSES = ("pending", "succeeded", "failed", "cancelled")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -32,6 +37,7 @@ class RepairTicket(db.Model):
         CheckConstraint(_in("status", REPAIR_STATUSES), name="status_known"),
         CheckConstraint(_in("source", SOURCES), name="source_known"),
         CheckConstraint("quote_minor IS NULL OR quote_minor >= 0", name="quote_not_negative"),
+        CheckConstraint("paid_minor >= 0", name="paid_not_negative"),
         CheckConstraint(
             "source = 'walk_in' OR (passport_id IS NOT NULL"
             " AND (customer_id IS NOT NULL OR source = 'guest'))",
@@ -85,6 +91,13 @@ class RepairTicket(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     returned_at: Mapped[datetime | None]
+    # What the owner has paid towards the quote (card and recorded transfers), changed only
+    # under the ticket's row lock; a payment the quote no longer needed is refunded, not counted.
+    paid_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # Sending the piece back: the carrier and tracking number staff recorded.
+    carrier: Mapped[str] = mapped_column(String(80), default="", server_default="")
+    tracking_number: Mapped[str] = mapped_column(String(80), default="", server_default="")
+    shipped_back_at: Mapped[datetime | None]
 
     customer = relationship("User", foreign_keys=[customer_id])
     passport = relationship("Passport")
@@ -95,9 +108,22 @@ class RepairTicket(db.Model):
         back_populates="ticket", cascade="all, delete-orphan", order_by="RepairEvent.id"
     )
 
+    payments: Mapped[list[RepairPayment]] = relationship(
+        back_populates="ticket", cascade="all, delete-orphan", order_by="RepairPayment.id"
+    )
+
     @property
     def is_open(self) -> bool:
         return self.status != "returned"
+
+    @property
+    def due_minor(self) -> int:
+        """What is left to pay on the quote (0 before a quote and once paid)."""
+        return max((self.quote_minor or 0) - self.paid_minor, 0)
+
+    @property
+    def tracking_url(self) -> str | None:
+        return tracking.tracking_url(carrier=self.carrier, tracking_number=self.tracking_number)
 
 
 class RepairPhoto(db.Model):
@@ -128,3 +154,36 @@ class RepairEvent(db.Model):
 
     ticket: Mapped[RepairTicket] = relationship(back_populates="events")
     by_user = relationship("User")
+
+
+class RepairPayment(db.Model):
+    """Money towards a repair quote: a card PaymentIntent or a bank transfer staff recorded."""
+
+    __tablename__ = "repair_payments"
+    __table_args__ = (
+        CheckConstraint(_in("method", PAYMENT_METHODS), name="method_known"),
+        CheckConstraint(_in("status", PAYMENT_STATUSES), name="status_known"),
+        CheckConstraint("amount_minor > 0", name="amount_positive"),
+        CheckConstraint("refunded_minor >= 0 AND refunded_minor <= amount_minor", name="refunds"),
+        CheckConstraint("method = 'stripe' OR received_on IS NOT NULL", name="transfer_dated"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("repair_tickets.id", ondelete="CASCADE"), index=True
+    )
+    method: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    # The Stripe PaymentIntent id (cards); a transfer's bank reference and day (manual).
+    provider_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    reference: Mapped[str] = mapped_column(String(255), default="")
+    received_on: Mapped[date | None]
+    failure_message: Mapped[str] = mapped_column(String(500), default="")
+    refunded_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    settled_at: Mapped[datetime | None]
+
+    ticket: Mapped[RepairTicket] = relationship(back_populates="payments")

@@ -8,8 +8,8 @@ import pytest
 from app.domain.aftersale import (
     RETURN_DAYS,
     WARRANTY_YEARS,
-    DeliveryDateError,
     Cover,
+    DeliveryDateError,
     add_years,
     delivery_day,
     delivery_instant,

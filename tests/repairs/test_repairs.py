@@ -137,11 +137,13 @@ def test_owner_requests_and_the_repair_goes_into_the_passport(app, client, ateli
         assert ticket.status == "returned" and ticket.returned_at is not None
         passport = ticket.passport
         entries = provenance.entries_of(passport.id)
-        assert [e.kind for e in entries][-2:] == ["qc", "repair"]
+        # In the order they happened: the repair, then its QC check (issue 13 item 7).
+        assert [e.kind for e in entries][-2:] == ["repair", "qc"]
         assert (
-            entries[-1].summary == "Repaired: Re-tipped the claws of stone 3 and polished the arch."
+            entries[-2].summary == "Repaired: Re-tipped the claws of stone 3 and polished the arch."
         )
-        assert entries[-1].actor == "Mira Goldsmith"
+        assert entries[-2].actor == "Mira Goldsmith"
+        assert entries[-2].recorded_at <= entries[-1].recorded_at
         assert provenance.verify_passport(passport).ok
         code = passport.code
 

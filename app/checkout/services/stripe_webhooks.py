@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flask import current_app
@@ -30,6 +31,26 @@ from app.domain.orders import OrderAction, OrderStatus
 from app.extensions import db
 
 OPEN_INTENT_STATUSES = ("requires_payment_method", "requires_confirmation", "requires_action")
+
+IntentHandler = Callable[[payments.WebhookEvent], str]
+# PaymentIntents made for something other than an order (a repair quote...) carry
+# metadata["purpose"]; the feature that made them registers what to do with their events, so
+# one signed, once-only webhook serves them all and checkout needs no import of the feature.
+_PURPOSES: dict[str, dict[str, IntentHandler]] = {}
+
+
+def register_intent_purpose(
+    purpose: str, *, succeeded: IntentHandler, failed: IntentHandler
+) -> None:
+    """Route ``payment_intent.*`` events whose metadata names ``purpose`` to these handlers.
+
+    Each handler runs inside the webhook's transaction, after the event id was claimed, and
+    returns the outcome recorded on the event.
+    """
+    _PURPOSES[purpose] = {
+        "payment_intent.succeeded": succeeded,
+        "payment_intent.payment_failed": failed,
+    }
 
 
 @dataclass(frozen=True)
@@ -135,7 +156,10 @@ def handle_stripe_webhook(*, payload: bytes, signature_header: str) -> str:
             db.session.flush()
     except IntegrityError:
         return "duplicate"
-    if event.type == "payment_intent.succeeded":
+    handler = _PURPOSES.get(event.metadata.get("purpose", ""), {}).get(event.type)
+    if handler is not None:
+        record.outcome = handler(event)[:200]
+    elif event.type == "payment_intent.succeeded":
         record.outcome = _intent_succeeded(event)
     elif event.type == "payment_intent.payment_failed":
         record.outcome = _intent_failed(event)

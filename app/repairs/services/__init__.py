@@ -19,6 +19,13 @@ from app.repairs.services.common import PieceHasOpenTicket as PieceHasOpenTicket
 from app.repairs.services.common import RepairError as RepairError
 from app.repairs.services.common import TicketNotFound as TicketNotFound
 from app.repairs.services.common import max_photos as max_photos
+from app.repairs.services.payments import RepairCard as RepairCard
+from app.repairs.services.payments import WorkNotCovered as WorkNotCovered
+from app.repairs.services.payments import card_payment as card_payment
+from app.repairs.services.payments import cover_for as cover_for
+from app.repairs.services.payments import may_start as may_start
+from app.repairs.services.payments import record_bank_transfer as record_bank_transfer
+from app.repairs.services.payments import start_card_payment as start_card_payment
 from app.repairs.services.reading import OwnedPiece as OwnedPiece
 from app.repairs.services.reading import get_customer_ticket as get_customer_ticket
 from app.repairs.services.reading import get_guest_ticket as get_guest_ticket
@@ -30,6 +37,7 @@ from app.repairs.services.reading import open_ticket_count as open_ticket_count
 from app.repairs.services.reading import owned_line as owned_line
 from app.repairs.services.reading import owned_pieces as owned_pieces
 from app.repairs.services.reading import photo_for as photo_for
+from app.repairs.services.reading import send_in_details as send_in_details
 from app.repairs.services.reading import staff_options as staff_options
 from app.repairs.services.reading import ticket_link_token as ticket_link_token
 from app.repairs.services.reading import tickets_for_customer as tickets_for_customer
@@ -46,3 +54,7 @@ from app.repairs.services.workflow import qc_passed as qc_passed
 from app.repairs.services.workflow import record_repair_check as record_repair_check
 from app.repairs.services.workflow import repair_qc_context as repair_qc_context
 from app.repairs.services.workflow import send_quote as send_quote
+from app.repairs.services.workflow import ship_back as ship_back
+
+# What a repair operation raises for the person who asked; views show the message.
+ERRORS = (RepairError, TransitionRefused, UploadError)

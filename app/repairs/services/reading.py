@@ -8,6 +8,7 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import selectinload
 
+from app.checkout import payments
 from app.checkout import services as checkout
 from app.checkout.models import Order, OrderLine
 from app.common.links import public_url, sign, unsign
@@ -208,3 +209,14 @@ def photo_for(*, ticket: RepairTicket, photo_id: int) -> RepairPhoto:
         if photo.id == photo_id:
             return photo
     raise TicketNotFound("No such photo.")
+
+
+def send_in_details() -> dict[str, object]:
+    """Where to send a piece in and where to pay: the seller and bank details of the invoices."""
+    seller = checkout.setting("SELLER")
+    return {
+        "atelier_name": seller.get("legal_name", ""),
+        "atelier_address": seller.get("address", ""),
+        "bank": checkout.setting("BANK_TRANSFER_DETAILS"),
+        "card": payments.stripe_enabled(),
+    }

@@ -290,11 +290,20 @@ def open_walk_in(
     return ticket
 
 
-def _notify(ticket: RepairTicket, *, to: str, subject: str, template: str) -> None:
+def owner_email(ticket: RepairTicket) -> str:
+    """Where mail about the ticket goes: the account's address, else the one taken down."""
+    return ticket.customer.email if ticket.customer else ticket.contact_email
+
+
+def _notify(
+    ticket: RepairTicket, *, to: str, subject: str, template: str, **context: object
+) -> None:
     link = None
     if ticket.customer_id is not None:
         link = public_url("repairs.show", ticket_id=ticket.id)
     elif ticket.source == GUEST_SOURCE:
         link = guest_ticket_url(ticket)
     # After the commit; the ticket stands and shows on the board even if mail fails.
-    send_mail_after_commit(to=to, subject=subject, template=template, ticket=ticket, link=link)
+    send_mail_after_commit(
+        to=to, subject=subject, template=template, ticket=ticket, link=link, **context
+    )

@@ -26,8 +26,9 @@ from app.repairs.services.common import (
     TicketNotFound,
     max_photos,
 )
-from app.repairs.services.reading import get_guest_ticket, get_ticket
-from app.repairs.services.tickets import _add_photos, _notify
+from app.repairs.services.payments import check_cover, check_may_start
+from app.repairs.services.reading import get_guest_ticket, get_ticket, send_in_details
+from app.repairs.services.tickets import _add_photos, _notify, owner_email
 
 
 def _lock(ticket_id: int) -> RepairTicket:
@@ -98,6 +99,8 @@ def assess(*, ticket_id: int, assessment: str, under_warranty: bool, by_user_id:
     ticket = _lock(ticket_id)
     if not assessment.strip():
         raise RepairError("Write the assessment: what is wrong and what the repair involves.")
+    if under_warranty:
+        check_cover(ticket)  # the code decides from the delivery day, not the checkbox alone
     _transition(ticket, "assessed", via=Via.ASSESSMENT, by_user_id=by_user_id)
     ticket.assessment = assessment.strip()[:5000]
     ticket.under_warranty = under_warranty
@@ -114,7 +117,7 @@ def send_quote(*, ticket_id: int, quote_minor: int, note: str, by_user_id: int) 
     ticket.quote_minor = quote_minor
     ticket.quote_note = note.strip()[:2000]
     ticket.quote_sent_at = utcnow()
-    recipient = ticket.customer.email if ticket.customer else ticket.contact_email
+    recipient = owner_email(ticket)
     if recipient:
         _notify(
             ticket,
@@ -198,6 +201,16 @@ def _decide(
     )
     ticket.decided_at = utcnow()
     ticket.decision_comment = comment.strip()[:2000]
+    recipient = owner_email(ticket)
+    if accept and ticket.source != "walk_in" and recipient:
+        # How to send the piece in, the reference to put in the parcel, and how to pay.
+        _notify(
+            ticket,
+            to=recipient,
+            subject=f"Repair {ticket.reference}: how to send your piece in",
+            template="repair_approved",
+            **send_in_details(),
+        )
 
 
 def move_ticket(
@@ -217,24 +230,63 @@ def move_ticket(
         if not work_done.strip():
             raise RepairError("Describe the work done (it goes into the piece's passport).")
         ticket.work_done = work_done.strip()[:2000]
+    if target == "in_repair" and ticket.status == "approved":
+        check_may_start(ticket)
+    reworked = target == "qc" and _repairer_id(ticket.id) is not None
     _transition(
         ticket, target, via=Via.MOVE, by_user_id=by_user_id, expected_status=expected_status
     )
+    if target == "qc" and ticket.passport_id is not None:
+        # The repair goes into the passport when it is done, so its QC check (appended when
+        # recorded) follows it; a rework after a failed check is a repair entry of its own.
+        provenance.record_entry(
+            passport_id=ticket.passport_id,
+            kind="repair",
+            summary=f"{'Reworked' if reworked else 'Repaired'}: {ticket.work_done}",
+            actor=qc.display_name(db.session.get(User, by_user_id)),
+            recorded_by_id=by_user_id,
+            details={"ticket": ticket.reference, "under_warranty": ticket.under_warranty},
+        )
     if target == "returned":
         ticket.returned_at = utcnow()
-        if ticket.passport_id is not None and ticket.work_done:
-            repairer = db.session.get(User, _repairer_id(ticket.id) or by_user_id)
-            provenance.record_entry(
-                passport_id=ticket.passport_id,
-                kind="repair",
-                summary=f"Repaired: {ticket.work_done}",
-                actor=qc.display_name(repairer),
-                recorded_by_id=by_user_id,
-                details={
-                    "ticket": ticket.reference,
-                    "under_warranty": ticket.under_warranty,
-                },
-            )
+    return ticket
+
+
+def ship_back(
+    *,
+    ticket_id: int,
+    carrier: str,
+    tracking_number: str,
+    expected_status: str,
+    by_user_id: int,
+) -> RepairTicket:
+    """Send the piece back by carrier: record the tracking, return the ticket, email the owner.
+
+    From QC (a passing check needed) or unrepaired after a declined quote.
+    """
+    carrier, tracking_number = carrier.strip(), tracking_number.strip()
+    if not carrier or not tracking_number:
+        raise RepairError("Enter the carrier and the tracking number.")
+    ticket = move_ticket(
+        ticket_id=ticket_id,
+        target="returned",
+        expected_status=expected_status,
+        by_user_id=by_user_id,
+    )
+    ticket.carrier = carrier[:80]
+    ticket.tracking_number = tracking_number[:80]
+    ticket.shipped_back_at = ticket.returned_at
+    ticket.events[-1].note = f"Shipped back: {ticket.carrier} {ticket.tracking_number}"[:500]
+    recipient = owner_email(ticket)
+    if recipient:
+        _notify(
+            ticket,
+            to=recipient,
+            subject=f"Your repaired piece is on its way ({ticket.reference})"
+            if ticket.work_done
+            else f"Your piece is on its way back ({ticket.reference})",
+            template="repair_shipped",
+        )
     return ticket
 
 

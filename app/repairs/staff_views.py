@@ -1,0 +1,327 @@
+"""The staff repair board (/staff/repairs): assessment, quote, payments, bench, QC, return."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from app.accounts.access import staff_required
+from app.common.forms import choices
+from app.common.transactions import atomic
+from app.common.uploads import send_upload
+from app.domain import production
+from app.qc import services as qc
+from app.qc.forms import QcForm
+from app.repairs import forms, services
+
+staff_bp = Blueprint("repairs_staff", __name__, url_prefix="/staff/repairs")
+staff_bp.before_request(staff_required(lambda: None))
+
+REPAIR_ERRORS = services.ERRORS
+
+
+# --- staff ----------------------------------------------------------------------------------
+
+
+def _ticket_or_404(ticket_id: int):
+    try:
+        return services.get_ticket(ticket_id)
+    except services.TicketNotFound:
+        abort(404)
+
+
+def _back(ticket_id: int):
+    return redirect(url_for("repairs_staff.show", ticket_id=ticket_id))
+
+
+@staff_bp.get("")
+def board():
+    status = request.args.get("status") or None
+    if status not in (None, *services.REPAIR_STATUSES):
+        status = None
+    return render_template(
+        "repairs/staff_board.html",
+        tickets=services.list_tickets(status=status, open_only=status is None),
+        status=status,
+        statuses=services.REPAIR_STATUSES,
+    )
+
+
+@staff_bp.route("/new", methods=["GET", "POST"])
+def new_walk_in():
+    form = forms.WalkInForm()
+    if form.validate_on_submit():
+        try:
+            with atomic():
+                ticket = services.open_walk_in(
+                    by_user_id=current_user.id,
+                    contact_name=form.contact_name.data,
+                    contact_email=form.contact_email.data or "",
+                    contact_phone=form.contact_phone.data or "",
+                    passport_code=form.passport_code.data or "",
+                    piece_description=form.piece_description.data or "",
+                    description=form.description.data,
+                    preferred_return_on=form.preferred_return_on.data,
+                    photos=forms.photo_bytes(form.photos),
+                )
+        except services.PieceHasOpenTicket as exc:
+            form.form_errors.append(str(exc))
+            link = url_for("repairs_staff.show", ticket_id=exc.ticket.id)
+            return render_template(
+                "repairs/staff_new.html",
+                form=form,
+                max_photos=services.max_photos(),
+                open_ticket_url=link,
+            ), 409
+        except REPAIR_ERRORS as exc:
+            form.form_errors.append(str(exc))
+        else:
+            flash(f"Ticket {ticket.reference} opened.", "success")
+            return _back(ticket.id)
+    status = 400 if form.is_submitted() else 200
+    return render_template(
+        "repairs/staff_new.html", form=form, max_photos=services.max_photos()
+    ), status
+
+
+@staff_bp.get("/<int:ticket_id>", endpoint="show")
+def staff_show(ticket_id: int):
+    return _show(_ticket_or_404(ticket_id))
+
+
+def _show(ticket, *, bank_form=None, ship_form=None):
+    quote_form = forms.QuoteForm(formdata=None)
+    quote_form.currency = ticket.currency
+    if ticket.under_warranty:
+        quote_form.amount.data = "0"
+    may_start, start_reason = services.may_start(ticket)
+    return render_template(
+        "repairs/staff_show.html",
+        ticket=ticket,
+        moves=services.staff_options(ticket),
+        assess_form=forms.AssessForm(formdata=None),
+        quote_form=quote_form,
+        decision_form=forms.DecisionForm(formdata=None),
+        move_form=forms.MoveForm(formdata=None),
+        photos_form=forms.PhotosForm(formdata=None),
+        bank_form=bank_form or forms.BankTransferForm(formdata=None),
+        ship_form=ship_form or forms.ShipBackForm(formdata=None),
+        warranty_until=services.warranty_until(ticket),
+        cover=services.cover_for(ticket),
+        may_start=may_start,
+        start_reason=start_reason,
+        qc_passed=services.qc_passed(ticket) if ticket.status == "qc" else False,
+        latest_check=qc.latest_ticket_check(ticket.id),
+    )
+
+
+@staff_bp.post("/<int:ticket_id>/assess")
+def assess(ticket_id: int):
+    ticket = _ticket_or_404(ticket_id)
+    form = forms.AssessForm()
+    if not form.validate_on_submit():
+        flash("Write the assessment.", "warning")
+        return _back(ticket.id)
+    try:
+        with atomic():
+            services.assess(
+                ticket_id=ticket.id,
+                assessment=form.assessment.data,
+                under_warranty=form.under_warranty.data,
+                by_user_id=current_user.id,
+            )
+    except REPAIR_ERRORS as exc:
+        flash(str(exc), "warning")
+    else:
+        flash("Assessment recorded.", "success")
+    return _back(ticket.id)
+
+
+@staff_bp.post("/<int:ticket_id>/quote")
+def quote(ticket_id: int):
+    ticket = _ticket_or_404(ticket_id)
+    form = forms.QuoteForm()
+    form.currency = ticket.currency
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for error in errors:
+                flash(error, "warning")
+        return _back(ticket.id)
+    try:
+        with atomic():
+            services.send_quote(
+                ticket_id=ticket.id,
+                quote_minor=form.amount_minor,
+                note=form.note.data or "",
+                by_user_id=current_user.id,
+            )
+    except REPAIR_ERRORS as exc:
+        flash(str(exc), "warning")
+    else:
+        flash("Quote sent.", "success")
+    return _back(ticket.id)
+
+
+@staff_bp.post("/<int:ticket_id>/decision")
+def record_decision(ticket_id: int):
+    ticket = _ticket_or_404(ticket_id)
+    form = forms.DecisionForm()
+    if not form.validate_on_submit():
+        flash("Choose accept or decline.", "warning")
+        return _back(ticket.id)
+    try:
+        with atomic():
+            services.decide_quote(
+                ticket_id=ticket.id,
+                accept=form.decision.data == "accept",
+                comment=form.comment.data or "",
+                by_user_id=current_user.id,
+                on_behalf=True,
+            )
+    except REPAIR_ERRORS as exc:
+        flash(str(exc), "warning")
+    else:
+        flash("Decision recorded.", "success")
+    return _back(ticket.id)
+
+
+@staff_bp.post("/<int:ticket_id>/move")
+def move(ticket_id: int):
+    ticket = _ticket_or_404(ticket_id)
+    form = forms.MoveForm()
+    if not form.validate_on_submit():
+        flash("That form was incomplete; try again.", "warning")
+        return _back(ticket.id)
+    try:
+        with atomic():
+            services.move_ticket(
+                ticket_id=ticket.id,
+                target=form.target.data,
+                expected_status=form.expected_status.data,
+                by_user_id=current_user.id,
+                work_done=form.work_done.data or "",
+            )
+    except services.WorkNotCovered as exc:
+        # Not paid and not covered: a conflict with the ticket's state, said on its page.
+        flash(str(exc), "warning")
+        return _show(services.get_ticket(ticket.id)), 409
+    except REPAIR_ERRORS as exc:
+        flash(str(exc), "warning")
+    else:
+        flash(f"Ticket moved to {production.stage_label(form.target.data)}.", "success")
+    return _back(ticket.id)
+
+
+@staff_bp.post("/<int:ticket_id>/bank-transfer")
+def bank_transfer(ticket_id: int):
+    ticket = _ticket_or_404(ticket_id)
+    form = forms.BankTransferForm()
+    form.currency = ticket.currency
+    if form.validate_on_submit():
+        try:
+            with atomic():
+                services.record_bank_transfer(
+                    ticket_id=ticket.id,
+                    amount_minor=form.amount_minor,
+                    received_on=form.received_on.data,
+                    reference=form.reference.data,
+                    by_user_id=current_user.id,
+                )
+        except REPAIR_ERRORS as exc:
+            form.form_errors.append(str(exc))
+        else:
+            flash("Bank transfer recorded.", "success")
+            return _back(ticket.id)
+    return _show(services.get_ticket(ticket.id), bank_form=form), 400
+
+
+@staff_bp.post("/<int:ticket_id>/ship")
+def ship(ticket_id: int):
+    ticket = _ticket_or_404(ticket_id)
+    form = forms.ShipBackForm()
+    if form.validate_on_submit():
+        try:
+            with atomic():
+                services.ship_back(
+                    ticket_id=ticket.id,
+                    carrier=form.carrier.data,
+                    tracking_number=form.tracking_number.data,
+                    expected_status=form.expected_status.data,
+                    by_user_id=current_user.id,
+                )
+        except REPAIR_ERRORS as exc:
+            form.form_errors.append(str(exc))
+        else:
+            flash("Shipped back; the owner has the tracking link by email.", "success")
+            return _back(ticket.id)
+    return _show(services.get_ticket(ticket.id), ship_form=form), 400
+
+
+@staff_bp.route("/<int:ticket_id>/qc", methods=["GET", "POST"])
+def ticket_qc(ticket_id: int):
+    ticket = _ticket_or_404(ticket_id)
+    if ticket.status != "qc":
+        flash("QC is recorded when the repair is at Quality control.", "warning")
+        return _back(ticket.id)
+    try:
+        context = services.repair_qc_context(ticket.id)
+    except services.RepairError as exc:
+        flash(str(exc), "warning")
+        return _back(ticket.id)
+    form = QcForm(formdata=None if request.method == "GET" else request.form)
+    form.artisan_id.choices = choices(
+        [(0, "— choose —")] + [(u.id, qc.display_name(u)) for u in qc.staff_members()]
+    )
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            with atomic():
+                services.record_repair_check(
+                    ticket_id=ticket.id,
+                    checker_id=current_user.id,
+                    artisan_id=form.artisan_id.data or None,
+                    **form.results(),
+                )
+        except (production.FourEyesViolation, qc.QcError, services.RepairError) as exc:
+            form.form_errors.append(str(exc))
+        else:
+            flash("QC recorded.", "success")
+            return _back(ticket.id)
+    status = 400 if request.method == "POST" else 200
+    return render_template(
+        "staff/qc_form.html",
+        form=form,
+        context=context,
+        title=f"Repair {ticket.reference}: {ticket.piece_description}",
+        back_url=url_for("repairs_staff.show", ticket_id=ticket.id),
+        action=url_for("repairs_staff.ticket_qc", ticket_id=ticket.id),
+    ), status
+
+
+@staff_bp.post("/<int:ticket_id>/photos")
+def add_photos(ticket_id: int):
+    ticket = _ticket_or_404(ticket_id)
+    form = forms.PhotosForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        with atomic():
+            services.add_staff_photos(
+                ticket_id=ticket.id,
+                photos=forms.photo_bytes(form.photos),
+                by_user_id=current_user.id,
+            )
+    except REPAIR_ERRORS as exc:
+        flash(str(exc), "warning")
+    else:
+        flash("Photos added.", "success")
+    return _back(ticket.id)
+
+
+@staff_bp.get("/<int:ticket_id>/photos/<int:photo_id>")
+def staff_photo(ticket_id: int, photo_id: int):
+    ticket = _ticket_or_404(ticket_id)
+    try:
+        photo = services.photo_for(ticket=ticket, photo_id=photo_id)
+    except services.TicketNotFound:
+        abort(404)
+    return send_upload(photo.upload_name)
