@@ -31,6 +31,9 @@ Public API (names kept stable for the web app and scripts)::
     measure_face(points, (width, height)) -> FaceMeasurement; place_piece(measurement, spec)
     composite(frame_rgb, overlay_rgba | Overlay, placements, *, inplace=False) -> np.ndarray
     prepare_overlay(rgba) -> Overlay    # premultiplied once; reuse for every frame
+    render(frame_rgb, overlay, placements, faces, *, people=None, settings=RenderSettings(),
+           inplace=False) -> np.ndarray   # the photo path: light, perspective, occlusion, shadow
+    TryOnEngine.try_on(..., realism=RenderSettings() | None)   # None: the flat composite
     overlay_box(placement, (overlay_w, overlay_h), (frame_w, frame_h)) -> box | None
     faces_json(measurements, placements=None) -> dict   # exactly the CLI's {"faces": [...]}
     TryOnResult.to_json() -> dict                        # same as faces_json(faces, placements)
@@ -71,6 +74,7 @@ from ar.image_io import (
 from ar.measurement import FaceMeasurement, faces_json, measure_face
 from ar.pipeline import EngineSettings, TryOnEngine, TryOnResult, create_engine
 from ar.placement import InvalidSpec, PieceSpec, Placement, place_piece
+from ar.render import RenderSettings, render
 from ar.sizing import SizeAdvice, SizeBand, advise_size, recommend_size
 from ar.smoothing import OneEuroFilter, PlacementSmoother
 
@@ -84,6 +88,7 @@ __all__ = [
     "PieceSpec",
     "Placement",
     "PlacementSmoother",
+    "RenderSettings",
     "SizeAdvice",
     "SizeBand",
     "TryOnEngine",
@@ -102,5 +107,6 @@ __all__ = [
     "place_piece",
     "prepare_overlay",
     "recommend_size",
+    "render",
     "to_rgb",
 ]

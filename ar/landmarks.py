@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 import cv2
 import numpy as np
-from mediapipe.python.solutions import face_detection, face_mesh
+from mediapipe.python.solutions import face_detection, face_mesh, selfie_segmentation
 
 
 @dataclass(frozen=True)
@@ -211,3 +211,27 @@ class FaceLandmarker:
 def create_landmarker(settings: LandmarkerSettings | None = None) -> FaceLandmarker:
     """Build a landmarker once; reuse it for every image or frame."""
     return FaceLandmarker(settings or LandmarkerSettings())
+
+
+class PersonSegmenter:
+    """MediaPipe's selfie segmentation: how likely each pixel is a person. Not thread-safe."""
+
+    def __init__(self) -> None:
+        # The general model (256x256 input) suits portraits; the landscape one is for video calls.
+        self._model = selfie_segmentation.SelfieSegmentation(model_selection=0)
+
+    def segment(self, rgb: np.ndarray) -> np.ndarray:
+        """Return a float32 HxW mask of an RGB uint8 image, 1 on a person (hair included)."""
+        if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+            raise ValueError(f"expected an HxWx3 uint8 RGB image, got {rgb.shape} {rgb.dtype}")
+        mask = self._model.process(np.ascontiguousarray(rgb)).segmentation_mask
+        return np.asarray(mask, dtype=np.float32)
+
+    def close(self) -> None:
+        """Release MediaPipe's graph."""
+        self._model.close()
+
+
+def create_segmenter() -> PersonSegmenter:
+    """Build a person segmenter once; reuse it for every photo."""
+    return PersonSegmenter()

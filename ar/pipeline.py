@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -12,7 +12,9 @@ import numpy as np
 from ar.composite import Overlay, composite, prepare_overlay
 from ar.image_io import ChannelOrder, to_rgb
 from ar.measurement import FaceMeasurement, faces_json, measure_face
+from ar.occlusion import PersonMask, segment_people
 from ar.placement import PieceSpec, Placement, place_piece
+from ar.render import RenderSettings, render
 
 
 class _Face(Protocol):
@@ -27,6 +29,18 @@ class Landmarker(Protocol):
     def reset(self) -> None: ...
 
     def close(self) -> None: ...
+
+
+class Segmenter(Protocol):
+    """What the engine needs from a person segmenter (ar.landmarks.PersonSegmenter or a fake)."""
+
+    def segment(self, rgb: np.ndarray) -> np.ndarray: ...
+
+    def close(self) -> None: ...
+
+
+# Photos are drawn with light, perspective, occlusion and shadow unless a caller asks otherwise.
+REALISTIC = RenderSettings()
 
 
 @dataclass(frozen=True)
@@ -62,11 +76,19 @@ class TryOnEngine:
     engine per worker process. A video-mode engine tracks one stream: give each stream its own.
     """
 
-    def __init__(self, landmarker: Landmarker, settings: EngineSettings | None = None) -> None:
+    def __init__(
+        self,
+        landmarker: Landmarker,
+        settings: EngineSettings | None = None,
+        segmenter_factory: Callable[[], Segmenter] | None = None,
+    ) -> None:
         self.settings = settings or EngineSettings()
         self._landmarker = landmarker
         self._lock = threading.Lock()
         self._closed = False
+        # Built on the first realistic photo: live frames never need it.
+        self._segmenter_factory = segmenter_factory
+        self._segmenter: Segmenter | None = None
 
     @property
     def mode(self) -> str:
@@ -110,6 +132,23 @@ class TryOnEngine:
             faces = list(image_or_faces)
         return [place_piece(face, spec, face_index=i) for i, face in enumerate(faces)]
 
+    def segment_people(
+        self, rgb: np.ndarray, faces: Sequence[FaceMeasurement]
+    ) -> PersonMask | None:
+        """Segment the people around the faces of an RGB image (None: no segmenter or face)."""
+        if self._segmenter_factory is None:
+            return None
+
+        def segment(crop: np.ndarray) -> np.ndarray:
+            with self._lock:
+                if self._closed:
+                    raise RuntimeError("the try-on engine has been closed")
+                if self._segmenter is None:
+                    self._segmenter = self._segmenter_factory()
+                return self._segmenter.segment(crop)
+
+        return segment_people(segment, rgb, faces)
+
     def try_on(
         self,
         image: np.ndarray,
@@ -117,15 +156,25 @@ class TryOnEngine:
         spec: PieceSpec,
         *,
         channel_order: ChannelOrder = "rgb",
+        realism: RenderSettings | None = REALISTIC,
     ) -> TryOnResult:
-        """Measure, place and composite in one call; the image returned is RGB."""
+        """Measure, place and composite in one call; the image returned is RGB.
+
+        realism=None draws the flat composite (no light, perspective, occlusion or shadow).
+        """
         prepared = overlay if isinstance(overlay, Overlay) else prepare_overlay(overlay)
         spec.check_overlay((prepared.width, prepared.height))
         rgb, landmarks = self.landmarks(image, channel_order=channel_order)
         size = (rgb.shape[1], rgb.shape[0])
         faces = [measure_face(points, size) for points in landmarks]
         placements = self.place(faces, spec)
-        return TryOnResult(composite(rgb, prepared, placements), tuple(faces), tuple(placements))
+        if realism is None:
+            image = composite(rgb, prepared, placements)
+        else:
+            wants_people = realism.occlusion is not None or realism.shadow is not None
+            people = self.segment_people(rgb, faces) if wants_people and faces else None
+            image = render(rgb, prepared, placements, faces, people=people, settings=realism)
+        return TryOnResult(image, tuple(faces), tuple(placements))
 
     def reset(self) -> None:
         """Forget tracked faces (video mode) before a new stream."""
@@ -138,6 +187,8 @@ class TryOnEngine:
             if not self._closed:
                 self._closed = True
                 self._landmarker.close()
+                if self._segmenter is not None:
+                    self._segmenter.close()
 
     def __enter__(self) -> TryOnEngine:
         return self
@@ -156,7 +207,7 @@ def create_engine(
 ) -> TryOnEngine:
     """Build a try-on engine; do this once per process (or per video stream) and reuse it."""
     # Imported here so that `import ar` (decoding, sizing) does not load MediaPipe.
-    from ar.landmarks import LandmarkerSettings, create_landmarker
+    from ar.landmarks import LandmarkerSettings, create_landmarker, create_segmenter
 
     settings = EngineSettings(mode, max_faces, max_side, min_detection_confidence, small_faces)
     landmarker = create_landmarker(
@@ -168,4 +219,4 @@ def create_engine(
             small_faces=small_faces,
         )
     )
-    return TryOnEngine(landmarker, settings)
+    return TryOnEngine(landmarker, settings, segmenter_factory=create_segmenter)

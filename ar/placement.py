@@ -197,3 +197,54 @@ def place_piece(measurement: FaceMeasurement, spec: PieceSpec, *, face_index: in
     return placement_from_band(
         spec, centre - half_band, centre + half_band, up, face_index=face_index
     )
+
+
+# A phone at arm's length or a webcam on a desk: the head is about this far from the lens. The
+# photo alone cannot tell (its focal length is unknown), and perspective only needs the ratio of
+# the piece's depth to this distance.
+CAMERA_DISTANCE_MM = 500.0
+
+
+def band_frame(spec: PieceSpec) -> np.ndarray:
+    """Return the 3x3 map from PNG pixels to (mm along the band, mm up from it, 1).
+
+    Both are measured from the band's midpoint; "along" grows towards band_right.
+    """
+    png_left = np.array(spec.band_left)
+    along = np.array(spec.band_right) - png_left
+    unit = along / np.linalg.norm(along)
+    png_up = np.array([unit[1], -unit[0]])
+    centre = png_left + along / 2
+    mm_per_png = spec.width_mm / spec.band_length
+    rows = np.array([unit, png_up]) * mm_per_png
+    return np.vstack((np.column_stack((rows, -rows @ centre)), [0.0, 0.0, 1.0]))
+
+
+def perspective_homography(
+    placement: Placement,
+    rotation: np.ndarray,
+    *,
+    camera_distance_mm: float = CAMERA_DISTANCE_MM,
+) -> np.ndarray:
+    """Return the 3x3 homography from PNG pixels to image pixels that adds perspective.
+
+    The placement's affine is the piece seen from infinitely far away. Here the piece is a plane
+    turned with the head (rotation: the face's axes as columns, see ar.pose), seen by a pinhole
+    camera camera_distance_mm from the band's midpoint: a point z mm further away than the
+    midpoint shrinks towards it by d / (d + z), so the far end of a turned band is foreshortened.
+    """
+    if not camera_distance_mm > 0:
+        raise ValueError("camera_distance_mm must be positive")
+    rotation = np.asarray(rotation, dtype=np.float64)
+    frame = band_frame(placement.spec)
+    # Depth in mm of each PNG point relative to the midpoint: along the face's x axis, up its -y.
+    depth = (frame[0] * rotation[2, 0] - frame[1] * rotation[2, 1]) / camera_distance_mm
+    affine = placement.affine
+    anchor = (np.array(placement.band_left) + np.array(placement.band_right)) / 2
+    return np.vstack(
+        (
+            affine[0] + anchor[0] * depth,
+            affine[1] + anchor[1] * depth,
+            depth + np.array([0.0, 0.0, 1.0]),
+        )
+    )

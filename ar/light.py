@@ -1,0 +1,132 @@
+"""Estimate a scene's light from the face and adapt a piece's colours to it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+# Rec. 709 luma weights, applied to sRGB values as photo editors do.
+LUMA = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
+
+# The face's outline in MediaPipe's face mesh (FACEMESH_FACE_OVAL, in order around the face).
+FACE_OVAL = (
+    10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377,
+    152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109,
+)  # fmt: skip
+
+# The face is read from a copy no wider than this: a light estimate needs no detail.
+_SAMPLE_SIDE = 64
+
+
+@dataclass(frozen=True)
+class LightSettings:
+    """How strongly the piece follows the light measured on the face."""
+
+    # Bright-side (90th percentile) luma of a face in a well-exposed portrait, 0..1. Skin tones
+    # differ, so the bright side is used (it depends more on the light than on the skin) and
+    # the response is softened by exposure_power.
+    reference_luminance: float = 0.78
+    exposure_power: float = 0.8
+    min_exposure: float = 0.3
+    max_exposure: float = 1.15
+    # Chromaticity (r, g, b summing to 1) of skin mid-tones under neutral light; a face bluer or
+    # warmer than this reveals the light's colour cast.
+    skin_chromaticity: tuple[float, float, float] = (0.43, 0.32, 0.25)
+    cast_power: float = 0.5
+    max_cast: float = 0.12
+    # Metal's highlights mirror the light source: when the scene is darker they keep this
+    # fraction of the brightness the exposure would take from them.
+    highlight_keep: float = 0.5
+
+
+@dataclass(frozen=True)
+class LightEstimate:
+    """The scene's light as seen on one face, ready to apply to a piece."""
+
+    exposure: float  # brightness multiplier for the piece
+    white: tuple[float, float, float]  # per-channel multipliers; their luma is 1
+    luminance: float  # the face's bright-side luma, 0..1
+
+
+NEUTRAL_LIGHT = LightEstimate(exposure=1.0, white=(1.0, 1.0, 1.0), luminance=0.78)
+
+
+def face_pixels(rgb: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """Return the face's pixels (N x 3 float32, 0..255) from a reduced copy of its box."""
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        raise ValueError(f"expected an HxWx3 uint8 RGB image, got {rgb.shape} {rgb.dtype}")
+    outline = np.asarray(landmarks, dtype=np.float64)[list(FACE_OVAL), :2]
+    height, width = rgb.shape[:2]
+    x0, y0 = np.floor(outline.min(axis=0)).astype(int)
+    x1, y1 = np.ceil(outline.max(axis=0)).astype(int) + 1
+    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return np.empty((0, 3), np.float32)
+    scale = min(1.0, _SAMPLE_SIDE / max(x1 - x0, y1 - y0))
+    size = (max(2, round((x1 - x0) * scale)), max(2, round((y1 - y0) * scale)))
+    crop = cv2.resize(rgb[y0:y1, x0:x1], size, interpolation=cv2.INTER_AREA)
+    mask = np.zeros((size[1], size[0]), np.uint8)
+    polygon = np.round((outline - (x0, y0)) * (size[0] / (x1 - x0), size[1] / (y1 - y0)))
+    cv2.fillPoly(mask, [polygon.astype(np.int32)], 1)
+    return crop[mask.astype(bool)].astype(np.float32)
+
+
+def estimate_light(
+    rgb: np.ndarray, landmarks: np.ndarray, settings: LightSettings | None = None
+) -> LightEstimate:
+    """Measure the light on a face: its exposure (bright side) and colour cast (mid-tones)."""
+    settings = settings or LightSettings()
+    pixels = face_pixels(rgb, landmarks)
+    if len(pixels) < 16:
+        return NEUTRAL_LIGHT
+    luma = pixels @ LUMA / 255.0
+    low, bright, high = np.percentile(luma, (20, 90, 97))
+    ratio = max(float(bright), 1e-3) / settings.reference_luminance
+    exposure = float(
+        np.clip(ratio**settings.exposure_power, settings.min_exposure, settings.max_exposure)
+    )
+    # Mid-tones: not eyes, brows and nostrils (darkest), nor shine on the skin (brightest).
+    mids = pixels[(luma >= low) & (luma <= high)]
+    mean = mids.mean(axis=0) if len(mids) else pixels.mean(axis=0)
+    chroma = mean / max(float(mean.sum()), 1e-6)
+    cast = (chroma / np.array(settings.skin_chromaticity)) ** settings.cast_power
+    cast = np.clip(cast / float(cast @ LUMA), 1 - settings.max_cast, 1 + settings.max_cast)
+    white = cast / float(cast @ LUMA)
+    return LightEstimate(
+        exposure=exposure,
+        white=(float(white[0]), float(white[1]), float(white[2])),
+        luminance=float(bright),
+    )
+
+
+def _smoothstep(edge0: float, edge1: float, x: np.ndarray) -> np.ndarray:
+    t = np.clip((x - edge0) / (edge1 - edge0), 0.0, 1.0)
+    return t * t * (3.0 - 2.0 * t)
+
+
+def apply_light(
+    patch: np.ndarray, light: LightEstimate, settings: LightSettings | None = None
+) -> None:
+    """Relight a premultiplied float32 RGBA patch (0..255) in place.
+
+    Mid-tones follow the exposure and the cast; the piece's highlights keep part of their
+    brightness when the scene is darker and roll off instead of clipping when it is brighter.
+    """
+    settings = settings or LightSettings()
+    alpha = patch[:, :, 3:4] * (1.0 / 255.0)
+    covered = alpha > 1e-3
+    colour = np.divide(
+        patch[:, :, :3], 255.0 * alpha, out=np.zeros_like(patch[:, :, :3]), where=covered
+    )
+    white = np.array(light.white, dtype=np.float32)
+    tinted = colour * white
+    lit = tinted * np.float32(light.exposure)
+    if light.exposure < 1.0:
+        keep = settings.highlight_keep * _smoothstep(0.65, 1.0, colour @ LUMA)[:, :, None]
+        lit += keep * (tinted - lit)
+    # Soft shoulder above 0.8: brightened highlights approach white without flattening.
+    over = np.maximum(lit - 0.8, 0.0)
+    lit = np.minimum(lit, 0.8) + 0.2 * np.tanh(over / 0.2)
+    patch[:, :, :3] = lit * alpha * 255.0
