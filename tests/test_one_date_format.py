@@ -45,3 +45,23 @@ def test_an_order_page_and_its_email_show_the_studio_time_one_way(app, client):
     text = message.get_body(("plain",)).get_content()
     assert re.search(ONE_DAY + r", \d{2}:\d{2} (GMT|BST)", text)
     assert "UTC" not in text
+
+
+# "Tuesday, 30 March 2027, 10:00 BST": a consultation's start, with its weekday.
+FULL_WHEN = r"\w+day, \d{1,2} \w+ \d{4}, \d{2}:\d{2}"
+
+
+def test_a_consultation_states_the_studio_time_and_the_customers_own_one_way(app):
+    from tests.booking.test_views import confirm, confirm_link, post, valid_data
+
+    guest = app.test_client()
+    held = post(guest, valid_data(guest, tz="Asia/Tokyo"))
+    assert held.status_code == 302
+    page = confirm(guest, confirm_link(app))
+    html = guest.get(page.headers["Location"]).get_data(as_text=True)
+    assert re.search(FULL_WHEN + r" (GMT|BST)</strong>", html)
+    assert re.search(r"Your time: " + FULL_WHEN + r" Japan Time", html)
+    assert not ISO_SHOWN.search(html) and "Asia/Tokyo" not in html
+    booked = [m for m in read_outbox(app.config["MAIL_OUTBOX_DIR"]) if "booked" in m["Subject"]]
+    text = booked[-1].get_body(("plain",)).get_content()
+    assert re.search(r"When: " + FULL_WHEN + r" (GMT|BST)\s+Your time: " + FULL_WHEN, text)

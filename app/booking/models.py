@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
 from app.catalog.models import Metal, Product
+from app.common import dates
 from app.domain.clock import utcnow
 from app.domain.scheduling import to_local
 from app.extensions import db
@@ -71,17 +72,6 @@ BUDGETS = {
     "5k-10k": "$5,000–10,000",
     "over-10k": "Over $10,000",
 }
-
-
-def long_date(day: date) -> str:
-    """e.g. "1 February 2027" (no leading zero, unlike %d)."""
-    return f"{day.day} {day:%B %Y}"
-
-
-def format_when(instant: datetime, zone: str) -> str:
-    """A UTC instant on a zone's clock: "Thursday 1 April 2027, 10:00 BST (Europe/London)"."""
-    local = to_local(instant, zone)
-    return f"{local:%A} {local.day} {local:%B %Y}, {local:%H:%M} {local.tzname()} ({zone})"
 
 
 # Statuses that hold their slot in the unique start index (a pending hold past its expiry still
@@ -309,8 +299,8 @@ class Consultation(db.Model):
         return to_local(self.ends_at, self.studio_timezone)
 
     def when(self, zone: str | None = None) -> str:
-        """The start as people read it, e.g. "Thursday 1 April 2027, 10:00 BST (Europe/London)"."""
-        return format_when(self.starts_at, zone or self.studio_timezone)
+        """The start as people read it, e.g. "Thursday, 1 April 2027, 10:00 BST"."""
+        return dates.when(self.starts_at, "full", tz=zone or self.studio_timezone)
 
     @property
     def customer_when(self) -> str | None:

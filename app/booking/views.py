@@ -25,10 +25,11 @@ from flask import (
 from flask_login import current_user, login_required
 
 from app.booking import forms, services
-from app.booking.models import Consultation, format_when, long_date
+from app.booking.models import Consultation
 from app.booking.view_helpers import show_error as _show_error
 from app.booking.view_helpers import studio_today as _today
 from app.catalog import services as catalog
+from app.common import dates
 from app.common.forms import choices
 from app.common.input_guards import parse_id
 from app.common.transactions import atomic
@@ -47,7 +48,7 @@ bp = Blueprint("booking", __name__)
 
 @bp.app_template_filter("booking_date")
 def booking_date(day: date) -> str:
-    return long_date(day)
+    return dates.day(day, "long")
 
 
 # ------------------------------------------------------------------------------------ helpers
@@ -64,16 +65,17 @@ def _plan_message(plan: LeadTimePlan, today: date) -> dict[str, object]:
         f"A commission takes about {weeks} weeks at the bench, plus {plan.shipping_days} days "
         f"for shipping and {plan.safety_days} days in hand."
     )
+    event, latest = dates.day(plan.event_date, "long"), dates.day(plan.latest_safe_date, "long")
     if plan.too_close(today):
         headline = (
-            f"Your event on {long_date(plan.event_date)} is too close for our usual timeline: "
-            f"we should have started by {long_date(plan.latest_safe_date)}. We can still try as a "
+            f"Your event on {event} is too close for our usual timeline: "
+            f"we should have started by {latest}. We can still try as a "
             "rush commission — staff will see it flagged, and the earliest times are listed first."
         )
     else:
         headline = (
-            f"To be ready for {long_date(plan.event_date)}, the latest safe date to commission is "
-            f"{long_date(plan.latest_safe_date)}. Times up to that day are listed first."
+            f"To be ready for {event}, the latest safe date to commission is "
+            f"{latest}. Times up to that day are listed first."
         )
     return {
         "latest_safe_date": plan.latest_safe_date.isoformat(),
@@ -104,7 +106,7 @@ def _fill_choices(form: forms.ConsultationForm, user_id: int | None) -> None:
 
 
 def _snapshot_label(snapshot) -> str:
-    parts = [f"Saved {snapshot.created_at:%d %b %Y}"]
+    parts = [f"Saved {dates.day(snapshot.created_at)}"]
     if snapshot.recommended_size:
         parts.append(f"size {snapshot.recommended_size}")
     if snapshot.head_circumference_mm:
@@ -292,8 +294,8 @@ def _render_consultation(consultation: Consultation, *, reschedule=None, cancel=
             consultation=consultation,
             token=token,
             changeable=changeable,
-            deadline_text=format_when(
-                services.change_deadline(consultation), consultation.studio_timezone
+            deadline_text=dates.when(
+                services.change_deadline(consultation), tz=consultation.studio_timezone
             ),
             location=services.studio_address(),
             atelier_email=services.atelier_email(),
@@ -304,7 +306,7 @@ def _render_consultation(consultation: Consultation, *, reschedule=None, cancel=
             studio_tz=consultation.studio_timezone,
             hold_lapsed=consultation.hold_lapsed(now),
             hold_until=(
-                format_when(consultation.hold_expires_at, consultation.studio_timezone)
+                dates.when(consultation.hold_expires_at, tz=consultation.studio_timezone)
                 if consultation.hold_expires_at
                 else None
             ),

@@ -6,8 +6,12 @@ time appears ("2 Dec 2026, 13:45 GMT"). Plain dates are calendar days and are ne
 The locale is ``SHOP_LOCALE`` (en_GB by default: "2 Dec 2026").
 
 Templates use the filters registered by ``init_app``: ``|day`` (``|day('full')`` for "Wednesday,
-2 December 2026"), ``|when`` (date and time), ``|clock`` (time of day) and ``|relative`` ("in 3
-days", "2 hours ago"). ``|iso`` writes the machine form for ``<time datetime>``.
+2 December 2026"), ``|when`` (date and time; ``|when('full')`` with the weekday), ``|clock`` (time
+of day) and ``|relative`` ("in 3 days", "2 hours ago"). ``|iso`` writes the machine form for
+``<time datetime>``. ``when`` and ``clock`` take ``tz=`` for another zone than the studio's (a
+customer's own, "Tuesday, 30 March 2027, 18:00 Japan Time"). Python code that puts a date or a
+time into a message (flashes, emails, calendar invites) calls these functions too; browsers
+format slot times with the same pattern (``data-time-pattern`` for booking.js).
 """
 
 from __future__ import annotations
@@ -15,7 +19,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime, format_time, format_timedelta
+from babel.dates import (
+    format_date,
+    format_datetime,
+    format_time,
+    format_timedelta,
+    get_timezone_location,
+)
 from flask import Flask, current_app, has_app_context
 
 from app.domain.clock import utcnow
@@ -23,6 +33,7 @@ from app.domain.clock import utcnow
 DEFAULT_LOCALE = "en_GB"
 DEFAULT_ZONE = "Europe/London"
 DAY_STYLES = ("medium", "long", "full")
+WHEN_PATTERNS = {"medium": "d MMM y, HH:mm", "full": "EEEE, d MMMM y, HH:mm"}
 
 
 def _locale() -> str:
@@ -34,6 +45,21 @@ def _locale() -> str:
 def studio_zone() -> ZoneInfo:
     name = current_app.config.get("STUDIO_TIMEZONE") if has_app_context() else None
     return ZoneInfo(name or DEFAULT_ZONE)
+
+
+def _zone(zone: str | ZoneInfo | None) -> ZoneInfo:
+    if zone is None:
+        return studio_zone()
+    return zone if isinstance(zone, ZoneInfo) else ZoneInfo(zone)
+
+
+def zone_name(value: datetime, zone: str | ZoneInfo | None = None) -> str:
+    """The zone as people read it at that instant: "GMT", "BST", "CEST", else "Japan Time"."""
+    tz = _zone(zone)
+    short = format_datetime(_aware(value), "z", tzinfo=tz, locale=_locale())
+    if short[:1] in "+-" or short.startswith("GMT+") or short.startswith("GMT-"):
+        return get_timezone_location(tz, locale=_locale())
+    return short
 
 
 def _aware(value: datetime) -> datetime:
@@ -60,23 +86,31 @@ def day(value: date | datetime | None, style: str = "medium") -> str:
     return format_date(value, style, locale=_locale())
 
 
-def when(value: datetime | None) -> str:
-    """An instant as the studio's date and time with its zone: "2 Dec 2026, 13:45 GMT"."""
+def when(value: datetime | None, style: str = "medium", *, tz: str | ZoneInfo | None = None) -> str:
+    """An instant as a date and time with its zone: "2 Dec 2026, 13:45 GMT".
+
+    ``full`` names the weekday ("Tuesday, 30 March 2027, 10:00 BST"); ``tz`` is another zone
+    than the studio's.
+    """
     if value is None:
         return ""
-    return format_datetime(
-        _aware(value), "d MMM y, HH:mm z", tzinfo=studio_zone(), locale=_locale()
-    )
+    if style not in WHEN_PATTERNS:
+        raise ValueError(f"when style must be one of {tuple(WHEN_PATTERNS)}, not {style!r}")
+    shown = format_datetime(_aware(value), WHEN_PATTERNS[style], tzinfo=_zone(tz), locale=_locale())
+    return f"{shown} {zone_name(value, tz)}"
 
 
-def clock(value: datetime | time | None, *, zone: bool = False) -> str:
-    """A time of day: "13:45" (in the studio's zone for an instant; "13:45 GMT" with zone)."""
+def clock(
+    value: datetime | time | None, *, zone: bool = False, tz: str | ZoneInfo | None = None
+) -> str:
+    """A time of day: "13:45" (in the studio's zone, or ``tz``, for an instant; "13:45 GMT" with
+    zone)."""
     if value is None:
         return ""
     if isinstance(value, time):
         return format_time(value, "HH:mm", locale=_locale())
-    pattern = "HH:mm z" if zone else "HH:mm"
-    return format_datetime(_aware(value), pattern, tzinfo=studio_zone(), locale=_locale())
+    shown = format_datetime(_aware(value), "HH:mm", tzinfo=_zone(tz), locale=_locale())
+    return f"{shown} {zone_name(value, tz)}" if zone else shown
 
 
 def relative(value: datetime | date | None, *, now: datetime | None = None) -> str:

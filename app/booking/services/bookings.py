@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
-from app.booking.models import Consultation, ConsultationStatus, long_date
+from app.booking.models import Consultation, ConsultationStatus
 from app.booking.services.availability import _claim_interval, _slot_on_grid, _writing_slot
 from app.booking.services.errors import BookingError, ChangesClosed, InvalidBooking
 from app.booking.services.holds import check_upcoming_cap, guest_hold_minutes
@@ -20,6 +20,7 @@ from app.booking.services.settings import (
     studio_timezone,
 )
 from app.catalog.models import Product
+from app.common import dates
 from app.common.references import new_reference
 from app.common.visitors import email_key
 from app.domain.scheduling import LeadTimePlan, Slot, local_date
@@ -70,14 +71,14 @@ def _check_event(
         )
     if event_date < slot_day:
         raise InvalidBooking(
-            f"Your event ({long_date(event_date)}) is before this consultation "
-            f"({long_date(slot_day)}); pick an earlier time or check the event date.",
+            f"Your event ({dates.day(event_date, 'long')}) is before this consultation "
+            f"({dates.day(slot_day, 'long')}); pick an earlier time or check the event date.",
             field="event_date",
         )
     rush = plan.is_rush_on(slot_day)
     if rush and not accept_rush:
         raise InvalidBooking(
-            f"To make your event we should start by {long_date(plan.latest_safe_date)}. "
+            f"To make your event we should start by {dates.day(plan.latest_safe_date, 'long')}. "
             "Pick an earlier time, or tick the box to go ahead as a rush commission.",
             field="accept_rush",
         )

@@ -9,9 +9,10 @@ from flask_mail import Attachment
 from sqlalchemy import update
 
 from app.booking.invites import Invite, build_ics
-from app.booking.models import Consultation, ConsultationStatus, format_when
+from app.booking.models import Consultation, ConsultationStatus
 from app.booking.services.links import confirm_token, manage_token
 from app.booking.services.settings import get_settings
+from app.common import dates
 from app.common.links import public_url
 from app.common.mail import send_mail_after_commit
 from app.extensions import db
@@ -45,7 +46,7 @@ def invite_ics(*, consultation: Consultation, now: datetime) -> bytes:
     description = (
         f"Bespoke consultation {consultation.reference} with Diadem Atelier "
         f"({consultation.mode_label.lower()}).\n"
-        f"Event: {consultation.event_kind_label} on {consultation.event_date:%d %B %Y}.\n"
+        f"Event: {consultation.event_kind_label} on {dates.day(consultation.event_date, 'long')}.\n"
         f"Reschedule or cancel: {manage_url}"
     )
     domain = organizer_email.rsplit("@", 1)[-1]
@@ -110,7 +111,7 @@ def _notify_hold(consultation: Consultation, *, hold_minutes: int) -> None:
         template="consultation_hold",
         confirm_url=public_url("booking.confirm", token=confirm_token(consultation)),
         hold_minutes=hold_minutes,
-        hold_until=format_when(consultation.hold_expires_at, consultation.studio_timezone),
+        hold_until=dates.when(consultation.hold_expires_at, tz=consultation.studio_timezone),
         **_mail_context(consultation),
     )
 

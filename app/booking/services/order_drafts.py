@@ -12,6 +12,7 @@ from app.booking.services.reading import get_consultation
 from app.catalog import services as catalog_services
 from app.catalog.models import Product
 from app.checkout import services as checkout
+from app.common import dates
 from app.common.mail import send_mail_after_commit
 from app.extensions import db
 
@@ -106,7 +107,7 @@ def fit_notes_text(consultation: Consultation) -> str:
     """The fit notes as plain text, as they travel onto the order."""
     lines = [
         f"From consultation {consultation.reference} ({consultation.event_kind_label}, "
-        f"{consultation.event_date:%d %b %Y})."
+        f"{dates.day(consultation.event_date)})."
     ]
     if consultation.head_circumference_mm:
         lines.append(f"Head circumference: {consultation.head_circumference_mm / 10:g} cm")
@@ -115,5 +116,5 @@ def fit_notes_text(consultation: Consultation) -> str:
     for label, value in consultation.fit_note_items():
         lines.append(f"{label}: {value}")
     if consultation.rush:
-        lines.append(f"RUSH: latest safe start was {consultation.latest_safe_date:%d %b %Y}")
+        lines.append(f"RUSH: latest safe start was {dates.day(consultation.latest_safe_date)}")
     return "\n".join(lines)

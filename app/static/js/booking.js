@@ -1,6 +1,8 @@
 // Consultation booking, progressive enhancement only: the form works without this file.
 // 1. Tell the server the customer's time zone (hidden "tz" field).
-// 2. Show each free slot in the customer's own time, with the studio time kept beside it.
+// 2. Show every free slot in the customer's own time, all through one formatter that writes the
+//    shop's pattern ("13:45", 24-hour, as app.common.dates does) whatever the browser's language;
+//    the studio's zone is named once, in the note above the slots.
 // 3. Show the latest safe date to commission as soon as the event date is entered.
 (function () {
   "use strict";
@@ -27,12 +29,13 @@
   document.querySelectorAll(".slot-picker").forEach(function (picker) {
     const studio = picker.dataset.studioTz;
     if (!zone || !studio || zone === studio) {
-      return;
+      return;  // the server already wrote studio times, in the same pattern
     }
-    const timeFmt = new Intl.DateTimeFormat(undefined, {
-      hour: "2-digit", minute: "2-digit", timeZone: zone, timeZoneName: "short",
+    const locale = picker.dataset.locale || "en-GB";
+    const timeFmt = new Intl.DateTimeFormat(locale, {
+      hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: zone,
     });
-    const dayFmt = new Intl.DateTimeFormat(undefined, {
+    const dayFmt = new Intl.DateTimeFormat(locale, {
       weekday: "short", day: "numeric", month: "short", timeZone: zone,
     });
     let differs = false;
@@ -41,26 +44,20 @@
       if (Number.isNaN(instant.getTime())) {
         return;
       }
-      const studioText = el.textContent.trim();
       let local = timeFmt.format(instant);
       if (dayKey(instant, zone) !== dayKey(instant, studio)) {
+        // Slots are grouped by the studio's day; say so when the customer's day is another.
         local = dayFmt.format(instant) + ", " + local;
       }
-      if (local.indexOf(studioText) === 0 && dayKey(instant, zone) === dayKey(instant, studio)) {
-        // Same wall-clock time (e.g. a zone on the studio's offset): nothing to add.
-        return;
+      if (local !== el.textContent.trim()) {
+        differs = true;
       }
-      differs = true;
       el.textContent = local;
-      const studioNote = document.createElement("span");
-      studioNote.className = "slot-studio-time";
-      studioNote.textContent = "studio " + studioText;
-      el.after(studioNote);
     });
     const note = picker.querySelector("#tz-note");
     if (note && differs) {
-      note.textContent = "Times are shown in your time zone (" + zone + "); the studio's own time (" +
-        studio + ") is in small print.";
+      note.textContent = "Times are in your time zone (" + zone + "). The studio works on " +
+        studio + " time; your confirmation shows both.";
     }
   });
 
