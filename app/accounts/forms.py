@@ -37,3 +37,27 @@ class ResetPasswordForm(FlaskForm):
     confirm = PasswordField(
         "Repeat password", validators=[DataRequired(), EqualTo("password", "Passwords differ.")]
     )
+
+
+class NameForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired("Enter your name."), Length(max=120)])
+
+
+class EmailChangeForm(FlaskForm):
+    email = EmailField("New email", validators=[DataRequired(), Email(), Length(max=254)])
+    password = PasswordField("Your current password", validators=[DataRequired(), Length(max=128)])
+
+
+class ConfirmEmailChangeForm(FlaskForm):
+    """One button: only this POST moves the account, never opening the emailed link."""
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = PasswordField(
+        "Current password", validators=[DataRequired(), Length(max=128)]
+    )
+    password = PasswordField("New password", validators=PASSWORD_RULES)
+    confirm = PasswordField(
+        "Repeat new password",
+        validators=[DataRequired(), EqualTo("password", "Passwords differ.")],
+    )

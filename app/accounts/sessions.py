@@ -60,3 +60,14 @@ def end_all_sessions(user_id: int) -> int:
         .values(ended_at=utcnow())
     )
     return result.rowcount or 0
+
+
+def end_other_sessions(user_id: int, *, keep_key: str | None) -> int:
+    """End every open sign-in of an account but ``keep_key`` (a password change made on this
+    device); return how many."""
+    query = update(LoginSession).where(
+        LoginSession.user_id == user_id, LoginSession.ended_at.is_(None)
+    )
+    if keep_key:
+        query = query.where(LoginSession.key != keep_key)
+    return db.session.execute(query.values(ended_at=utcnow())).rowcount or 0

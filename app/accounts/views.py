@@ -5,7 +5,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from app.accounts import forms, services, sessions
+from app.accounts import forms, profile, services, sessions
 from app.common.links import public_url
 from app.common.mail import send_mail_after_commit
 from app.common.transactions import atomic
@@ -136,6 +136,113 @@ def logout():
 @login_required
 def account():
     return render_template("accounts/account_show.html", user=current_user)
+
+
+def _settings_page(status: int = 200, **forms_given):
+    """The account settings page: three forms, each posting on its own (a refused one comes
+    back with its errors, the others fresh)."""
+    name_form = forms_given.get("name_form") or forms.NameForm(
+        formdata=None, name=current_user.name
+    )
+    return (
+        render_template(
+            "accounts/account_edit.html",
+            user=current_user,
+            name_form=name_form,
+            email_form=forms_given.get("email_form") or forms.EmailChangeForm(formdata=None),
+            password_form=forms_given.get("password_form")
+            or forms.PasswordChangeForm(formdata=None),
+        ),
+        status,
+    )
+
+
+@bp.get("/settings")
+@login_required
+def settings():
+    return _settings_page()
+
+
+@bp.post("/settings/name")
+@login_required
+def change_name():
+    form = forms.NameForm()
+    if not form.validate_on_submit():
+        return _settings_page(400, name_form=form)
+    with atomic():
+        profile.change_name(user_id=current_user.id, name=form.name.data)
+    flash("Your name is changed.", "success")
+    return redirect(url_for("accounts.settings"), 303)
+
+
+@bp.post("/settings/email")
+@login_required
+@limiter.limit("10 per hour")
+def change_email():
+    form = forms.EmailChangeForm()
+    if form.validate_on_submit():
+        try:
+            with atomic():
+                address = profile.request_email_change(
+                    user_id=current_user.id, new_email=form.email.data, password=form.password.data
+                )
+        except services.WrongPassword as exc:
+            form.password.errors.append(str(exc))
+        except services.AccountError as exc:
+            form.email.errors.append(str(exc))
+        else:
+            # The same answer whether or not the address has an account of its own.
+            flash(
+                f"We have emailed {address} a link: your address changes when you follow it.",
+                "info",
+            )
+            return redirect(url_for("accounts.settings"), 303)
+    return _settings_page(400, email_form=form)
+
+
+@bp.route("/email/confirm/<token>", methods=["GET", "POST"])
+def confirm_email_change(token: str):
+    """The link sent to the new address: a page with one button; only the POST changes it."""
+    try:
+        change = profile.pending_email_change(token=token)
+    except profile.InvalidEmailChange as exc:
+        return render_template("accounts/confirm_invalid.html", message=str(exc)), 400
+    form = forms.ConfirmEmailChangeForm()
+    if form.validate_on_submit():
+        try:
+            with atomic():
+                profile.confirm_email_change(token=token)
+        except services.AccountError as exc:
+            return render_template("accounts/confirm_invalid.html", message=str(exc)), 409
+        flash(f"Your account's address is now {change.new_email}.", "success")
+        if current_user.is_authenticated:
+            return redirect(url_for("accounts.settings"), 303)
+        return redirect(url_for("accounts.login"), 303)
+    status = 400 if form.is_submitted() else 200
+    return render_template("accounts/email_change_confirm.html", form=form, change=change), status
+
+
+@bp.post("/settings/password")
+@login_required
+@limiter.limit("10 per hour")
+def change_password():
+    form = forms.PasswordChangeForm()
+    if form.validate_on_submit():
+        try:
+            with atomic():
+                ended = profile.change_password(
+                    user_id=current_user.id,
+                    current_password=form.current_password.data,
+                    new_password=form.password.data,
+                    keep_session_key=current_user.session_key,
+                )
+        except services.WrongPassword as exc:
+            form.current_password.errors.append(str(exc))
+        else:
+            others = f" {ended} other sign-in{'s' if ended != 1 else ''} ended." if ended else ""
+            flash(f"Your password is changed.{others}", "success")
+            return redirect(url_for("accounts.settings"), 303)
+    return _settings_page(400, password_form=form)
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
