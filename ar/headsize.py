@@ -110,6 +110,17 @@ def derive_regression() -> Regression:
 
 
 REGRESSION = derive_regression()
+
+
+def published_figures() -> list[tuple[str, Measure, Measure]]:
+    """Return (measure, men, women) for each ANSUR II figure used, for the fit guide."""
+    return [
+        ("Head circumference", HEAD_CIRCUMFERENCE["men"], HEAD_CIRCUMFERENCE["women"]),
+        ("Bizygomatic (face) breadth", BIZYGOMATIC_BREADTH["men"], BIZYGOMATIC_BREADTH["women"]),
+        ("Interpupillary breadth", INTERPUPILLARY_BREADTH["men"], INTERPUPILLARY_BREADTH["women"]),
+    ]
+
+
 TYPICAL_IPD = _pooled(INTERPUPILLARY_BREADTH)
 # Two-sided: the interval leaves (1 - INTERVAL) / 2 below and as much above.
 Z_INTERVAL = statistics.NormalDist().inv_cdf(0.5 + INTERVAL / 2)

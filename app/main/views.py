@@ -9,6 +9,7 @@ from app.catalog import services as catalog
 from app.catalog.filters import CatalogFilter
 from app.common import health
 from app.common.caching import cached_page
+from ar import headsize
 
 bp = Blueprint("main", __name__)
 
@@ -22,7 +23,13 @@ def home():
 
 @bp.get("/fit-guide")
 def fit_guide():
-    return render_template("main/fit_guide.html", sizes=catalog.all_sizes())
+    return render_template(
+        "main/fit_guide.html",
+        sizes=catalog.all_sizes(),
+        figures=headsize.published_figures(),
+        regression=headsize.REGRESSION,
+        correlation=headsize.CIRCUMFERENCE_BREADTH_CORRELATION,
+    )
 
 
 @bp.get("/policies/returns")

@@ -14,7 +14,7 @@ import io
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -27,8 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 import ar
-from app.catalog import services as catalog
-from app.catalog.models import FitSize, Metal, Overlay, Product, ProductStatus
+from app.catalog.models import Metal, Overlay, Product, ProductStatus
 from app.common import caching
 from app.common.storage import media_storage
 from app.common.transactions import atomic, on_commit
@@ -36,6 +35,7 @@ from app.common.uploads import MAX_IMAGE_PIXELS, remove_upload, store_upload
 from app.extensions import db
 from app.tryon import images
 from app.tryon.models import TryonSnapshot
+from app.tryon.size_advice import SizeRecommendation, advise
 
 log = logging.getLogger(__name__)
 
@@ -438,56 +438,6 @@ def photo_slot() -> Iterator[None]:
         yield
     finally:
         slots.release()
-
-
-# --- size advice -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SizeRecommendation:
-    size_code: str
-    size_label: str
-    confidence: str  # "high" | "medium" | "low"
-    reason: str
-    circumference_mm: int
-    alternative: str | None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "size": self.size_code,
-            "label": self.size_label,
-            "confidence": self.confidence,
-            "reason": self.reason,
-            "head_circumference_mm": self.circumference_mm,
-            "alternative": self.alternative,
-        }
-
-
-def _size_table(sizes: Sequence[FitSize]) -> list[ar.SizeBand]:
-    return [ar.SizeBand(s.code, s.min_circumference_mm, s.max_circumference_mm) for s in sizes]
-
-
-def _load_sizes() -> tuple[list[ar.SizeBand], dict[str, str]]:
-    sizes = catalog.all_sizes()
-    return _size_table(sizes), {s.code: s.label for s in sizes}
-
-
-def advise(measurements: Sequence[ar.FaceMeasurement]) -> SizeRecommendation | None:
-    """Recommend a size for the largest face from the catalog's size table (None: no face)."""
-    if not measurements:
-        return None
-    table, labels = _cached(("sizes",), _load_sizes)
-    if not table:
-        return None
-    advice = ar.advise_size(measurements[0], table)
-    return SizeRecommendation(
-        size_code=advice.label,
-        size_label=labels.get(advice.label, advice.label),
-        confidence=advice.confidence,
-        reason=advice.reason,
-        circumference_mm=round(advice.circumference_mm),
-        alternative=advice.alternative,
-    )
 
 
 # --- live frames -----------------------------------------------------------------------------

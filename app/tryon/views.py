@@ -25,7 +25,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, TooManyReq
 from app.common.transactions import atomic
 from app.common.uploads import send_upload
 from app.extensions import csrf, limiter
-from app.tryon import services
+from app.tryon import services, size_advice
 from app.tryon.forms import DeleteSnapshotForm, PhotoForm, PoseForm, SnapshotForm
 
 bp = Blueprint("tryon", __name__, url_prefix="/tryon")
@@ -254,6 +254,7 @@ def _page_data(piece: services.TryonPiece) -> dict[str, Any]:
             "fit_guide": url_for("main.fit_guide"),
         },
         "signed_in": current_user.is_authenticated,
+        "sizes": size_advice.size_table(),
         "limits": {
             "max_photo_bytes": services.MAX_PHOTO_BYTES,
             "frame_width": POSE_FRAME_WIDTH,

@@ -245,14 +245,19 @@ def test_advice_uses_the_catalogs_sizes(tryon_app):
         faces = engine.measure(astronaut())
         advice = services.advise(faces)
         assert services.advise([]) is None
-    expected = ar.recommend_size(
-        faces[0].head_circumference_mm,
+    expected = ar.advise_size(
+        faces[0],
         [ar.SizeBand("S", 520, 545), ar.SizeBand("M", 545, 570), ar.SizeBand("L", 570, 600)],
-        confidence=faces[0].confidence,
-        reason=faces[0].confidence_reason,
     )
     assert advice.size_code == expected.label
     assert advice.confidence == expected.confidence
+    # The range is read, not just the point: a camera's range spans sizes, and says so.
+    low, high = faces[0].head_circumference_range_mm
+    assert advice.range_mm == (round(low), round(high))
+    assert advice.sizes == expected.sizes and len(advice.sizes) >= 2
+    assert advice.summary == expected.summary
+    assert advice.summary.startswith("between ") and advice.summary.endswith("measure to be sure")
+    assert advice.to_json()["head_circumference_range_mm"] == [round(low), round(high)]
     assert advice.size_label in {"Petite", "Standard", "Generous"}
     assert advice.circumference_mm == round(faces[0].head_circumference_mm)
 

@@ -434,3 +434,29 @@ def test_photo_form_can_save_for_a_signed_in_buyer(tryon_app, tryon_client):
     with tryon_app.app_context():
         (saved,) = services.list_snapshots(user_id=1)
         assert saved.product.slug == "test-crown" and saved.metal.code == "yellow-gold"
+
+
+def test_fit_guide_explains_the_camera_estimate_from_its_source(tryon_client):
+    body = tryon_client.get("/fit-guide").get_data(as_text=True)
+    assert "2012 Anthropometric Survey of U.S. Army Personnel" in body
+    assert "between M and L: measure to be sure" in body
+    # The figures are the ones the estimate is computed from, not a copy.
+    from ar import headsize
+
+    men = headsize.HEAD_CIRCUMFERENCE["men"]
+    assert f"<td>{men.mean:g} ({men.sd:g})</td>" in body
+    assert f"r = {headsize.CIRCUMFERENCE_BREADTH_CORRELATION}" in body
+
+
+def test_live_answer_carries_the_range_and_its_spread(tryon_client):
+    response = pose(tryon_client, astronaut_jpeg(320))
+    assert response.status_code == 200
+    document = response.get_json()
+    face = document["faces"][0]
+    low, high = face["head_circumference_range_mm"]
+    assert low < face["head_circumference_mm"] < high
+    advice = document["size_advice"]
+    assert advice["head_circumference_range_mm"] == [round(low), round(high)]
+    assert advice["summary"].startswith("between ")
+    assert 0 < advice["frame_sd_mm"] < advice["sd_mm"]
+    assert {s["code"] for s in page_data(tryon_client.get(PAGE))["sizes"]} == {"S", "M", "L"}

@@ -3,7 +3,9 @@
 // The camera's video is drawn on a canvas (mirrored) at the display's frame rate. Separately, small
 // JPEG frames (at most 320 px wide) go to the server one at a time, never faster than it answers and
 // at most 15 a second; each answer places the piece's band in that frame's pixels, and a One Euro
-// filter steadies it before the piece's PNG is drawn there.
+// filter steadies it. Between answers the piece follows the face: each drawn frame extrapolates
+// the filtered placement at its filtered velocity (constant velocity) up to the moment of drawing,
+// and the next answer corrects it.
 (function () {
   "use strict";
 
@@ -29,7 +31,7 @@
   const csrfToken = csrfMeta ? csrfMeta.content : "";
 
   const els = {
-    live: $("tryon-live"), canvas: $("tryon-canvas"), video: $("tryon-video"), message: $("tryon-message"),
+    live: $("tryon-live"), canvas: $("tryon-canvas"), video: $("tryon-video"), message: $("tryon-message"), status: $("tryon-status"),
     start: $("tryon-start"), stop: $("tryon-stop"), shoot: $("tryon-shoot"),
     piece: $("tryon-piece"), metal: $("tryon-metal"), pieceName: $("tryon-piece-name"),
     productLink: $("tryon-product-link"),
@@ -42,10 +44,13 @@
     circumference: $("tryon-circumference"), sizeCode: $("tryon-size-code"), sizeLabel: $("tryon-size-label"),
     confidence: $("tryon-confidence"), reason: $("tryon-confidence-reason"),
     sizeLink: $("tryon-size-link"), sizeLinkCode: $("tryon-size-link-code"),
+    range: $("tryon-range"), summary: $("tryon-size-summary-text"), measure: $("tryon-size-measure"),
+    frames: $("tryon-frames"),
   };
   const ctx = els.canvas.getContext("2d");
 
   const NO_FACE = "We can’t see a face just now. Face the camera in good light, with your whole head in view.";
+  const ON_HEAD = "The piece is on your head in the mirror; take a photo when you are ready.";
   const TOO_BIG = "That photo is over 8 MB. Please choose a smaller one (most phone photos are 2 to 5 MB).";
 
   const state = {
@@ -67,10 +72,18 @@
   };
 
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+  // Prediction never runs further ahead than this (seconds): a stalled answer must not send the
+  // piece off across the screen.
+  const MAX_PREDICTION = 0.4;
+  // Hz: the velocity is smoothed more gently than the placement, as differences are noisier.
+  const VELOCITY_CUTOFF = 3.0;
 
-  function say(text) {
+  // The words over the mirror, and what the live region (#tryon-status) tells a screen reader:
+  // the same, or what the picture shows when nothing is written over it. Only changes are read.
+  function say(text, spoken = text) {
     els.message.textContent = text;
     els.message.hidden = !text;
+    if (els.status && els.status.textContent !== spoken) els.status.textContent = spoken;
   }
 
   // ---- One Euro filter (Casiez, Roussel & Vogel, CHI 2012), on arrays ---------------------
@@ -93,6 +106,7 @@
       if (this.value === null) {
         this.value = x.slice();
         this.speed = x.map(() => 0);
+        this.lag = x.map(() => 0);
         this.time = t;
         return x.slice();
       }
@@ -100,7 +114,10 @@
       const ad = alpha(this.dCutoff, dt);
       this.speed = x.map((v, i) => ad * ((v - this.value[i]) / dt) + (1 - ad) * this.speed[i]);
       this.value = x.map((v, i) => {
-        const a = alpha(this.minCutoff + this.beta * Math.abs(this.speed[i]), dt);
+        const cutoff = this.minCutoff + this.beta * Math.abs(this.speed[i]);
+        // A first-order low-pass trails a steady motion by its time constant.
+        this.lag[i] = 1 / (2 * Math.PI * cutoff);
+        const a = alpha(cutoff, dt);
         return a * v + (1 - a) * this.value[i];
       });
       this.time = Math.max(t, this.time);
@@ -109,8 +126,10 @@
   }
 
   // Positions are filtered in units of the band's width, so one setting suits near and far faces.
+  // Each track keeps the filtered state, its velocity (a second One Euro filter on the filtered
+  // state's steps) and when the frame was taken, for predict() to extrapolate from.
   function smooth(raw, t, bandLength) {
-    const out = raw.map((face, i) => {
+    raw.forEach((face, i) => {
       const cx = (face.left[0] + face.right[0]) / 2;
       const cy = (face.left[1] + face.right[1]) / 2;
       const dx = face.right[0] - face.left[0];
@@ -119,30 +138,58 @@
       let angle = Math.atan2(dy, dx);
       let track = state.tracks[i];
       if (!track || Math.hypot(cx - track.cx, cy - track.cy) > track.width) {
-        track = { filter: new OneEuroFilter(1.0, 5.0, 1.0), ref: width, cx, cy, width, angle };
+        track = {
+          filter: new OneEuroFilter(1.0, 5.0, 1.0),
+          velocity: new OneEuroFilter(VELOCITY_CUTOFF, 0, 1.0),
+          ref: width, cx, cy, width, angle, v: null, measured: null, vel: [0, 0, 0, 0, 0, 0], t,
+        };
         state.tracks[i] = track;
       }
       angle += 2 * Math.PI * Math.round((track.angle - angle) / (2 * Math.PI));
       const ref = track.ref;
-      const v = track.filter.filter(
-        [cx / ref, cy / ref, angle, Math.log(width / ref), (face.up[0] * bandLength) / ref, (face.up[1] * bandLength) / ref],
-        t,
-      );
-      const c = [v[0] * ref, v[1] * ref];
-      const w = Math.exp(v[3]) * ref;
-      track.cx = c[0];
-      track.cy = c[1];
-      track.width = w;
+      const measured = [cx / ref, cy / ref, angle, Math.log(width / ref), (face.up[0] * bandLength) / ref, (face.up[1] * bandLength) / ref];
+      const v = track.filter.filter(measured, t);
+      // Velocity from the answers themselves: differences of the filtered values would trail
+      // by the filter's lag once more.
+      if (track.measured && t > track.t) {
+        track.vel = track.velocity.filter(measured.map((x, k) => (x - track.measured[k]) / (t - track.t)), t);
+      }
+      track.measured = measured;
+      track.v = v;
+      track.t = t;
+      track.cx = v[0] * ref;
+      track.cy = v[1] * ref;
+      track.width = Math.exp(v[3]) * ref;
       track.angle = v[2];
-      const half = [(Math.cos(v[2]) * w) / 2, (Math.sin(v[2]) * w) / 2];
-      return {
-        left: [c[0] - half[0], c[1] - half[1]],
-        right: [c[0] + half[0], c[1] + half[1]],
-        up: [(v[4] * ref) / bandLength, (v[5] * ref) / bandLength],
-      };
     });
     state.tracks.length = raw.length;
-    return out;
+    return state.tracks.map((track) => placementFrom(track, track.v, bandLength));
+  }
+
+  function placementFrom(track, v, bandLength) {
+    const ref = track.ref;
+    const c = [v[0] * ref, v[1] * ref];
+    const w = Math.exp(v[3]) * ref;
+    const half = [(Math.cos(v[2]) * w) / 2, (Math.sin(v[2]) * w) / 2];
+    return {
+      left: [c[0] - half[0], c[1] - half[1]],
+      right: [c[0] + half[0], c[1] + half[1]],
+      up: [(v[4] * ref) / bandLength, (v[5] * ref) / bandLength],
+    };
+  }
+
+  // Where each face's piece is now (seconds on the same clock as the frames' timestamps): the
+  // filtered placement moved on at its velocity for the time since its frame was taken, plus the
+  // filter's own lag. Only position, angle and width move; the seat's tilt (up) is held.
+  function predict(now, bandLength) {
+    return state.tracks.map((track) => {
+      const ahead = track.v.map((x, k) => {
+        if (k > 3) return x;
+        const horizon = Math.min(Math.max(now - track.t, 0) + track.filter.lag[k], MAX_PREDICTION);
+        return x + track.vel[k] * horizon;
+      });
+      return placementFrom(track, ahead, bandLength);
+    });
   }
 
   // The 2x3 affine (canvas setTransform order a, b, c, d, e, f) taking the PNG's pixels onto the
@@ -228,35 +275,103 @@
     els.sizeLinkCode.textContent = state.size;
   }
 
-  function showAdvice(advice) {
+  const cm = (mm) => (mm / 10).toFixed(1);
+
+  function showAdvice(advice, frames) {
     els.sizeEmpty.hidden = true;
     els.sizeDetails.hidden = false;
-    els.circumference.textContent = (advice.head_circumference_mm / 10).toFixed(1);
+    els.circumference.textContent = cm(advice.head_circumference_mm);
+    const range = advice.head_circumference_range_mm;
+    els.range.textContent = range ? `${cm(range[0])}–${cm(range[1])}` : "";
+    const summary = advice.summary || `size ${advice.size}`;
+    els.summary.textContent = summary.charAt(0).toUpperCase() + summary.slice(1);
+    els.measure.hidden = !(advice.sizes && advice.sizes.length > 1);
     els.sizeCode.textContent = advice.size;
     els.sizeLabel.textContent = advice.label;
     els.confidence.textContent = advice.confidence;
     els.confidence.className = `status tryon-confidence-${advice.confidence}`;
     let reason = advice.reason;
-    if (advice.alternative) reason += `; size ${advice.alternative} may fit too`;
+    if (advice.alternative && !(advice.sizes && advice.sizes.length > 1)) reason += `; size ${advice.alternative} may fit too`;
     els.reason.textContent = `(${reason})`;
+    els.frames.hidden = !frames;
+    els.frames.textContent = frames
+      ? `Combined from the last ${frames} frames: hold still and the range narrows.`
+      : "";
+    root.dataset.adviceFrames = String(frames || 0);
     state.size = advice.size;
     updateSizeLink();
   }
 
-  // Live frames are small and noisy: show the size most often advised over the last 15 answers,
-  // with the median circumference.
+  // ---- combining live frames: as ar.headsize.combine_estimates and ar.sizing read a range -----
+  const Z80 = 1.2815515655446008; // NormalDist().inv_cdf(0.9): an 80 % interval, two-sided
+  const MEDIAN_EFFICIENCY = Math.sqrt(Math.PI / 2);
+  const LEVELS = ["low", "medium", "high"];
+  const LIVE_WINDOW = 30; // answers, about two seconds
+
+  function median(values) {
+    const sorted = [...values].sort((a, b) => a - b);
+    const n = sorted.length;
+    return n % 2 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+  }
+
+  // Only frame-to-frame jitter averages out; what every frame shares stays.
+  function combineEstimates(list) {
+    const centres = list.map((e) => e.mm);
+    const centre = median(centres);
+    const shared = median(list.map((e) => Math.sqrt(Math.max(e.sd * e.sd - e.frameSd * e.frameSd, 0))));
+    let jitter = median(list.map((e) => e.frameSd));
+    if (list.length >= 3) jitter = Math.max(jitter, median(centres.map((c) => Math.abs(c - centre))) * 1.4826);
+    const frameSd = list.length > 1 ? (MEDIAN_EFFICIENCY * jitter) / Math.sqrt(list.length) : jitter;
+    const sd = Math.hypot(shared, frameSd);
+    return { mm: centre, low: centre - Z80 * sd, high: centre + Z80 * sd };
+  }
+
+  // One size when the whole range lies in it, else the sizes it spans (null: beyond the table).
+  function adviseRange(estimate, latest) {
+    const bands = [...(data.sizes || [])].sort((a, b) => a.min_mm - b.min_mm);
+    const reached = bands.filter((b) => b.min_mm <= estimate.high && estimate.low < b.max_mm);
+    if (!reached.length) return null;
+    const distance = (b) =>
+      b.min_mm <= estimate.mm && estimate.mm < b.max_mm ? 0 : Math.min(Math.abs(estimate.mm - b.min_mm), Math.abs(estimate.mm - b.max_mm));
+    const band = reached.reduce((best, b) => (distance(b) < distance(best) ? b : best));
+    const sizes = reached.map((b) => b.code);
+    let fit = "high";
+    let why = `the whole range lies within size ${band.code}`;
+    if (sizes.length === 2) {
+      fit = "medium";
+      why = `the range spans sizes ${sizes[0]} and ${sizes[1]}`;
+    } else if (sizes.length > 2) {
+      fit = "low";
+      why = `the range spans sizes ${sizes[0]} to ${sizes[sizes.length - 1]}`;
+    }
+    const measured = latest.measured_confidence || "high";
+    const capped = LEVELS.indexOf(measured) < LEVELS.indexOf(fit);
+    const others = reached.filter((b) => b !== band);
+    return {
+      size: band.code,
+      label: band.label,
+      confidence: capped ? measured : fit,
+      reason: capped ? latest.measured_reason : why,
+      head_circumference_mm: estimate.mm,
+      head_circumference_range_mm: [estimate.low, estimate.high],
+      sizes,
+      summary: sizes.length > 1 ? `between ${sizes[0]} and ${sizes[sizes.length - 1]}: measure to be sure` : `size ${band.code}`,
+      alternative: others.length ? others[0].code : null,
+    };
+  }
+
+  // Live frames are small and noisy: combine the last answers (median and spread) so the range
+  // narrows while the buyer holds still.
   function recordLiveAdvice(advice) {
     if (state.pinnedAdvice) return;
-    state.advice.push(advice);
-    if (state.advice.length > 15) state.advice.shift();
-    const counts = new Map();
-    for (const a of state.advice) counts.set(a.size, (counts.get(a.size) || 0) + 1);
-    let best = advice.size;
-    for (const [size, n] of counts) if (n > counts.get(best)) best = size;
-    const latest = [...state.advice].reverse().find((a) => a.size === best);
-    const sorted = state.advice.map((a) => a.head_circumference_mm).sort((x, y) => x - y);
-    const median = sorted[Math.floor(sorted.length / 2)];
-    showAdvice({ ...latest, head_circumference_mm: median });
+    if (advice.sd_mm == null) {
+      showAdvice(advice, 0);
+      return;
+    }
+    state.advice.push({ mm: advice.head_circumference_mm, sd: advice.sd_mm, frameSd: advice.frame_sd_mm });
+    if (state.advice.length > LIVE_WINDOW) state.advice.shift();
+    const combined = adviseRange(combineEstimates(state.advice), advice);
+    showAdvice(combined || advice, state.advice.length > 1 ? state.advice.length : 0);
   }
 
   // ---- the live mirror --------------------------------------------------------------------
@@ -269,7 +384,10 @@
       ctx.drawImage(video, 0, 0, W, canvas.height);
       if (state.overlay && state.faces.length) {
         const spec = state.piece.metal.spec;
-        for (const face of state.faces) {
+        // data-predict="off" on the app shows the last answer as it is (to measure the gain).
+        const faces =
+          root.dataset.predict === "off" ? state.faces : predict(performance.now() / 1000, bandLength(spec));
+        for (const face of faces) {
           const [a, b, c, d, e, f] = affine(face, spec);
           ctx.setTransform(-a, b, -c, d, W - e, f); // the same mirror after the placement
           ctx.drawImage(state.overlay, 0, 0);
@@ -286,6 +404,8 @@
       state.faces = [];
       state.tracks = [];
       state.misses += 1;
+      // Whoever steps back in may be someone else: their frames start a new estimate.
+      if (state.misses >= 2) state.advice = [];
       // One miss is often a blink of the detector; two in a row means nobody is there.
       if (state.misses >= 2) {
         say(NO_FACE);
@@ -295,7 +415,7 @@
     }
     state.misses = 0;
     delete root.dataset.noFace;
-    say("");
+    say("", ON_HEAD);
     const sx = els.canvas.width / answer.frame.width;
     const sy = els.canvas.height / answer.frame.height;
     const raw = faces.map((f) => {
