@@ -18,6 +18,9 @@ import numpy as np
 from ar.light import FACE_OVAL
 from ar.measurement import FaceMeasurement
 
+# Segmentation runs on a copy of the heads' box no larger than this a side.
+SEGMENT_SIDE = 320
+
 
 @dataclass(frozen=True)
 class OcclusionSettings:
@@ -85,9 +88,18 @@ def segment_people(
     if box is None:
         return None
     x0, y0, x1, y1 = box
-    mask = segment(rgb[y0:y1, x0:x1])
-    # A little blur turns the model's stair-stepped edge into a soft one.
-    return PersonMask(box, cv2.GaussianBlur(mask, (0, 0), 1.5))
+    crop = rgb[y0:y1, x0:x1]
+    # The model sees 256x256 whatever it is given: hand it a small copy, scale its answer back.
+    scale = min(1.0, SEGMENT_SIDE / max(crop.shape[:2]))
+    if scale < 1.0:
+        size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
+        small = segment(cv2.resize(crop, size, interpolation=cv2.INTER_AREA))
+        # A little blur turns the model's stair-stepped edge into a soft one.
+        small = cv2.GaussianBlur(small, (0, 0), 1.0)
+        mask = cv2.resize(small, (crop.shape[1], crop.shape[0]), interpolation=cv2.INTER_LINEAR)
+    else:
+        mask = cv2.GaussianBlur(segment(crop), (0, 0), 1.5)
+    return PersonMask(box, mask)
 
 
 def _smoothstep(edge0: float, edge1: float, x: np.ndarray) -> np.ndarray:

@@ -33,6 +33,13 @@ class RenderSettings:
     shadow: ShadowSettings | None = ShadowSettings()
 
 
+def _inverse3(matrix: np.ndarray) -> np.ndarray:
+    """Invert a 3x3 matrix from cross products (no LAPACK call: cheaper on a busy machine)."""
+    r0, r1, r2 = matrix
+    adjugate = np.array([np.cross(r1, r2), np.cross(r2, r0), np.cross(r0, r1)]).T
+    return adjugate / float(r0 @ adjugate[:, 0])
+
+
 def _warp_box(
     homography: np.ndarray,
     overlay_size: tuple[int, int],
@@ -84,7 +91,8 @@ def _homography(
 def _warp(overlay: Overlay, homography: np.ndarray, placement: Placement, box) -> np.ndarray:
     """Warp the pyramid level just above the on-screen size into the box, as float32."""
     x0, y0, x1, y1 = box
-    shrink = math.sqrt(abs(np.linalg.det(placement.affine[:, :2])))
+    (a, b), (c, d) = placement.affine[:, :2]
+    shrink = math.sqrt(abs(a * d - b * c))
     level = 0
     if shrink > 0:
         level = min(max(math.floor(-math.log2(shrink)), 0), len(overlay.levels) - 1)
@@ -107,7 +115,7 @@ def _band_coordinates(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return mm along the band and mm up from it for every pixel of the box (float32)."""
     x0, y0, x1, y1 = box
-    to_band = band_frame(placement.spec) @ np.linalg.inv(homography)
+    to_band = band_frame(placement.spec) @ _inverse3(homography)
     xs = np.arange(x0, x1, dtype=np.float32)[None, :]
     ys = np.arange(y0, y1, dtype=np.float32)[:, None]
     m = to_band.astype(np.float32)
@@ -153,7 +161,7 @@ def _render_one(
     base = region.astype(np.float32)
     alpha = patch[:, :, 3] * (1.0 / 255.0)
     if shadow:
-        down = face.rotation[:2, 1] / max(float(np.linalg.norm(face.rotation[:2, 1])), 1e-6)
+        down = face.rotation[:2, 1] / max(math.hypot(*face.rotation[:2, 1]), 1e-6)
         cast = contact_shadow(alpha, up, (float(down[0]), float(down[1])), px_per_mm, shadow)
         cast *= shadow_strength(light, shadow)
         if person is not None:

@@ -1,8 +1,11 @@
 """Benchmark the try-on engine stage by stage on 640x480 frames of a real face.
 
-Run: python bench/ar.py [--frames N]. Prints milliseconds per stage (decode, landmarks, pose,
-placement, composite, encode), end-to-end time, the end-to-end / landmarks-only ratio from the
-same run, and frames per second in video mode. Not a test: figures depend on the machine.
+Run: python bench/ar.py [--frames N] [--photos N]. Prints milliseconds per stage (decode,
+landmarks, pose, placement, composite, encode), end-to-end time, the end-to-end / landmarks-only
+ratio from the same run, and frames per second in video mode. Then the photo path with and
+without realism (light, perspective, occlusion, shadow), interleaved in one run: the old flat
+composite against the new render, both against raw MediaPipe on the same photo. Not a test:
+figures depend on the machine.
 """
 
 from __future__ import annotations
@@ -119,10 +122,72 @@ def _run_mode(mode: str, frames: list[bytes], overlay: ar.Overlay, spec: ar.Piec
     }
 
 
+def _photo(name: str, side: int) -> np.ndarray:
+    if name == "astronaut":
+        rgb = skimage.data.astronaut()
+    else:  # skimage's cameraman: a real head turned about 50 degrees
+        rgb = cv2.cvtColor(skimage.data.camera(), cv2.COLOR_GRAY2RGB)
+    return cv2.resize(rgb, (side, side), interpolation=cv2.INTER_CUBIC)
+
+
+def _median_ms(samples: list[float]) -> float:
+    return statistics.median(samples) * 1000
+
+
+def _run_photos(count: int, overlay: ar.Overlay, spec: ar.PieceSpec) -> None:
+    """Time the photo path old (flat) and new (realistic), interleaved, on the same photos."""
+    print(
+        "\nphoto path (still engine, up to 4 faces; median ms; old and new interleaved)\n"
+        f"{'photo':<18}{'mediapipe':>10}{'old path':>10}{'new path':>10}{'new/old':>9}"
+        f"{'new/mp':>8}{'old comp':>10}{'new comp':>10}{'segment':>9}"
+    )
+    with ar.create_engine("still") as engine:
+        for name, side in (("astronaut", 512), ("astronaut", 1024), ("cameraman", 1024)):
+            rgb = _photo(name, side)
+            engine.try_on(rgb, overlay, spec)  # builds the segmenter; warms both paths
+            times: dict[str, list[float]] = {k: [] for k in ("mp", "old", "new", "oc", "nc", "seg")}
+            for _ in range(count):
+                for key, call in (
+                    ("mp", lambda rgb=rgb: engine.landmarks(rgb)),
+                    ("old", lambda rgb=rgb: engine.try_on(rgb, overlay, spec, realism=None)),
+                    ("new", lambda rgb=rgb: engine.try_on(rgb, overlay, spec)),
+                ):
+                    start = time.perf_counter()
+                    call()
+                    times[key].append(time.perf_counter() - start)
+            # The drawing alone, on faces found once: the flat composite against segmentation
+            # plus the realistic render.
+            faces = engine.measure(rgb)
+            placements = engine.place(faces, spec)
+            for _ in range(count):
+                start = time.perf_counter()
+                ar.composite(rgb, overlay, placements)
+                middle = time.perf_counter()
+                people = engine.segment_people(rgb, faces)
+                segmented = time.perf_counter()
+                ar.render(rgb, overlay, placements, faces, people=people)
+                end = time.perf_counter()
+                times["oc"].append(middle - start)
+                times["seg"].append(segmented - middle)
+                times["nc"].append(end - middle)
+            mp, old, new = (_median_ms(times[k]) for k in ("mp", "old", "new"))
+            print(
+                f"{f'{name} {side}px':<18}{mp:>10.1f}{old:>10.1f}{new:>10.1f}{new / old:>9.2f}"
+                f"{new / mp:>8.2f}{_median_ms(times['oc']):>10.2f}{_median_ms(times['nc']):>10.2f}"
+                f"{_median_ms(times['seg']):>9.2f}"
+            )
+    print(
+        "old/new path: detect, measure, place and draw (try_on with realism=None / default).\n"
+        "old/new comp: the drawing alone (new comp includes segment). Live frames only place\n"
+        "the piece (measure + place): they never segment or render, so they are unchanged."
+    )
+
+
 def main() -> None:
     """Run both modes and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=300)
+    parser.add_argument("--photos", type=int, default=30, help="runs per photo (0: skip)")
     args = parser.parse_args()
     frames = _frames(args.frames)
     rgba, spec = _crown()
@@ -160,6 +225,8 @@ def main() -> None:
             f"= {1000 / r['live']:6.1f} frames/s\n"
             f"  ratio live / landmarks-only           {r['live'] / r['landmarks_only']:7.3f}"
         )
+    if args.photos > 0:
+        _run_photos(args.photos, overlay, spec)
 
 
 if __name__ == "__main__":
