@@ -171,7 +171,9 @@ class TryOnEngine:
         if realism is None:
             image = composite(rgb, prepared, placements)
         else:
-            wants_people = realism.occlusion is not None or realism.shadow is not None
+            # Only a tiara needs the segmentation (its ends tuck into the hair); what hides a
+            # crown's band is the head model's job, so crowns skip its cost.
+            wants_people = realism.occlusion is not None and spec.kind == "tiara"
             people = self.segment_people(rgb, faces) if wants_people and faces else None
             image = render(rgb, prepared, placements, faces, people=people, settings=realism)
         return TryOnResult(image, tuple(faces), tuple(placements))

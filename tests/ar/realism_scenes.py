@@ -116,8 +116,10 @@ def draw(
     placements = [ar.place_piece(face, spec, face_index=i) for i, face in enumerate(detected.faces)]
     if settings is None:
         return ar.composite(detected.rgb, overlay, placements)
+    # As TryOnEngine.try_on does: only a tiara is drawn with the segmentation.
+    people = detected.people if spec.kind == "tiara" else None
     return render(
-        detected.rgb, overlay, placements, detected.faces, people=detected.people, settings=settings
+        detected.rgb, overlay, placements, detected.faces, people=people, settings=settings
     )
 
 
@@ -150,8 +152,8 @@ def _regen(detected: dict[str, Detected]) -> None:
 
 def _shots(detected: dict[str, Detected], folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    shots = {"astronaut": CROWN, "dim": CROWN, "camera": TIARA}
-    for photo, spec in shots.items():
+    shots = [("astronaut", CROWN), ("dim", CROWN), ("camera", CROWN), ("camera", TIARA)]
+    for photo, spec in shots:
         for label, settings in (("before", None), ("after", FULL)):
             path = folder / f"{photo}-{spec.kind}-{label}.png"
             Image.fromarray(draw(detected[photo], spec, settings)).save(path)

@@ -226,7 +226,9 @@ class _OneFace:
         pass
 
 
-def test_live_frames_never_build_the_segmenter(synthetic_face, frame_640, crown_spec, crown_rgba):
+def test_only_tiara_photos_build_the_segmenter(
+    synthetic_face, frame_640, crown_spec, tiara_spec, crown_rgba
+):
     built = []
 
     def factory():
@@ -237,9 +239,11 @@ def test_live_frames_never_build_the_segmenter(synthetic_face, frame_640, crown_
     # What a live frame does: measure and place, nothing drawn.
     assert len(engine.place(frame_640, crown_spec)) == 1
     assert engine.try_on(frame_640, crown_rgba, crown_spec, realism=None).faces
+    # A crown's occlusion needs only the head model.
+    assert engine.try_on(frame_640, crown_rgba, crown_spec).faces
     assert built == []
-    # A realistic photo is the only thing that segments.
+    # A realistic photo of a tiara is the only thing that segments.
     with pytest.raises(RuntimeError, match="no segmenter"):
-        engine.try_on(frame_640, crown_rgba, crown_spec)
+        engine.try_on(frame_640, crown_rgba, tiara_spec)
     assert built == [True]
     engine.close()
