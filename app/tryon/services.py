@@ -597,6 +597,7 @@ def save_snapshot(
 ) -> SavedSnapshot:
     """Composite the photo (as try_on_photo) and keep the result in the buyer's account."""
     result = try_on_photo(photo=photo, slug=slug, metal_code=metal_code)
+    advice_range = result.advice.range_mm if result.advice else None
     # A savepoint: a refused insert undoes only itself and takes its stored picture with it
     # (store_upload deletes the file when the savepoint, or the caller's transaction, rolls back).
     with atomic():
@@ -607,6 +608,8 @@ def save_snapshot(
             metal_id=result.piece.metal_id,
             image_name=stored.name,
             head_circumference_mm=result.advice.circumference_mm if result.advice else None,
+            head_circumference_low_mm=advice_range[0] if advice_range else None,
+            head_circumference_high_mm=advice_range[1] if advice_range else None,
             recommended_size=result.advice.size_code if result.advice else None,
         )
         db.session.add(snapshot)

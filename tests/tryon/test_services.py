@@ -274,6 +274,15 @@ def test_snapshots_are_kept_for_their_owner_only(tryon_app):
         assert path.read_bytes() == saved.result.jpeg
         assert saved.snapshot.recommended_size == saved.result.advice.size_code
         assert saved.snapshot.head_circumference_mm == saved.result.advice.circumference_mm
+        low, high = saved.result.advice.range_mm
+        assert (
+            saved.snapshot.head_circumference_low_mm,
+            saved.snapshot.head_circumference_high_mm,
+        ) == (
+            low,
+            high,
+        )
+        assert saved.snapshot.head_circumference_range_cm == f"{low / 10:.1f}–{high / 10:.1f}"
         assert [s.id for s in services.list_snapshots(user_id=owner)] == [snapshot_id]
         assert services.list_snapshots(user_id=other) == []
         with pytest.raises(services.SnapshotNotFound):

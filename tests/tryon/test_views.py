@@ -460,3 +460,32 @@ def test_live_answer_carries_the_range_and_its_spread(tryon_client):
     assert advice["summary"].startswith("between ")
     assert 0 < advice["frame_sd_mm"] < advice["sd_mm"]
     assert {s["code"] for s in page_data(tryon_client.get(PAGE))["sizes"]} == {"S", "M", "L"}
+
+
+def test_fit_notes_show_the_estimates_range_where_it_travels(tryon_app):
+    from types import SimpleNamespace
+
+    from flask import render_template
+
+    from app.tryon.models import TryonSnapshot
+
+    snapshot = TryonSnapshot(
+        head_circumference_mm=554, head_circumference_low_mm=529, head_circumference_high_mm=579
+    )
+    consultation = SimpleNamespace(
+        head_circumference_text="55.4 cm",
+        head_circumference_mm=554,
+        circumference_unit="cm",
+        recommended_size="M",
+        snapshot_id=None,
+        snapshot=snapshot,
+        fit_note_items=lambda: [],
+    )
+    with tryon_app.test_request_context():
+        notes = render_template("booking/_fit_notes.html", consultation=consultation)
+    assert "estimated by the try-on camera, likely 52.9–57.9 cm: a guide" in notes
+    # A snapshot saved before ranges were kept still reads as an estimate.
+    snapshot.head_circumference_low_mm = None
+    with tryon_app.test_request_context():
+        notes = render_template("booking/_fit_notes.html", consultation=consultation)
+    assert "estimated by the try-on camera: a guide" in notes
