@@ -94,7 +94,6 @@ def join_waitlist(*, product_id: int, email: str, user_id: int | None = None) ->
         product=product,
         product_link=public_url("catalog.show", slug=product.slug),
         leave_link=leave_url(product_id=product.id, email=address),
-        dedupe_key=f"waitlist-joined:{entry.id}",
     )
 
 
@@ -168,7 +167,9 @@ def notify_waiting(*, run: EditionRun) -> int:
             run=run,
             product_link=product_link,
             leave_link=leave_url(product_id=product.id, email=entry.email),
-            dedupe_key=f"waitlist-batch:{entry.id}",
+            # One message per batch and mailbox, whatever happens to the entry's row (an id
+            # is not a name: SQLite reuses the id of a row that was deleted).
+            dedupe_key=f"waitlist-batch:{run.id}:{entry.email_key}",
         )
         entry.notified_at = now
         entry.notified_run_id = run.id

@@ -74,6 +74,19 @@ def test_one_live_entry_per_mailbox_and_one_welcome(app_ctx, sold_out):
         assert "http://diadem.test/shop/aurora-tiara" in _body(mail[0], kind)
 
 
+def test_an_address_joining_after_another_left_is_welcomed(app, client, sold_out):
+    """Found by looking at the pages: the welcome's dedupe key was the entry's id, which SQLite
+    hands out again after a delete, so the next address to join got no email."""
+    with app.app_context():
+        _join("ada@example.com", sold_out)
+        _join("bea@example.com", sold_out)
+        path = LEAVE_LINK.search(_body(_mail(app)[-1]))[0].removeprefix("http://diadem.test")
+    client.post(path, data={"csrf_token": csrf_token(client, path)})
+    with app.app_context():
+        _join("cy@example.com", sold_out)
+        assert [m["To"] for m in _mail(app)][-1] == "cy@example.com"
+
+
 def test_only_a_sold_out_published_design_takes_a_waiting_list(app_ctx):
     in_stock = make_product("in-stock-crown", sold=3)
     commission = make_product("made-to-order", tier="custom")
