@@ -39,6 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.domain import tracking
+from app.domain.careplans import CarePlanTerms
 from app.domain.clock import utcnow
 from app.domain.orders import LABELS, OrderStatus
 from app.domain.pricing import Breakdown
@@ -233,6 +234,12 @@ class OrderLine(db.Model):
         CheckConstraint("deposit_minor >= 0", name="deposit_not_negative"),
         CheckConstraint("tier = 'custom' OR deposit_minor = 0", name="deposit_only_custom"),
         CheckConstraint("piece_released_at IS NULL OR piece_id IS NOT NULL", name="release_piece"),
+        CheckConstraint("care_plan_minor >= 0", name="care_plan_not_negative"),
+        CheckConstraint(
+            "(care_plan_rule IS NULL AND care_plan_minor = 0 AND care_plan_ends_on IS NULL)"
+            " OR (care_plan_rule IN ('share', 'fixed') AND care_plan_rule_amount > 0)",
+            name="care_plan_frozen_whole",
+        ),
         # At most one live (reserved or sold) line per numbered piece; released lines keep
         # their piece_id as history without blocking a later sale of the same piece.
         Index(
@@ -264,6 +271,18 @@ class OrderLine(db.Model):
     deposit_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     # Production stage, owned by the staff workspace; checkout sets the first one on payment.
     stage: Mapped[str | None] = mapped_column(String(40))
+    # The care plan bought with the piece, frozen at purchase like the breakdown (whose
+    # ``care_plan`` line is its price): later changes to the plan do not alter it. The end
+    # date is set on delivery; a plan with no term (years NULL) is for life and never ends.
+    care_plan_id: Mapped[int | None] = mapped_column(
+        ForeignKey("care_plans.id", ondelete="SET NULL")
+    )
+    care_plan_name: Mapped[str] = mapped_column(String(80), default="", server_default="")
+    care_plan_years: Mapped[int | None]
+    care_plan_rule: Mapped[str | None] = mapped_column(String(8))
+    care_plan_rule_amount: Mapped[int | None] = mapped_column(BigInteger)
+    care_plan_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    care_plan_ends_on: Mapped[date | None]
 
     order: Mapped[Order] = relationship(back_populates="lines")
     product = relationship("Product")
@@ -278,6 +297,18 @@ class OrderLine(db.Model):
         return self.tier == "custom"
 
     @property
+    def care_plan_terms(self) -> CarePlanTerms | None:
+        """The plan as it was sold with this piece, or None."""
+        if self.care_plan_rule is None:
+            return None
+        return CarePlanTerms(
+            name=self.care_plan_name,
+            years=self.care_plan_years,
+            rule=self.care_plan_rule,
+            amount=self.care_plan_rule_amount or 0,
+        )
+
+    @property
     def is_holding_piece(self) -> bool:
         return self.piece_id is not None and self.piece_released_at is None
 
@@ -290,6 +321,72 @@ class OrderLine(db.Model):
             if revision.accepted_at is None and revision.withdrawn_at is None:
                 return revision
         return None
+
+
+class CarePlan(db.Model):
+    """A care plan admins offer at checkout: its term and price rule, as they are now.
+
+    Admins change a plan's rule or retire it (``care_plan_changes`` keeps the dated history);
+    order lines froze what they bought, so nothing sold changes with it.
+    """
+
+    __tablename__ = "care_plans"
+    __table_args__ = (
+        CheckConstraint("years IS NULL OR years BETWEEN 1 AND 50", name="years_range"),
+        CheckConstraint("rule IN ('share', 'fixed')", name="rule_known"),
+        CheckConstraint(
+            "(rule = 'share' AND amount BETWEEN 1 AND 5000) OR (rule = 'fixed' AND amount > 0)",
+            name="amount_in_range",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    years: Mapped[int | None]  # None: for the piece's lifetime
+    rule: Mapped[str] = mapped_column(String(8))
+    # Basis points of the piece's price ('share') or minor units of the currency ('fixed').
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    retired_at: Mapped[datetime | None]
+
+    changes: Mapped[list[CarePlanChange]] = relationship(
+        back_populates="plan", cascade="all, delete-orphan", order_by="CarePlanChange.id"
+    )
+
+    @property
+    def terms(self) -> CarePlanTerms:
+        return CarePlanTerms(name=self.name, years=self.years, rule=self.rule, amount=self.amount)
+
+
+class CarePlanChange(db.Model):
+    """One dated step in a plan's life: offered, its rule changed, retired (who, when, why)."""
+
+    __tablename__ = "care_plan_changes"
+    __table_args__ = (
+        CheckConstraint("action IN ('offered', 'changed', 'retired')", name="action_known"),
+        CheckConstraint("rule IN ('share', 'fixed')", name="rule_known"),
+        Index("ix_care_plan_changes_changed_at", "changed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("care_plans.id", ondelete="CASCADE"))
+    action: Mapped[str] = mapped_column(String(8))
+    rule: Mapped[str] = mapped_column(String(8))  # the rule from this change on
+    amount: Mapped[int] = mapped_column(BigInteger)
+    note: Mapped[str] = mapped_column(String(200), default="")
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    plan: Mapped[CarePlan] = relationship(back_populates="changes")
+    changed_by = relationship("User")
+
+    @property
+    def rule_text(self) -> str:
+        """The price rule this change set, in the words the page prints."""
+        plan = self.plan
+        terms = CarePlanTerms(name=plan.name, years=plan.years, rule=self.rule, amount=self.amount)
+        return terms.rule_text(plan.currency)
 
 
 class PriceRevision(db.Model):

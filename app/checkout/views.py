@@ -229,6 +229,7 @@ def checkout():
                         details=_details(form),
                         payment_method=form.payment_method.data,
                         policy_accepted=form.accept_policy.data,
+                        care_plan_id=request.form.get("care_plan", ""),
                     )
             except services.SoldOut as exc:
                 flash(str(exc), "danger")
@@ -240,7 +241,17 @@ def checkout():
                 return _after_placing(order)
     status = 400 if form.is_submitted() and not late else 200
     return (
-        render_template("checkout/order_new.html", form=form, summary=summary, late=late),
+        render_template(
+            "checkout/order_new.html",
+            form=form,
+            summary=summary,
+            late=late,
+            plan_quotes=services.quote_plans(
+                breakdowns=[(line.breakdown, line.item.quantity) for line in summary.lines],
+                currency=summary.currency,
+            ),
+            chosen_plan=request.form.get("care_plan", "")[:12],
+        ),
         status,
     )
 

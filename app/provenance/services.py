@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from app.catalog.models import EditionRun, Piece, Product
+from app.checkout import services as checkout
 from app.common import references
 from app.common.locks import lock_row
 from app.common.transactions import atomic
@@ -364,6 +365,7 @@ class PassportView:
     origin: dict[str, Any]
     run_passport: Passport | None
     makers: list[str]
+    care_plan: Any = None  # checkout's PlanCover: the current owner's care plan, or None
 
     @property
     def edition_label(self) -> str:
@@ -396,7 +398,17 @@ def passport_view(code: str) -> PassportView:
         origin=origin,
         run_passport=run_passport,
         makers=makers,
+        care_plan=_care_plan(passport),
     )
+
+
+def _care_plan(passport: Passport) -> Any:
+    """The care plan the piece's current owner bought (checkout keeps it, frozen on the line)."""
+    if passport.piece_id is not None:
+        return checkout.plan_on_piece(piece_id=passport.piece_id)
+    if passport.order_line_id is not None:
+        return checkout.plan_on_piece(order_line_id=passport.order_line_id)
+    return None
 
 
 @dataclass(frozen=True)

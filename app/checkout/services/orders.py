@@ -15,6 +15,7 @@ from app.catalog.models import Metal, Product
 from app.catalog.services import UnknownOption, price_product
 from app.checkout import payments
 from app.checkout.models import Order, OrderLine, Payment, PaymentStatus, PriceRevision
+from app.checkout.services import care_plans
 from app.checkout.services.cart import (
     CartOwner,
     _user_cart,
@@ -142,8 +143,12 @@ def place_order(
     details: ShippingDetails,
     payment_method: str,
     policy_accepted: bool,
+    care_plan_id: object = None,
 ) -> Order:
     """Turn the cart into an order: price it, reserve numbered pieces, open the payment.
+
+    ``care_plan_id`` (optional) adds that care plan to every piece, as its own breakdown
+    line; a plan that is not offered raises CarePlanError before anything is written.
 
     Raises CartError (empty cart, unknown piece), HoldLimitReached (the buyer would hold
     more of an edition than one buyer may), SoldOut (a run ran out: nothing is reserved),
@@ -153,6 +158,7 @@ def place_order(
     if not policy_accepted:
         raise CheckoutError("Please accept the returns and repairs policy.")
     method = _check_payment_method(payment_method)
+    plan = care_plans.chosen_plan(care_plan_id)
     items = cart_items(owner=owner)
     if not items:
         raise CartError("Your cart is empty.")
@@ -182,10 +188,12 @@ def place_order(
             elif priced.breakdown.currency != order.currency:
                 raise CartError(f"{product.name} is priced in another currency.")
             products.append(product)
+            breakdown = care_plans.with_plan(priced.breakdown, plan)
             for _ in range(item.quantity):
-                order.lines.append(
-                    _order_line(product, metal, priced.size.code, priced.breakdown, now)
-                )
+                line = _order_line(product, metal, priced.size.code, breakdown, now)
+                if plan is not None:
+                    care_plans.freeze_plan(line, plan)
+                order.lines.append(line)
         check_hold_limit(buyer, _studio_pieces(order), now=now)
         db.session.add(order)
         order.reserved_until = _hold_until(order, now)

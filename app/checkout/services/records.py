@@ -16,6 +16,7 @@ from app.checkout.services.errors import OrderNotFound
 from app.common.locks import lock_row
 from app.common.references import new_reference
 from app.domain import orders
+from app.domain.careplans import care_plan_amount
 from app.domain.clock import utcnow
 from app.domain.orders import OrderAction
 from app.domain.pricing import Breakdown
@@ -72,9 +73,10 @@ def _refresh_lines(order: Order) -> None:
 
 
 def _recompute_totals(order: Order) -> None:
-    goods = shipping = total = studio = deposits = 0
+    goods = shipping = total = studio = deposits = plans = 0
     for line in order.lines:
         breakdown = line.frozen_breakdown()
+        plans += care_plan_amount(breakdown).minor
         total += breakdown.total.minor
         goods += breakdown.goods_value.minor
         shipping += breakdown.total.minor - breakdown.goods_value.minor
@@ -85,8 +87,9 @@ def _recompute_totals(order: Order) -> None:
     order.total_minor = total
     order.goods_minor = goods
     order.shipping_minor = shipping
-    # Insured shipping declares the goods' full value (not just what has been paid so far).
-    order.insured_value_minor = goods
+    # Insured shipping declares the goods' full value (not just what has been paid so far);
+    # a care plan is a promise of repairs, not something in the parcel.
+    order.insured_value_minor = goods - plans
     order.deposit_minor = deposits
     order.balance_minor = total - studio - deposits
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from app.checkout.models import Order, PriceRevision
+from app.checkout.services.care_plans import reprice_plan
 from app.checkout.services.errors import InvalidTransition, OrderNotFound, RevisionError
 from app.checkout.services.notifications import notify
 from app.checkout.services.records import _event, _lock_order, _recompute_totals, freeze_breakdown
+from app.domain.careplans import care_plan_amount
 from app.domain.clock import utcnow
 from app.domain.money import Money
 from app.domain.orders import OrderStatus as S
@@ -60,7 +62,8 @@ def propose_revision(
                 amount=Money(extra_minor, cur),
             )
         )
-    breakdown = Breakdown(lines=tuple(new_lines), currency=cur)
+    # A care plan is priced on the final piece: its line follows the revised price.
+    breakdown = reprice_plan(line, Breakdown(lines=tuple(new_lines), currency=cur))
     floor = line.deposit_minor if order.status != S.DRAFT else 0
     if breakdown.total.minor < max(floor, 1):
         raise RevisionError(
@@ -107,6 +110,7 @@ def accept_revision(*, order_id: int, revision_id: int) -> Order:
     line.breakdown = revision.breakdown
     line.breakdown_version = revision.version
     line.total_minor = revision.total_minor
+    line.care_plan_minor = care_plan_amount(revision.frozen_breakdown()).minor
     if order.status == S.DRAFT:
         percent = line.product.deposit_percent or 100
         line.deposit_minor = deposit_split(Money(revision.total_minor, order.currency), percent)[

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 
 from app.checkout.models import EXPIRED_REASON, Order, Payment, PaymentStatus, RefundStatus
+from app.checkout.services import care_plans
 from app.checkout.services.aftersale import SIGNED_BY_MAX, aftersale_terms
 from app.checkout.services.errors import InvalidTransition, SoldOut
 from app.checkout.services.expiry import _cancel_intents_after_commit
@@ -184,6 +185,7 @@ def mark_delivered(
     _move(order, OrderAction.DELIVER)
     order.delivered_at = delivered_at
     order.delivered_signed_by = signed_by
+    care_plans.start_plans(order, delivered_at=delivered_at)
     _event(order, "delivered", f"Delivered {day:%-d %B %Y}, signed for by {signed_by}", by_user_id)
     notify(order, "order_delivered", aftersale=aftersale_terms(order))
     return order
