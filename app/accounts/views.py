@@ -138,6 +138,10 @@ def account():
     return render_template("accounts/account_show.html", user=current_user)
 
 
+# The email form's fields are named apart from the password form's (one page, unique ids).
+EMAIL_FORM_PREFIX = "change-email"
+
+
 def _settings_page(status: int = 200, **forms_given):
     """The account settings page: three forms, each posting on its own (a refused one comes
     back with its errors, the others fresh)."""
@@ -149,7 +153,8 @@ def _settings_page(status: int = 200, **forms_given):
             "accounts/account_edit.html",
             user=current_user,
             name_form=name_form,
-            email_form=forms_given.get("email_form") or forms.EmailChangeForm(formdata=None),
+            email_form=forms_given.get("email_form")
+            or forms.EmailChangeForm(formdata=None, prefix=EMAIL_FORM_PREFIX),
             password_form=forms_given.get("password_form")
             or forms.PasswordChangeForm(formdata=None),
         ),
@@ -179,7 +184,7 @@ def change_name():
 @login_required
 @limiter.limit("10 per hour")
 def change_email():
-    form = forms.EmailChangeForm()
+    form = forms.EmailChangeForm(prefix=EMAIL_FORM_PREFIX)
     if form.validate_on_submit():
         try:
             with atomic():

@@ -23,6 +23,8 @@ def bea(app, client):
 
 def _post(client, path: str, **data):
     data["csrf_token"] = csrf_token(client, "/account/settings")
+    if path.endswith("/email"):  # the email form's fields are prefixed (unique ids on the page)
+        data = {f"change-email-{name}": value for name, value in data.items()}
     return client.post(path, data=data)
 
 
