@@ -120,6 +120,7 @@ def register_blueprints(app: Flask) -> None:
     from app.booking import views as booking
     from app.catalog import batch_views
     from app.catalog import views as catalog
+    from app.checkout import address_views as checkout_addresses
     from app.checkout import views as checkout
     from app.dashboard import views as dashboard
     from app.main import discovery, policy_views
@@ -154,6 +155,7 @@ def register_blueprints(app: Flask) -> None:
         tryon.bp,
         checkout.bp,
         checkout.staff_bp,
+        checkout_addresses.bp,
         booking.bp,
         booking_staff.staff_bp,
         dashboard.bp,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from types import SimpleNamespace
 
 from babel.numbers import get_currency_precision
 from flask_wtf import FlaskForm
@@ -69,10 +68,12 @@ class RemoveLineForm(FlaskForm):
     key = HiddenField(validators=[DataRequired(), Length(max=60)])
 
 
-class CheckoutForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
-    name = StringField("Full name", validators=[DataRequired(), Length(max=120)])
-    phone = TelField("Phone (for the courier)", validators=[Optional(), Length(max=40)])
+class AddressForm(FlaskForm):
+    """A delivery address; valid only as its country's post would read it (app.common.addresses).
+
+    After ``validate()``, ``postal_address`` is the address as its country writes it.
+    """
+
     address_line1 = StringField("Address", validators=[DataRequired(), Length(max=200)])
     address_line2 = StringField("Address line 2", validators=[Optional(), Length(max=200)])
     city = StringField("Town or city", validators=[DataRequired(), Length(max=100)])
@@ -83,6 +84,50 @@ class CheckoutForm(FlaskForm):
     )
     postal_code = StringField("Postcode or ZIP code", validators=[Optional(), Length(max=20)])
     country = SelectField("Country", validators=[DataRequired("Choose a country.")])
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.country.choices = country_choices()
+        self.postal_address: addresses.PostalAddress | None = None
+
+    def validate(self, extra_validators=None) -> bool:
+        """The fields' own checks, then the address as its country's post would read it."""
+        valid = super().validate(extra_validators)
+        self.postal_address = None
+        if self.country.errors or self.postal_code.errors or self.region.errors:
+            return False
+        try:
+            self.postal_address = addresses.validate(self.entered_address())
+        except addresses.AddressError as exc:
+            for name, message in exc.errors.items():
+                getattr(self, name).errors.append(message)
+            return False
+        return valid
+
+    def entered_address(self) -> addresses.PostalAddress:
+        return addresses.PostalAddress(
+            line1=self.address_line1.data or "",
+            line2=self.address_line2.data or "",
+            city=self.city.data or "",
+            region=self.region.data or "",
+            postal_code=self.postal_code.data or "",
+            country=self.country.data or "",
+        )
+
+    def fill(self, address: addresses.PostalAddress) -> None:
+        """Start from a saved address (a GET: nothing was typed yet)."""
+        self.address_line1.data = address.line1
+        self.address_line2.data = address.line2
+        self.city.data = address.city
+        self.region.data = address.region
+        self.postal_code.data = address.postal_code
+        self.country.data = address.country
+
+
+class CheckoutForm(AddressForm):
+    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
+    name = StringField("Full name", validators=[DataRequired(), Length(max=120)])
+    phone = TelField("Phone (for the courier)", validators=[Optional(), Length(max=40)])
     event_date = DateField(
         "Date of your event (optional)",
         validators=[Optional()],
@@ -98,7 +143,6 @@ class CheckoutForm(FlaskForm):
 
     def __init__(self, *args, payment_methods: list[tuple[str, str]], **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.country.choices = country_choices()
         self.payment_method.choices = payment_methods
         if not self.is_submitted():
             self.payment_method.data = payment_methods[0][0]
@@ -106,31 +150,6 @@ class CheckoutForm(FlaskForm):
     def validate_event_date(self, field) -> None:
         if field.data is not None and field.data < utcnow().date():
             raise ValidationError("That date has passed.")
-
-    def validate(self, extra_validators=None) -> bool:
-        """The fields' own checks, then the address as its country's post would read it."""
-        valid = super().validate(extra_validators)
-        self.postal_address = None
-        if self.country.errors or self.postal_code.errors or self.region.errors:
-            return False
-        try:
-            self.postal_address = addresses.validate(addresses.PostalAddress.of(self.data_view()))
-        except addresses.AddressError as exc:
-            for name, message in exc.errors.items():
-                getattr(self, name).errors.append(message)
-            return False
-        return valid
-
-    def data_view(self) -> SimpleNamespace:
-        return SimpleNamespace(
-            name=self.name.data or "",
-            address_line1=self.address_line1.data or "",
-            address_line2=self.address_line2.data or "",
-            city=self.city.data or "",
-            region=self.region.data or "",
-            postal_code=self.postal_code.data or "",
-            country=self.country.data or "",
-        )
 
 
 class PaymentMethodForm(FlaskForm):

@@ -25,6 +25,7 @@ from app.accounts.access import staff_required
 from app.accounts.permissions import Permission, permission_required
 from app.checkout import cart_badge, forms, invoices, services
 from app.checkout.models import Order
+from app.checkout.services import address_book
 from app.common.transactions import atomic
 from app.common.visitors import visitor_key
 from app.domain.money import parse_major
@@ -218,6 +219,9 @@ def checkout():
     if not form.is_submitted() and current_user.is_authenticated:
         form.email.data = current_user.email
         form.name.data = current_user.name
+        latest = address_book.latest_address(user_id=current_user.id)
+        if latest:
+            form.fill(latest)
     late = False
     if form.validate_on_submit():
         late = services.late_for_event(event_date=form.event_date.data, ship_by=summary.ship_by)
