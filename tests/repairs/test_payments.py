@@ -236,3 +236,51 @@ def test_the_card_amount_is_the_quote_and_a_webhook_replay_counts_once(
         assert ticket.paid_minor == 4_550 and ticket.payments[0].status == "succeeded"
         assert db.session.execute(db.select(db.func.count(RepairPayment.id))).scalar_one() == 1
         start(ticket_id, atelier)
+
+
+def test_a_declined_piece_ships_back_with_its_tracking(app, client, atelier, delivered):
+    _, line_id = delivered
+    with app.app_context():
+        ticket_id = requested(atelier, line_id)
+        with atomic():
+            repairs.assess(
+                ticket_id=ticket_id,
+                assessment="x",
+                under_warranty=False,
+                by_user_id=atelier.artisan_id,
+            )
+        with atomic():
+            repairs.send_quote(
+                ticket_id=ticket_id, quote_minor=9_000, note="", by_user_id=atelier.artisan_id
+            )
+        with atomic():
+            repairs.decide_quote(
+                ticket_id=ticket_id, accept=False, comment="", by_user_id=atelier.customer_id
+            )
+        reference = db.session.get(RepairTicket, ticket_id).reference
+    assert client.get(f"/repairs/{ticket_id}/pay").status_code == 404  # not a guest's ticket
+    login(client, "theo@example.org", PASSWORD)
+    page = f"/staff/repairs/{ticket_id}"
+    form = {
+        "csrf_token": csrf_token(client, page),
+        "expected_status": "declined",
+        "carrier": "DHL Express",
+        "tracking_number": "  ",
+    }
+    assert client.post(f"{page}/ship", data=form).status_code == 400
+    form["tracking_number"] = "JD0146"
+    assert client.post(f"{page}/ship", data=form).status_code == 302
+    with app.app_context():
+        ticket = db.session.get(RepairTicket, ticket_id)
+        assert (ticket.status, ticket.carrier, ticket.tracking_number) == (
+            "returned",
+            "DHL Express",
+            "JD0146",
+        )
+        [mail] = [
+            m
+            for m in read_outbox(app.config["MAIL_OUTBOX_DIR"])
+            if m["Subject"] == f"Your piece is on its way back ({reference})"
+        ]
+        text = mail.get_body(("plain",)).get_content()
+        assert "https://www.dhl.com/global-en/home/tracking.html?tracking-id=JD0146" in text
