@@ -13,6 +13,7 @@ from app.common.transactions import atomic
 from app.domain.aftersale import add_years, delivery_day
 from app.domain.clock import utcnow
 from app.extensions import db
+from app.provenance import services as provenance
 from app.staff import services as staff
 from tests.helpers import csrf_token, login
 from tests.staff.builders import PASSWORD, only_line, paid_order, studio_to_packed
@@ -109,6 +110,11 @@ def test_staff_record_delivery_and_the_buyer_is_told_the_dates(app, client, ship
         assert order.status == "delivered" and order.delivered_signed_by == "Bea Buyer"
         assert delivery_day(delivered_at=order.delivered_at, zone=studio_zone()) == delivered_on
         assert order.events[-1].kind == "delivered" and "Bea Buyer" in order.events[-1].message
+        # The passport reads on: delivered on that day, and never who signed for it.
+        passport = provenance.passport_for_line(only_line(order))
+        last = provenance.entries_of(passport.id)[-1]
+        assert (last.kind, last.summary) == ("dispatch", "Delivered to its owner, signed for.")
+        assert last.occurred_on == delivered_on and "Bea" not in str(last.details)
         [mail] = mails("order_delivered")
         assert mail.subject == f"Your Diadem order {shipped} has arrived"
         for body in (mail.text_body, mail.html_body):

@@ -85,13 +85,28 @@ def ship_order(
 
 
 def record_delivery(*, order_id: int, delivered_on: date, signed_by: str, by_user_id: int) -> Order:
-    """Record the signed-for delivery (workshop work); checkout moves the order and emails."""
+    """Record the signed-for delivery (workshop work); checkout moves the order and emails.
+
+    Each piece's passport records the delivery too (the day, never who signed: a passport
+    carries no customer data), so its story reads on to whatever comes after.
+    """
     try:
-        return checkout.mark_delivered(
+        order = checkout.mark_delivered(
             order_id=order_id, delivered_on=delivered_on, signed_by=signed_by, by_user_id=by_user_id
         )
     except checkout.CheckoutError as exc:
         raise ShippingError(str(exc)) from exc
+    for line in order.lines:
+        passport = _passport_of(line)
+        if passport is not None:
+            provenance.record_entry(
+                passport_id=passport.id,
+                kind="dispatch",
+                summary="Delivered to its owner, signed for.",
+                recorded_by_id=by_user_id,
+                occurred_on=delivered_on,
+            )
+    return order
 
 
 def _passport_links(lines: list[OrderLine]) -> list[tuple[str, str]]:
