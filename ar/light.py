@@ -136,7 +136,7 @@ def apply_light(
         _shoulder(patch, top)
 
 
-def _shoulder(patch: np.ndarray, top: float, knee: float = 0.8) -> None:
+def _shoulder(patch: np.ndarray, top: float, knee: float = 0.9) -> None:
     """Compress premultiplied colour from knee up to top (times alpha) into knee..1, smoothly."""
     # f(e) = e / (1 + e / m) leaves the slope 1 at the knee and sends top to exactly 1.
     span, room = top - knee, 1.0 - knee

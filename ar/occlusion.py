@@ -18,8 +18,9 @@ import numpy as np
 from ar.light import FACE_OVAL
 from ar.measurement import FaceMeasurement
 
-# Segmentation runs on a copy of the heads' box no larger than this a side.
-SEGMENT_SIDE = 320
+# Segmentation runs on a copy of the heads' box no larger than this a side (the model's own
+# input size).
+SEGMENT_SIDE = 256
 
 
 @dataclass(frozen=True)

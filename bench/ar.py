@@ -134,52 +134,74 @@ def _median_ms(samples: list[float]) -> float:
     return statistics.median(samples) * 1000
 
 
-def _run_photos(count: int, overlay: ar.Overlay, spec: ar.PieceSpec) -> None:
+def _time_photo(
+    engine: ar.TryOnEngine, rgb: np.ndarray, overlay: ar.Overlay, piece: ar.PieceSpec, count: int
+) -> dict[str, float]:
+    """Median ms of raw MediaPipe, the old and new photo paths, and the drawing alone."""
+    engine.try_on(rgb, overlay, piece)  # builds the segmenter; warms both paths
+    calls = {
+        "mp": lambda: engine.landmarks(rgb),
+        "old": lambda: engine.try_on(rgb, overlay, piece, realism=None),
+        "new": lambda: engine.try_on(rgb, overlay, piece),
+    }
+    keys = ("mp", "old", "new", "oc", "nc", "seg", "cpu_mp", "cpu_old", "cpu_new")
+    times: dict[str, list[float]] = {k: [] for k in keys}
+    for _ in range(count):
+        # Interleaved, so a busy moment on the machine hits all three alike. CPU time (all of
+        # this process's threads) is reported too: it suffers less from a crowded machine.
+        for key, call in calls.items():
+            start, cpu = time.perf_counter(), time.process_time()
+            call()
+            times[key].append(time.perf_counter() - start)
+            times[f"cpu_{key}"].append(time.process_time() - cpu)
+    # The drawing alone, on faces found once: the flat composite against segmentation (tiaras
+    # only, as try_on does) plus the realistic render.
+    faces = engine.measure(rgb)
+    placements = engine.place(faces, piece)
+    for _ in range(count):
+        start = time.perf_counter()
+        ar.composite(rgb, overlay, placements)
+        middle = time.perf_counter()
+        people = engine.segment_people(rgb, faces) if piece.kind == "tiara" else None
+        segmented = time.perf_counter()
+        ar.render(rgb, overlay, placements, faces, people=people)
+        end = time.perf_counter()
+        times["oc"].append(middle - start)
+        times["seg"].append(segmented - middle)
+        times["nc"].append(end - middle)
+    return {key: _median_ms(samples) for key, samples in times.items()}
+
+
+def _run_photos(count: int, overlay: ar.Overlay, crown: ar.PieceSpec) -> None:
     """Time the photo path old (flat) and new (realistic), interleaved, on the same photos."""
     print(
         "\nphoto path (still engine, up to 4 faces; median ms; old and new interleaved)\n"
         f"{'photo':<18}{'mediapipe':>10}{'old path':>10}{'new path':>10}{'new/old':>9}"
-        f"{'new/mp':>8}{'old comp':>10}{'new comp':>10}{'segment':>9}"
+        f"{'new/mp':>8}{'old comp':>10}{'new comp':>10}{'segment':>9}{'cpu new/old':>13}"
+        f"{'cpu new/mp':>12}"
     )
+    tiara = ar.PieceSpec("tiara", 130, crown.band_left, crown.band_right)
+    rows = [
+        ("astronaut", 512, crown),
+        ("astronaut", 1024, crown),
+        ("cameraman", 1024, crown),
+        ("astronaut", 1024, tiara),
+        ("cameraman", 1024, tiara),
+    ]
     with ar.create_engine("still") as engine:
-        for name, side in (("astronaut", 512), ("astronaut", 1024), ("cameraman", 1024)):
-            rgb = _photo(name, side)
-            engine.try_on(rgb, overlay, spec)  # builds the segmenter; warms both paths
-            times: dict[str, list[float]] = {k: [] for k in ("mp", "old", "new", "oc", "nc", "seg")}
-            for _ in range(count):
-                for key, call in (
-                    ("mp", lambda rgb=rgb: engine.landmarks(rgb)),
-                    ("old", lambda rgb=rgb: engine.try_on(rgb, overlay, spec, realism=None)),
-                    ("new", lambda rgb=rgb: engine.try_on(rgb, overlay, spec)),
-                ):
-                    start = time.perf_counter()
-                    call()
-                    times[key].append(time.perf_counter() - start)
-            # The drawing alone, on faces found once: the flat composite against segmentation
-            # plus the realistic render.
-            faces = engine.measure(rgb)
-            placements = engine.place(faces, spec)
-            for _ in range(count):
-                start = time.perf_counter()
-                ar.composite(rgb, overlay, placements)
-                middle = time.perf_counter()
-                people = engine.segment_people(rgb, faces)
-                segmented = time.perf_counter()
-                ar.render(rgb, overlay, placements, faces, people=people)
-                end = time.perf_counter()
-                times["oc"].append(middle - start)
-                times["seg"].append(segmented - middle)
-                times["nc"].append(end - middle)
-            mp, old, new = (_median_ms(times[k]) for k in ("mp", "old", "new"))
+        for name, side, piece in rows:
+            t = _time_photo(engine, _photo(name, side), overlay, piece, count)
             print(
-                f"{f'{name} {side}px':<18}{mp:>10.1f}{old:>10.1f}{new:>10.1f}{new / old:>9.2f}"
-                f"{new / mp:>8.2f}{_median_ms(times['oc']):>10.2f}{_median_ms(times['nc']):>10.2f}"
-                f"{_median_ms(times['seg']):>9.2f}"
+                f"{f'{name[:5]} {piece.kind} {side}':<18}{t['mp']:>10.1f}{t['old']:>10.1f}"
+                f"{t['new']:>10.1f}{t['new'] / t['old']:>9.2f}{t['new'] / t['mp']:>8.2f}"
+                f"{t['oc']:>10.2f}{t['nc']:>10.2f}{t['seg']:>9.2f}"
+                f"{t['cpu_new'] / t['cpu_old']:>13.2f}{t['cpu_new'] / t['cpu_mp']:>12.2f}"
             )
     print(
-        "old/new path: detect, measure, place and draw (try_on with realism=None / default).\n"
-        "old/new comp: the drawing alone (new comp includes segment). Live frames only place\n"
-        "the piece (measure + place): they never segment or render, so they are unchanged."
+        "old/new path: detect, measure, place and draw (try_on with realism=None / default);\n"
+        "cpu: the same ratios in process CPU time rather than wall time.\n"
+        "old/new comp: the drawing alone (new comp includes segment, tiaras only). Live frames\n"
+        "only place the piece (measure + place): they never segment or render: unchanged."
     )
 
 
