@@ -112,8 +112,9 @@ def repair_cover(
     """Whether a repair asked for on ``today`` is covered, counted from the delivery day.
 
     The warranty runs ``years`` from ``delivered_on`` (inclusive, ``add_years``); a care plan,
-    when the piece has one, covers until ``care_plan_ends_on`` (inclusive). Without a delivery
-    on record (a walk-in piece sold elsewhere) only a care plan can cover it.
+    when the piece has one, covers until ``care_plan_ends_on`` (inclusive; ``date.max`` for a
+    lifetime plan). Without a delivery on record (a walk-in piece sold elsewhere) only a care
+    plan can cover it.
     """
     warranty_ends = add_years(delivered_on, years) if delivered_on is not None else None
     if warranty_ends is not None and today <= warranty_ends:
@@ -122,6 +123,8 @@ def repair_cover(
             f"Covered: within the {years}-year warranty until {_day(warranty_ends)}.",
             warranty_ends,
         )
+    if care_plan_ends_on == date.max:  # a lifetime plan never ends
+        return Cover(True, "Covered: by the lifetime care plan.", care_plan_ends_on)
     if care_plan_ends_on is not None and today <= care_plan_ends_on:
         return Cover(
             True, f"Covered: by the care plan until {_day(care_plan_ends_on)}.", care_plan_ends_on

@@ -165,3 +165,14 @@ def test_a_care_plan_covers_past_the_warranty_and_no_delivery_is_no_warranty():
     )
     walk_in = repair_cover(delivered_on=None, today=date(2027, 3, 1))
     assert not walk_in.covered and "no delivery on record" in walk_in.reason
+
+
+def test_a_lifetime_care_plan_covers_for_ever_after_the_warranty():
+    cover = repair_cover(
+        delivered_on=date(2020, 2, 29), care_plan_ends_on=date.max, today=date(2070, 3, 1)
+    )
+    assert cover == Cover(True, "Covered: by the lifetime care plan.", date.max)
+    inside = repair_cover(
+        delivered_on=date(2026, 1, 5), care_plan_ends_on=date.max, today=date(2027, 1, 5)
+    )
+    assert inside.reason.startswith("Covered: within the 2-year warranty")

@@ -70,8 +70,11 @@ def cover_for(ticket: RepairTicket) -> aftersale.Cover:
     start = (line.order.delivered_at or line.order.shipped_at) if line is not None else None
     delivered_on = aftersale.delivery_day(delivered_at=start, zone=zone) if start else None
     asked_on = aftersale.delivery_day(delivered_at=ticket.created_at or utcnow(), zone=zone)
-    # care_plan_ends_on: the care plans (issue 13) pass the order line's plan here.
-    return aftersale.repair_cover(delivered_on=delivered_on, today=asked_on)
+    # The care plan bought with the piece (frozen on its order line; date.max for lifetime).
+    plan_ends = checkout.plan_cover_ends(line) if line is not None else None
+    return aftersale.repair_cover(
+        delivered_on=delivered_on, care_plan_ends_on=plan_ends, today=asked_on
+    )
 
 
 def is_paid(ticket: RepairTicket) -> bool:
