@@ -1,6 +1,6 @@
 """Postal addresses are validated and written one way everywhere (app.common.addresses): each
 country's own order ("London" then "SW1A 1AA"; "Springfield, IL 62701"), on checkout, the order
-page, the invoice, emails and the staff's order page."""
+page, the invoice, emails, the staff's order page and the packing slip."""
 
 from __future__ import annotations
 
@@ -171,5 +171,5 @@ def test_every_page_and_email_with_the_address_prints_it_one_way(
     client.get("/account/logout")
     make_user(app, email="staff@example.com", role="staff")
     login(client, email="staff@example.com")
-    staff_page = client.get(f"/staff/orders/{number}").get_data(as_text=True)
-    assert town_line in _lines_in(staff_page)
+    for url in (f"/staff/orders/{number}", f"/staff/orders/{number}/packing-slip"):
+        assert town_line in _lines_in(client.get(url).get_data(as_text=True)), url

@@ -11,6 +11,7 @@ from sqlalchemy import func
 
 from app.catalog.models import EditionRun, Piece, PieceStatus, piece_is_free
 from app.checkout.models import Order, OrderLine
+from app.common import dates
 from app.domain import production
 from app.domain.clock import utcnow
 from app.domain.orders import LABELS, PRODUCTION_STOPPED
@@ -30,8 +31,7 @@ def studio_today() -> date:
 
 def studio_time(moment: datetime) -> str:
     """A naive-UTC time as the studio's wall clock ("14:30")."""
-    zone = ZoneInfo(current_app.config.get("STUDIO_TIMEZONE", "Europe/London"))
-    return moment.replace(tzinfo=UTC).astimezone(zone).strftime("%H:%M")
+    return dates.clock(moment)
 
 
 @dataclass(frozen=True)

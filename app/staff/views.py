@@ -155,6 +155,15 @@ def show_order(number: str):
     return _show_order(_order_or_404(number))
 
 
+@bp.get("/orders/<number>/packing-slip")
+def packing_slip(number: str):
+    """A printable slip for the box: the label address as its country writes it, the contents
+    (no prices: the box may be opened by customs or a neighbour) and the packing checklist."""
+    return render_template(
+        "staff/packing_slip.html", order=_order_or_404(number), packing_items=PACKING_ITEMS
+    )
+
+
 def _show_order(
     order,
     *,
