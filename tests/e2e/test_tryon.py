@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +43,10 @@ def letterbox(rgb: np.ndarray) -> np.ndarray:
 
 def write_y4m(path: Path, rgb: np.ndarray, frames: int = 4) -> Path:
     """Write a still picture as a 4:2:0 Y4M video (BT.601, limited range) for the fake camera."""
+    return write_y4m_video(path, [rgb] * frames)
+
+
+def _y4m_frame(rgb: np.ndarray) -> bytes:
     height, width = rgb.shape[:2]
     r, g, b = (rgb[:, :, i].astype(np.float64) for i in range(3))
     y = 16 + (65.481 * r + 128.553 * g + 24.966 * b) / 255
@@ -55,9 +59,17 @@ def write_y4m(path: Path, rgb: np.ndarray, frames: int = 4) -> Path:
     def half(values: np.ndarray) -> np.ndarray:
         return values.reshape(height // 2, 2, width // 2, 2).mean(axis=(1, 3))
 
-    frame = b"FRAME\n" + plane(y) + plane(half(cb)) + plane(half(cr))
+    return b"FRAME\n" + plane(y) + plane(half(cb)) + plane(half(cr))
+
+
+def write_y4m_video(path: Path, frames: Sequence[np.ndarray]) -> Path:
+    """Write RGB frames (all one size) as a 30 fps Y4M video; Chromium's fake camera loops it."""
+    height, width = frames[0].shape[:2]
     header = f"YUV4MPEG2 W{width} H{height} F30:1 Ip A1:1 C420jpeg\n".encode()
-    path.write_bytes(header + frame * frames)
+    with path.open("wb") as out:
+        out.write(header)
+        for rgb in frames:
+            out.write(_y4m_frame(rgb))
     return path
 
 
@@ -72,7 +84,7 @@ def tryon_server(app, live_server, tmp_path) -> str:
 
 
 # Counts camera requests (switching pieces must not ask again) and records each pose request:
-# when it started and ended, how many were in flight, and the width of the frame it carried.
+# when it started, how long it took, how many were in flight, and the width of the frame it carried.
 INSTRUMENT = """
 window.__cameraRequests = 0;
 const getUserMedia = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
@@ -80,12 +92,13 @@ navigator.mediaDevices.getUserMedia = (c) => {
   window.__cameraRequests += 1;
   return getUserMedia(c);
 };
-window.__pose = { starts: [], inFlight: 0, maxInFlight: 0, widths: [] };
+window.__pose = { starts: [], durations: [], inFlight: 0, maxInFlight: 0, widths: [] };
 const fetch0 = window.fetch.bind(window);
 window.fetch = async (url, options) => {
   if (!String(url).includes("/tryon/api/pose")) return fetch0(url, options);
   const p = window.__pose;
-  p.starts.push(performance.now());
+  const t0 = performance.now();
+  p.starts.push(t0);
   p.inFlight += 1;
   p.maxInFlight = Math.max(p.maxInFlight, p.inFlight);
   const frame = options && options.body && options.body.get("frame");
@@ -96,6 +109,7 @@ window.fetch = async (url, options) => {
     return response;
   } finally {
     p.inFlight -= 1;
+    p.durations.push(performance.now() - t0);
   }
 };
 """
@@ -187,6 +201,12 @@ def test_live_tryon_draws_the_piece_above_the_face(app, tryon_server, face_page)
     assert page.locator("#tryon-message").is_hidden()
     assert page.locator("#tryon-size-details").is_visible()
     assert page.locator("#tryon-size-code").inner_text() in {"S", "M", "L"}
+    # The range from the live frames combined, and the page says they are combined.
+    low, high = (float(v) for v in page.locator("#tryon-range").inner_text().split("–"))
+    assert low < float(page.locator("#tryon-circumference").inner_text()) < high
+    assert "hold still and the range narrows" in page.locator("#tryon-frames").inner_text()
+    assert page.locator("#tryon-size-summary-text").inner_text().startswith("Between ")
+    assert page.locator("#tryon-size-measure a").get_attribute("href") == "/fit-guide"
     screenshot(page, "tryon-live-face")
 
     # Frames: at most 320 px wide, one at a time, at most 15 a second.

@@ -77,6 +77,8 @@
   const MAX_PREDICTION = 0.4;
   // Hz: the velocity is smoothed more gently than the placement, as differences are noisier.
   const VELOCITY_CUTOFF = 3.0;
+  // Band widths a second: slower than this is taken for jitter more than movement.
+  const REST_SPEED = 0.1;
 
   // The words over the mirror, and what the live region (#tryon-status) tells a screen reader:
   // the same, or what the picture shows when nothing is written over it. Only changes are read.
@@ -126,8 +128,8 @@
   }
 
   // Positions are filtered in units of the band's width, so one setting suits near and far faces.
-  // Each track keeps the filtered state, its velocity (a second One Euro filter on the filtered
-  // state's steps) and when the frame was taken, for predict() to extrapolate from.
+  // Each track keeps the filtered state, its velocity (a second One Euro filter on the steps
+  // between answers) and when the frame was taken, for predict() to extrapolate from.
   function smooth(raw, t, bandLength) {
     raw.forEach((face, i) => {
       const cx = (face.left[0] + face.right[0]) / 2;
@@ -183,10 +185,14 @@
   // filter's own lag. Only position, angle and width move; the seat's tilt (up) is held.
   function predict(now, bandLength) {
     return state.tracks.map((track) => {
+      // A head held still shows only the landmarks' jitter as speed: fade the prediction out
+      // below REST_SPEED so the piece stays as steady as the One Euro filter keeps it.
+      const speed2 = track.vel[0] ** 2 + track.vel[1] ** 2;
+      const gain = speed2 / (speed2 + REST_SPEED ** 2);
       const ahead = track.v.map((x, k) => {
         if (k > 3) return x;
         const horizon = Math.min(Math.max(now - track.t, 0) + track.filter.lag[k], MAX_PREDICTION);
-        return x + track.vel[k] * horizon;
+        return x + gain * track.vel[k] * horizon;
       });
       return placementFrom(track, ahead, bandLength);
     });
