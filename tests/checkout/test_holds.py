@@ -119,7 +119,10 @@ def test_renewing_a_lapsed_order_counts_against_the_limit(app_ctx, shop):
 
 def test_the_cart_says_why_it_cannot_add_more(client, shop):
     page = text(add_to_cart(client, shop.tiara_id, quantity=3))
-    assert LIMIT_MESSAGE in page
+    # Issue 15 item 9: what the buyer may hold goes in, with the reason (not an empty cart).
+    assert f"{LIMIT_MESSAGE} in 18k yellow gold: we added 2." in page and 'value="2"' in page
+    page = text(add_to_cart(client, shop.tiara_id))
+    assert LIMIT_MESSAGE in page and "we added" not in page
     add_to_cart(client, shop.tiara_id, quantity=2)
     assert checkout(client).status_code == 302
     page = text(add_to_cart(client, shop.tiara_id))

@@ -15,7 +15,7 @@ from app.catalog.services import UnknownOption, price_product
 from app.checkout import capacity as bench_capacity
 from app.checkout.models import MAX_LINE_QUANTITY, Cart, CartLine
 from app.checkout.services.errors import CartError, CheckoutError, SoldOut
-from app.checkout.services.holds import check_hold_limit, studio_editions
+from app.checkout.services.holds import check_hold_limit, hold_room, studio_editions
 from app.checkout.services.settings import setting
 from app.common.visitors import Buyer
 from app.domain.clock import utcnow
@@ -237,6 +237,8 @@ def add_to_cart(
             )
         notice = f"{_only_left(free, product, metal)}: we added {added}"
         notice += f", so your cart holds all {free}." if in_cart else "."
+    if free is not None:
+        added, notice = _within_hold_limit(owner, items, product, metal, added, notice)
     merged = [
         CartItem(item.product_id, item.metal_code, item.size_code, in_cart + added)
         if item.key == wanted.key
@@ -247,6 +249,27 @@ def add_to_cart(
         merged.append(CartItem(wanted.product_id, wanted.metal_code, wanted.size_code, added))
     _check_holds(owner, merged)
     return CartAddition(items=_store(owner, merged), asked=quantity, added=added, notice=notice)
+
+
+def _within_hold_limit(
+    owner: CartOwner, items: list[CartItem], product: Product, metal: Metal, added: int, notice: str
+) -> tuple[int, str]:
+    """Add no more than the buyer may hold of this edition, and say so; with no room left at
+    all, _check_holds refuses the cart with the rule's own message."""
+    in_cart = sum(
+        item.quantity
+        for item in items
+        if item.product_id == product.id and item.metal_code == metal.code
+    )
+    room = hold_room(owner.buyer(), (product.id, metal.id), now=utcnow()) - in_cart
+    if 0 < room < added:
+        limit = int(setting("EDITION_HOLD_LIMIT"))
+        plural = "piece" if limit == 1 else "pieces"
+        return room, (
+            f"So that every collector has a chance, one buyer may reserve at most {limit} "
+            f"{plural} of {product.name} in {metal.name}: we added {room}."
+        )
+    return added, notice
 
 
 def _check_holds(owner: CartOwner, items: list[CartItem]) -> None:

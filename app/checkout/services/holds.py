@@ -83,6 +83,11 @@ def check_hold_limit(
             raise HoldLimitReached(_message(edition, limit=limit, held=held[edition]))
 
 
+def hold_room(buyer: Buyer, edition: Edition, *, now: datetime) -> int:
+    """How many more pieces of ``edition`` the buyer may hold before reaching the limit."""
+    return int(setting("EDITION_HOLD_LIMIT")) - held_by(buyer, now=now)[edition]
+
+
 def _message(edition: Edition, *, limit: int, held: int) -> str:
     product = db.session.get(Product, edition[0])
     metal = db.session.get(Metal, edition[1])
