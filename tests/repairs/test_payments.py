@@ -229,6 +229,10 @@ def test_the_card_amount_is_the_quote_and_a_webhook_replay_counts_once(
         # A forged-amount success is not a payment.
         assert deliver(succeeded("evt_low", "pi_repair_1", 100)) == "amount mismatch"
         assert db.session.get(RepairTicket, ticket_id).paid_minor == 0
+        # A declined card, then the same intent paid with another card.
+        failed = succeeded("evt_declined", "pi_repair_1", 4_550)
+        failed["type"] = "payment_intent.payment_failed"
+        assert deliver(failed) == "repair payment failed"
         event = succeeded("evt_paid", "pi_repair_1", 4_550)
         assert deliver(event) == "repair paid"
         assert deliver(event) == "duplicate"  # Stripe delivers again: counted once
