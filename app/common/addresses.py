@@ -127,7 +127,7 @@ def _message(field: str, problem: str, address: PostalAddress, rules) -> str:
         label = _postcode_name(rules)
         if problem == "required":
             return f"Enter the {label}: addresses in {country} need one."
-        example = " or ".join(rules.postal_code_examples[:2])
+        example = rules.postal_code_examples[0] if rules.postal_code_examples else ""
         hint = f" (for example {example})" if example else ""
         return f"“{address.postal_code}” is not a {label} in {country}{hint}."
     if field == "country_area":
