@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from app.catalog.models import EditionRun, Piece, Product
 from app.catalog.services import price_product
@@ -17,6 +17,7 @@ from app.domain.clock import utcnow
 from app.domain.pricing import deposit_split
 from app.extensions import db
 from tests.checkout.support import DETAILS, guest, item, place
+from tests.conftest import POSTGRES_URL
 from tests.helpers import make_user
 
 
@@ -261,6 +262,31 @@ def test_asking_for_more_than_is_left_adds_what_is_left_and_says_so(app_ctx, sho
     place(item(shop.crown_id))
     with pytest.raises(services.SoldOut, match="Test Crown in 18k yellow gold is sold out"):
         add(guest(), 2)
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="row locks on PostgreSQL")
+def test_adding_what_is_left_reads_past_a_checkout_holding_piece_rows(app, app_ctx, shop):
+    """The add path only counts (pieces are claimed at checkout, under row locks): a checkout
+    holding the pieces locked neither blocks it nor changes what it counts as left."""
+    app_ctx.config["EDITION_HOLD_LIMIT"] = 5
+    with db.engine.connect() as checkout_in_flight:
+        checkout_in_flight.execute(
+            select(Piece.id)
+            .join(EditionRun, EditionRun.id == Piece.run_id)
+            .where(EditionRun.product_id == shop.crown_id)
+            .with_for_update()
+        ).all()
+        with atomic():
+            db.session.execute(text("SET LOCAL lock_timeout = '2s'"))  # waiting would fail
+            added = services.add_to_cart(
+                owner=guest(),
+                product_id=shop.crown_id,
+                metal_code="yellow-gold",
+                size_code="M",
+                quantity=5,
+            )
+        checkout_in_flight.rollback()
+    assert (added.asked, added.added) == (5, 3)
 
 
 @pytest.mark.parametrize(
