@@ -59,6 +59,8 @@ def test_a_consultation_states_the_studio_time_and_the_customers_own_one_way(app
     assert held.status_code == 302
     page = confirm(guest, confirm_link(app))
     html = guest.get(page.headers["Location"]).get_data(as_text=True)
+    # The flash says both times on one line; the page states each once.
+    assert re.search(r"is booked: " + FULL_WHEN + r" (GMT|BST) \(your time: " + FULL_WHEN, html)
     assert re.search(FULL_WHEN + r" (GMT|BST)</strong>", html)
     assert re.search(r"Your time: " + FULL_WHEN + r" Japan Time", html)
     assert not ISO_SHOWN.search(html) and "Asia/Tokyo" not in html

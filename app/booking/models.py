@@ -313,6 +313,12 @@ class Consultation(db.Model):
         return self.when(zone)
 
     @property
+    def when_both(self) -> str:
+        """The studio's time, then the customer's own where it differs (one-line messages)."""
+        theirs = self.customer_when
+        return f"{self.when()} (your time: {theirs})" if theirs else self.when()
+
+    @property
     def head_circumference_text(self) -> str | None:
         mm = self.head_circumference_mm
         if mm is None:

@@ -182,7 +182,7 @@ def _booked_message(consultation: Consultation) -> str:
             f"{services.guest_hold_minutes()} minutes, or the time is released for others."
         )
     return (
-        f"Your consultation is booked: {consultation.when()}. "
+        f"Your consultation is booked: {consultation.when_both}. "
         "We have emailed you the details and a calendar invite."
     )
 
@@ -406,7 +406,8 @@ def confirm(token: str):
         # 409: the time (or the buyer's other bookings) now conflicts with this one.
         return _render_confirm(_by_confirm_token(token), token, status=409)
     flash(
-        f"Your consultation is booked: {consultation.when()}. The invite is on its way.", "success"
+        f"Your consultation is booked: {consultation.when_both}. The invite is on its way.",
+        "success",
     )
     return redirect(url_for("booking.manage", token=services.manage_token(consultation)))
 
@@ -437,7 +438,7 @@ def reschedule(token: str):
         except services.BookingError as exc:
             _show_error(form, exc)
         else:
-            flash(f"Your consultation has moved to {consultation.when()}.", "success")
+            flash(f"Your consultation has moved to {consultation.when_both}.", "success")
             return redirect(url_for("booking.manage", token=token))
     return _render_consultation(consultation, reschedule=form, status=400)
 
