@@ -64,3 +64,13 @@ def test_the_filters_in_a_template_and_nothing_for_none(ctx):
     )
     assert html == "2 Dec 2026|2 Dec 2026, 13:45 GMT|13:45|2026-12-02T13:45:00Z|"
     assert dates.iso(datetime(2026, 12, 2, 13, 45, tzinfo=UTC)) == "2026-12-02T13:45:00Z"
+
+
+def test_a_full_instant_names_the_weekday_and_another_zone_by_its_name():
+    start = datetime(2027, 3, 30, 9, 0)  # naive UTC: 10:00 BST in the studio
+    assert dates.when(start, "full") == "Tuesday, 30 March 2027, 10:00 BST"
+    assert dates.when(start, "full", tz="Asia/Tokyo") == "Tuesday, 30 March 2027, 18:00 Japan Time"
+    assert dates.when(start, tz="Europe/Paris") == "30 Mar 2027, 11:00 CEST"
+    assert dates.clock(start, zone=True, tz="America/New_York") == "05:00 Eastern Daylight Time"
+    with pytest.raises(ValueError):
+        dates.when(start, "%d %b")
