@@ -444,6 +444,7 @@ def complete(number: str):
                         details=_details(form),
                         payment_method=form.payment_method.data,
                         policy_accepted=form.accept_policy.data,
+                        care_plan_id=request.form.get("care_plan", ""),
                     )
             except services.CheckoutError as exc:
                 flash(str(exc), "danger")
@@ -451,7 +452,17 @@ def complete(number: str):
                 return _after_placing(order)
     status = 400 if form.is_submitted() and not late else 200
     return (
-        render_template("checkout/order_complete.html", form=form, order=order, late=late),
+        render_template(
+            "checkout/order_complete.html",
+            form=form,
+            order=order,
+            late=late,
+            plan_quotes=services.quote_plans(
+                breakdowns=[(line.frozen_breakdown(), 1) for line in order.lines],
+                currency=order.currency,
+            ),
+            chosen_plan=request.form.get("care_plan", "")[:12],
+        ),
         status,
     )
 

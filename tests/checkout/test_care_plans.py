@@ -14,7 +14,15 @@ from app.common.transactions import atomic
 from app.domain.careplans import CARE_PLAN_CODE
 from app.extensions import db
 from app.provenance import services as provenance
-from tests.checkout.support import DETAILS, add_to_cart, checkout, guest, item, order_number
+from tests.checkout.support import (
+    CHECKOUT_FORM,
+    DETAILS,
+    add_to_cart,
+    checkout,
+    guest,
+    item,
+    order_number,
+)
 from tests.helpers import csrf_token, login, make_user
 
 
@@ -202,3 +210,41 @@ def test_admins_offer_reprice_and_retire_plans_with_a_dated_history(app, client,
         data={"csrf_token": token, "name": "X", "rule": "fixed", "amount": "1"},
     )
     assert refused.status_code == 403
+
+
+def test_a_commission_drafted_at_a_consultation_takes_its_plan_on_completion(app, client, shop):
+    user_id = make_user(app)
+    with app.app_context():
+        plan_id = _offer()
+        with atomic():
+            draft = services.create_custom_order_draft(
+                user_id=user_id,
+                email="buyer@example.com",
+                name="Bea",
+                product_id=shop.custom_id,
+                metal_code="yellow-gold",
+                size_code="S",
+            )
+        number, before = draft.number, draft.total_minor
+    login(client)
+    page = client.get(f"/account/orders/{number}/complete").get_data(as_text=True)
+    assert "Five-year repairs: repairs covered for 5 years" in page
+    form = {k: v for k, v in CHECKOUT_FORM.items() if k != "email"}
+    token = csrf_token(client, f"/account/orders/{number}/complete")
+    refused = client.post(
+        f"/account/orders/{number}/complete",
+        data={**form, "email": "buyer@example.com", "csrf_token": token, "care_plan": "77"},
+    )
+    assert refused.status_code == 400 and "care plan is no" in refused.get_data(as_text=True)
+    done = client.post(
+        f"/account/orders/{number}/complete",
+        data={**form, "email": "buyer@example.com", "csrf_token": token, "care_plan": plan_id},
+    )
+    assert done.status_code == 302
+    with app.app_context():
+        order = services.get_order_by_number(number)
+        (line,) = order.lines
+        assert order.status == "awaiting_payment" and line.care_plan_name == "Five-year repairs"
+        assert order.total_minor == before + line.care_plan_minor == line.total_minor
+        assert line.deposit_minor == (line.total_minor * 40 + 50) // 100  # the shop's 40 %
+        assert order.payments[-1].amount_minor == line.deposit_minor

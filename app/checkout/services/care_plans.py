@@ -19,12 +19,13 @@ from sqlalchemy import select
 
 from app.checkout.models import CarePlan, CarePlanChange, Order, OrderLine
 from app.checkout.services.errors import CheckoutError
+from app.checkout.services.records import freeze_breakdown
 from app.checkout.services.settings import studio_zone
 from app.common.locks import lock_row
 from app.domain import careplans
 from app.domain.clock import utcnow
 from app.domain.money import DEFAULT_CURRENCY, Money, parse_major
-from app.domain.pricing import Breakdown
+from app.domain.pricing import Breakdown, deposit_split
 from app.extensions import db
 
 NOTE_MAX = 200
@@ -201,6 +202,19 @@ def freeze_plan(line: OrderLine, plan: CarePlan) -> None:
     line.care_plan_rule = terms.rule
     line.care_plan_rule_amount = terms.amount
     line.care_plan_minor = careplans.care_plan_amount(line.frozen_breakdown()).minor
+
+
+def add_plan_to_draft(order: Order, plan: CarePlan) -> None:
+    """A commission drafted at a consultation takes the plan its buyer chose on completing it;
+    the deposit is its share of the new total (the caller recomputes the order's totals)."""
+    for line in order.lines:
+        priced = with_plan(line.frozen_breakdown(), plan)
+        line.breakdown = freeze_breakdown(priced)
+        line.total_minor = priced.total.minor
+        freeze_plan(line, plan)
+        if line.is_custom:
+            percent = line.product.deposit_percent or 100
+            line.deposit_minor = deposit_split(priced.total, percent)[0].minor
 
 
 def reprice_plan(line: OrderLine, breakdown: Breakdown) -> Breakdown:

@@ -339,11 +339,15 @@ def complete_draft(
     details: ShippingDetails,
     payment_method: str,
     policy_accepted: bool,
+    care_plan_id: object = None,
 ) -> Order:
-    """The buyer completes a drafted commission: address, policy, and the deposit payment."""
+    """The buyer completes a drafted commission: address, policy, an optional care plan (on
+    every piece, priced on the commission as drafted and following later revisions), and
+    the deposit payment."""
     if not policy_accepted:
         raise CheckoutError("Please accept the returns and repairs policy.")
     method = _check_payment_method(payment_method)
+    plan = care_plans.chosen_plan(care_plan_id)
     order = _lock_order(order_id)
     if order.status != OrderStatus.DRAFT:
         raise InvalidTransition("This order has already been placed.")
@@ -358,6 +362,9 @@ def complete_draft(
     order.promised_ship_date = promised_ship_date(
         products=[line.product for line in order.lines], today=now.date()
     )
+    if plan is not None:
+        care_plans.add_plan_to_draft(order, plan)
+        _recompute_totals(order)
     _new_payment(order, kind="initial", method=method, amount_minor=order.due_at_checkout_minor)
     _event(order, "placed", _placed_message(order))
     _after_opening(order)
