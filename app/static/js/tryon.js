@@ -74,9 +74,9 @@
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
   // Prediction never runs further ahead than this (seconds): a stalled answer must not send the
   // piece off across the screen.
-  const MAX_PREDICTION = 0.4;
+  const MAX_PREDICTION = 0.25;
   // Hz: the velocity is smoothed more gently than the placement, as differences are noisier.
-  const VELOCITY_CUTOFF = 3.0;
+  const VELOCITY_CUTOFF = 5.0;
   // Band widths a second: slower than this is taken for jitter more than movement.
   const REST_SPEED = 0.1;
 
