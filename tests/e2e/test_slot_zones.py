@@ -6,6 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+import pytest
+
+from app.booking import services
+from app.common.transactions import atomic
 from tests.e2e.conftest import SCREENSHOTS
 
 STUDIO = "Europe/London"
@@ -26,7 +30,15 @@ def _expected(key: str, zone: str, studio_day: str) -> str:
     return text
 
 
-def test_slot_times_follow_the_browser_zone_in_one_format(seeded, live_server, browser):
+@pytest.fixture
+def studio(app):
+    """The slot picker needs only the studio's settings: no demo catalogue to draw or load."""
+    with app.app_context(), atomic():
+        services.get_settings()
+    return app
+
+
+def test_slot_times_follow_the_browser_zone_in_one_format(studio, live_server, browser):
     for locale, zone in BROWSERS:
         width = 390 if zone == "Asia/Tokyo" and locale == "en-US" else 1280
         context = browser.new_context(
