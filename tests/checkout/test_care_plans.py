@@ -176,6 +176,11 @@ def test_admins_offer_reprice_and_retire_plans_with_a_dated_history(app, client,
     assert post.status_code == 302
     with app.app_context():
         plan_id = services.offered_plans()[0].id
+    again = client.post(
+        "/staff/catalog/care-plans",
+        data={"csrf_token": token, "name": "Lifetime", "rule": "share", "amount": "5"},
+    )
+    assert again.status_code == 400 and "already a plan called" in again.get_data(as_text=True)
     bad = client.post(
         f"/staff/catalog/care-plans/{plan_id}",
         data={"csrf_token": token, "rule": "share", "amount": "90"},

@@ -16,12 +16,14 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from app.checkout.models import CarePlan, CarePlanChange, Order, OrderLine
 from app.checkout.services.errors import CheckoutError
 from app.checkout.services.records import freeze_breakdown
 from app.checkout.services.settings import studio_zone
 from app.common.locks import lock_row
+from app.common.transactions import atomic
 from app.domain import careplans
 from app.domain.clock import utcnow
 from app.domain.money import DEFAULT_CURRENCY, Money, parse_major
@@ -108,9 +110,13 @@ def offer_plan(
     if taken is not None:
         raise CarePlanError(f"There is already a plan called {name!r}.")
     plan = CarePlan(name=terms.name, years=terms.years, rule=terms.rule, amount=terms.amount)
-    db.session.add(plan)
     _record(plan, "offered", note, by_user_id)
-    db.session.flush()
+    try:
+        with atomic():  # a savepoint: another admin may have offered the name meanwhile
+            db.session.add(plan)
+            db.session.flush()
+    except IntegrityError as exc:
+        raise CarePlanError(f"There is already a plan called {name!r}.") from exc
     return plan
 
 
