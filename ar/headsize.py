@@ -10,16 +10,17 @@ Figures used (mm, mean and standard deviation per sex):
 =========================  ==============  ==============  =====================================
 measure                    men             women           provenance
 =========================  ==============  ==============  =====================================
-head circumference         574.4 (16.0)    561.1 (19.4)    computed from the public ANSUR II
-                                                           working files (same 4,082 / 1,986)
+head circumference         574.4 (16.0)    561.1 (19.4)    the public ANSUR II working files
+                                                           (same 4,082 / 1,986), as summarised
+                                                           in a data-source review we read
 bizygomatic breadth        143 (6.0)       134 (5.5)       ANSUR II summary, rounded, recalled
 interpupillary breadth     64.5 (3.5)      62.5 (3.5)      ANSUR II summary, rounded, recalled
 =========================  ==============  ==============  =====================================
 
 These were written down without access to the report: the circumference figures come from a
-summary of the public data files, the breadths are rounded recollections of the published
-tables. Check them against the report before relying on the third significant figure; the
-interval below is wide enough that a millimetre either way does not change advice.
+third party's summary of the public data files, the breadths are rounded recollections of the
+published tables. Check them against the report before relying on the third significant
+figure; the interval below is wide enough that a millimetre either way barely moves it.
 
 Assumptions that are ours, not ANSUR's:
 
@@ -39,7 +40,7 @@ The measured breadth's errors are propagated through the regression slope: the i
 the regression's own residual plus the measurement's, so it is wider with eye spacing than with
 the iris, and wider with the head turned. ``frame_sd_mm`` is the part that averages out over
 frames (landmark jitter); the rest (``sd_mm`` minus it) does not, so a live estimate narrows
-towards a floor of about +-2 cm, never below it: a camera cannot replace a tape measure.
+towards a floor of about +-2.5 cm, never below it: a camera cannot replace a tape measure.
 """
 
 from __future__ import annotations
