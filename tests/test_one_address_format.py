@@ -173,3 +173,27 @@ def test_every_page_and_email_with_the_address_prints_it_one_way(
     login(client, email="staff@example.com")
     for url in (f"/staff/orders/{number}", f"/staff/orders/{number}/packing-slip"):
         assert town_line in _lines_in(client.get(url).get_data(as_text=True)), url
+
+
+def test_an_order_placed_before_the_rules_still_renders_everywhere(app, client, shop):
+    from dataclasses import replace
+
+    from app.checkout import services
+    from app.common.transactions import atomic
+    from tests.checkout.support import DETAILS, guest, item
+
+    old = replace(DETAILS, postal_code="n1", region="Islington", country="")  # no longer valid
+    with app.app_context(), atomic():
+        number = services.place_order(
+            owner=guest(item(shop.crown_id)),
+            details=old,
+            payment_method="manual",
+            policy_accepted=True,
+        ).number
+    with client.session_transaction() as session:
+        session["guest_orders"] = [number]
+    for url in ("", "/invoice", "/invoice.pdf"):
+        response = client.get(f"/account/orders/{number}{url}")
+        assert response.status_code == 200, url
+    shown = _lines_in(client.get(f"/account/orders/{number}").get_data(as_text=True))
+    assert "1 Crown Lane | London Islington n1" in shown
