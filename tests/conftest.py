@@ -7,6 +7,7 @@ the whole suite on PostgreSQL; by default each test gets its own SQLite file.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,37 +22,117 @@ from tests.s3 import s3_endpoint, s3_settings  # noqa: F401  (fixtures: a fake S
 POSTGRES_URL = os.environ.get("DIADEM_TEST_DATABASE_URL", "")
 
 
+def _settings(database_url: str, tmp_path: Path) -> dict:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "MEDIA_ROOT": str(tmp_path / "media"),
+        "MAIL_OUTBOX_DIR": str(tmp_path / "outbox"),
+        "UPLOADS_ROOT": str(tmp_path / "uploads"),
+        "PROVENANCE_KEY_PATH": str(tmp_path / "provenance.pem"),
+        "MAIL_TRANSPORT": "outbox",
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "REDIS_URL": None,  # jobs run in-process unless a test gives Redis
+        "PAGE_CACHE_SECONDS": 0,
+        "SERVER_NAME": "diadem.test",
+        "PUBLIC_BASE_URL": "http://diadem.test",
+    }
+
+
+@pytest.fixture(scope="session")
+def _empty_schema(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Build the schema once per session: a SQLite file to copy, or the PostgreSQL tables.
+
+    Creating ~50 tables costs about 0.3 s; a test then starts from a copy of the empty file
+    (SQLite) or from the same tables truncated (PostgreSQL), which is what a fresh database
+    looks like to it, for a few milliseconds.
+    """
+    folder = tmp_path_factory.mktemp("schema")
+    url = POSTGRES_URL or f"sqlite:///{folder / 'empty.sqlite3'}"
+    app = create_app(_settings(url, folder))
+    with app.app_context():
+        _rebuild_schema() if POSTGRES_URL else db.create_all()
+        fingerprint = _schema_fingerprint() if POSTGRES_URL else ""
+        db.session.remove()
+        db.engine.dispose()
+    return str(folder / "empty.sqlite3") if not POSTGRES_URL else fingerprint
+
+
+def _schema_fingerprint() -> str:
+    """Tables, columns, indexes, constraints and triggers of the PostgreSQL schema, in one row.
+
+    A test that drops a trigger or a table (tamper tests, migration tests) changes it, and the
+    next test then gets the schema rebuilt rather than inheriting the damage.
+    """
+    from sqlalchemy import text
+
+    row = db.session.execute(
+        text(
+            "SELECT (SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables"
+            "        WHERE schemaname = 'public'),"
+            " (SELECT count(*) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"
+            "   JOIN pg_namespace n ON n.oid = c.relnamespace"
+            "   WHERE n.nspname = 'public' AND a.attnum > 0 AND NOT a.attisdropped),"
+            " (SELECT count(*) FROM pg_indexes WHERE schemaname = 'public'),"
+            " (SELECT count(*) FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace"
+            "   WHERE n.nspname = 'public'),"
+            " (SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal)"
+        )
+    ).one()
+    db.session.rollback()
+    return "|".join(str(value) for value in row)
+
+
+def _rebuild_schema() -> None:
+    """Drop everything in PostgreSQL's public schema (tables a test added too) and create ours."""
+    from sqlalchemy import text
+
+    db.session.remove()
+    with db.engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    db.create_all()
+
+
+def _reset_postgres(fingerprint: str) -> None:
+    """Empty every table and restart every sequence; rebuild the schema if a test changed it.
+
+    DELETE rather than TRUNCATE: TRUNCATE gives each table a new file, which costs more than
+    emptying fifty small tables. Replica mode lets the DELETE past the foreign keys and the
+    provenance table's append-only trigger (the tests connect as a superuser).
+    """
+    from sqlalchemy import text
+
+    if _schema_fingerprint() != fingerprint:
+        _rebuild_schema()
+        return
+    statements = ["SET LOCAL session_replication_role = replica"]
+    statements += [f'DELETE FROM "{table.name}"' for table in db.metadata.sorted_tables]
+    statements.append(
+        "SELECT setval(c.oid, 1, false) FROM pg_class c JOIN pg_namespace n"
+        " ON n.oid = c.relnamespace WHERE c.relkind = 'S' AND n.nspname = 'public'"
+    )
+    db.session.execute(text("; ".join(statements)))
+    db.session.commit()
+
+
 @pytest.fixture
 def database_url(tmp_path: Path) -> str:
     return POSTGRES_URL or f"sqlite:///{tmp_path / 'test.sqlite3'}"
 
 
 @pytest.fixture
-def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "test-secret-key",
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            "MEDIA_ROOT": str(tmp_path / "media"),
-            "MAIL_OUTBOX_DIR": str(tmp_path / "outbox"),
-            "UPLOADS_ROOT": str(tmp_path / "uploads"),
-            "PROVENANCE_KEY_PATH": str(tmp_path / "provenance.pem"),
-            "MAIL_TRANSPORT": "outbox",
-            "RATELIMIT_STORAGE_URI": "memory://",
-            "REDIS_URL": None,  # jobs run in-process unless a test gives Redis
-            "PAGE_CACHE_SECONDS": 0,
-            "SERVER_NAME": "diadem.test",
-            "PUBLIC_BASE_URL": "http://diadem.test",
-        }
-    )
-    with app.app_context():
-        db.drop_all()
-        db.create_all()
+def app(database_url: str, tmp_path: Path, _empty_schema: str) -> Iterator[Flask]:
+    if not POSTGRES_URL:
+        shutil.copyfile(_empty_schema, tmp_path / "test.sqlite3")
+    app = create_app(_settings(database_url, tmp_path))
+    if POSTGRES_URL:
+        with app.app_context():
+            _reset_postgres(_empty_schema)
     yield app
     with app.app_context():
         db.session.remove()
-        db.drop_all()
         db.engine.dispose()
 
 
