@@ -26,6 +26,20 @@ def test_no_template_formats_a_date_by_hand():
     assert offenders == []
 
 
+def test_no_template_prints_a_stored_date_or_instant_raw():
+    # {{ order.placed_at }} would print "2026-12-02 13:45:00" in UTC: every one goes through
+    # a filter (|day, |when, |clock, |relative, |iso) or arrives already formatted.
+    raw = re.compile(r"\{\{\s*[\w.]+\.\w+_(at|date|on|until)\s*\}\}")
+    offenders = [
+        f"{path.relative_to(TEMPLATES)}:{number}"
+        for path in sorted(TEMPLATES.rglob("*"))
+        if path.suffix in (".html", ".txt")
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if raw.search(line)
+    ]
+    assert offenders == []
+
+
 def test_an_order_page_and_its_email_show_the_studio_time_one_way(app, client):
     with app.app_context():
         shop = make_shop()
