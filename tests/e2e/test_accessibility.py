@@ -4,13 +4,21 @@ typing; the mouse is never used), and the live try-on's status read out to scree
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import date, timedelta
+
+import pytest
 
 from tests.booking.test_views import confirm_link
 from tests.e2e.conftest import screenshot
 from tests.e2e.test_tryon import coffee_page, tryon_server  # noqa: F401  (fixtures)
 
+pytestmark = pytest.mark.skipif(
+    bool(os.environ.get("DIADEM_TEST_DATABASE_URL")),
+    reason="keyboard operation and live regions do not depend on the database: run once, on "
+    "SQLite (checkout and booking on PostgreSQL are covered by their own tests)",
+)
 MAX_TABS = 120
 
 
