@@ -184,3 +184,10 @@ def waiting_count(product_id: int) -> int:
             WaitlistEntry.product_id == product_id, WaitlistEntry.notified_at.is_(None)
         )
     ).scalar_one()
+
+
+def notified_for_batch(run_id: int) -> int:
+    """How many waiting addresses a batch's opening wrote to (staff's confirmation)."""
+    return db.session.execute(
+        select(func.count(WaitlistEntry.id)).where(WaitlistEntry.notified_run_id == run_id)
+    ).scalar_one()

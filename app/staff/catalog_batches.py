@@ -7,7 +7,7 @@ from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.accounts.access import staff_required
-from app.catalog import batches
+from app.catalog import batches, waitlist
 from app.common.input_guards import parse_id
 from app.common.transactions import atomic
 from app.common.uploads import MAX_UPLOAD_BYTES, MAX_VIDEO_BYTES
@@ -110,10 +110,16 @@ def create():
                 released_on=form.released_on.data,
             )
             run_id, code, size = run.id, run.batch_code, run.size
+            emailed = waitlist.notified_for_batch(run_id)
     except batches.BatchError as exc:
         flash(str(exc), "warning")
         return _new_page(form, 400)
-    flash(f"Batch {code} is open: pieces 1 to {size} are for sale.", "success")
+    told = ""
+    if emailed:
+        told = (
+            f" We emailed the {emailed} address{'es' if emailed != 1 else ''} on its waiting list."
+        )
+    flash(f"Batch {code} is open: pieces 1 to {size} are for sale.{told}", "success")
     return redirect(url_for("catalog_batches.show", run_id=run_id))
 
 

@@ -183,7 +183,7 @@ def test_the_leave_link_shows_a_page_and_only_its_button_removes(app, client, so
     assert client.get(path[:-3] + "xyz").status_code == 400
 
 
-def test_staff_see_how_many_wait(app, client, sold_out):
+def test_staff_see_how_many_wait_and_how_many_the_opening_emailed(app, client, sold_out):
     with app.app_context():
         _join("ada@example.com", sold_out)
         _join("bea@example.com", sold_out)
@@ -191,3 +191,18 @@ def test_staff_see_how_many_wait(app, client, sold_out):
     login(client, "mira@example.org")
     page = client.get(f"/staff/catalog/products/{sold_out}/edit").get_data(as_text=True)
     assert 'data-waitlist-count="2"' in page and "addresses wait for the next batch" in page
+    opened = client.post(
+        "/staff/catalog/batches/new",
+        data={
+            "csrf_token": csrf_token(client, "/staff/catalog/batches/new"),
+            "edition": f"{sold_out}:yellow-gold",
+            "batch_code": "AUR-YG-2027",
+            "size": "10",
+            "sourcing_statement": "Recycled 18k gold.",
+            "released_on": "2027-04-01",
+        },
+        follow_redirects=True,
+    )
+    assert "We emailed the 2 addresses on its waiting list." in opened.get_data(as_text=True)
+    page = client.get(f"/staff/catalog/products/{sold_out}/edit").get_data(as_text=True)
+    assert 'data-waitlist-count="0"' in page
