@@ -4,8 +4,9 @@ The camera plays a video of the astronaut photograph sliding sinusoidally left a
 period of 60 frames at 30 fps, looped). Each frame carries its index as a six-bit bar code in
 the corner, so a sampler in the page knows which video frame the canvas shows while it finds
 the drawn piece (pure magenta) there. The piece's lag is the frame delay that best lines its
-path up with the face's; it is measured with prediction on and off in the same run, and the
-figures are written to artifacts/tryon-lag.json (the samples beside them).
+path up with the face's; it is measured with prediction switched on and off every tenth of a
+second in the same run (so both see the same server answers), and the figures are written to
+artifacts/tryon-lag.json (the samples beside them).
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ pytestmark = pytest.mark.e2e
 PERIOD = 60  # frames: a 2 s sway
 AMPLITUDE = 40.0  # px each way: up to 4.2 px a frame, a brisk head movement
 BITS, BLOCK = 6, 12  # the frame index, as 12 px squares along the top-left corner
-SAMPLE_SECONDS = 3.0
+SAMPLE_SECONDS = 6.0
+HOLD_FRAMES = 6  # animation frames (a tenth of a second) in each mode before switching
 
 
 def shift(n: float) -> float:
@@ -65,13 +67,16 @@ def moving_page(playwright_instance, moving_head_video):
     yield from camera_page(playwright_instance, moving_head_video)
 
 
-# Runs in the page on every animation frame: which video frame the (mirrored) canvas shows, and
-# the centre of the magenta piece drawn on it.
-SAMPLER = """({bits, block}) => {
+# Runs in the page on every animation frame, after the page's own drawing: which video frame the
+# (mirrored) canvas shows and the centre of the magenta piece drawn on it. Every `hold` frames it
+# switches prediction on or off, so both modes see the same answers (and the same stalls of a
+# busy machine); prediction changes only the drawing, never the filter, so a switch is instant.
+SAMPLER = """({bits, block, hold}) => {
   const canvas = document.getElementById("tryon-canvas");
   const ctx = canvas.getContext("2d");
   const root = document.getElementById("tryon-app");
   window.__lag = [];
+  let frame = 0;
   const loop = () => {
     if (window.__lagStop) return;
     // The piece sits above the face: the upper half holds it and the bar code, and reading
@@ -91,8 +96,12 @@ SAMPLER = """({bits, block}) => {
       }
     }
     const predict = root.dataset.predict !== "off";
-    const t = performance.now();
-    window.__lag.push({ t, n, x: count > 20 ? sum / count : null, predict });
+    // The first frame after a switch may have been drawn either way: not counted.
+    const settled = frame % hold !== 0;
+    const x = count > 20 ? sum / count : null;
+    window.__lag.push({ t: performance.now(), n, x, predict, settled });
+    frame += 1;
+    if (frame % hold === 0) root.dataset.predict = predict ? "off" : "on";
     requestAnimationFrame(loop);
   };
   requestAnimationFrame(loop);
@@ -114,14 +123,15 @@ def lag_in_frames(samples: list[dict]) -> tuple[float, float]:
     return best[1], best[0]
 
 
-def collect(page, predict: bool) -> list[dict]:
-    mode = "on" if predict else "off"
-    page.evaluate(f"() => {{ document.getElementById('tryon-app').dataset.predict = '{mode}'; }}")
-    page.wait_for_timeout(500)  # let the mode settle before sampling
-    page.evaluate("() => { window.__lag.length = 0; }")
+def collect(page) -> tuple[list[dict], list[dict]]:
+    """Sample for SAMPLE_SECONDS, switching prediction on and off; return (on, off) samples."""
+    page.evaluate(SAMPLER, {"bits": BITS, "block": BLOCK, "hold": HOLD_FRAMES})
     page.wait_for_timeout(SAMPLE_SECONDS * 1000)
-    samples = page.evaluate("() => window.__lag.slice()")
-    return [s for s in samples if s["x"] is not None and s["predict"] == predict]
+    page.evaluate("() => { window.__lagStop = true; }")
+    samples = [
+        s for s in page.evaluate("() => window.__lag") if s["x"] is not None and s["settled"]
+    ]
+    return [s for s in samples if s["predict"]], [s for s in samples if not s["predict"]]
 
 
 def test_the_piece_follows_a_moving_head_within_a_frame(tryon_lag_server, moving_page):
@@ -133,10 +143,7 @@ def test_the_piece_follows_a_moving_head_within_a_frame(tryon_lag_server, moving
         "() => Number(document.getElementById('tryon-app').dataset.placements || 0) >= 3",
         timeout=20_000,
     )
-    page.evaluate(SAMPLER, {"bits": BITS, "block": BLOCK})
-    predicted = collect(page, predict=True)
-    plain = collect(page, predict=False)
-    page.evaluate("() => { window.__lagStop = true; }")
+    predicted, plain = collect(page)
     placements = int(page.evaluate("() => document.getElementById('tryon-app').dataset.placements"))
     round_trips = page.evaluate("() => window.__pose.durations.slice(3)")
     cycles = np.diff(page.evaluate("() => window.__pose.starts.slice(3)"))
@@ -162,14 +169,12 @@ def test_the_piece_follows_a_moving_head_within_a_frame(tryon_lag_server, moving
         json.dumps({"with": predicted, "without": plain, "round_trips_ms": round_trips})
     )
     print("try-on lag:", figures)
-    # The target, one frame at 30 fps, assumes loopback answers at about the page's full rate
-    # (15 a second). On a machine too busy for that (the answer cycle is printed and kept with
-    # the figures) answers stall for half a second at a time and neither figure means much, so
-    # they are recorded, not judged.
-    cycle = figures["answer_cycle_ms_median"]
-    if cycle <= 150:
-        assert lag_without > lag_with, figures
-    if cycle <= 1000 / 15 * 1.5:
+    # Both modes saw the same answers: prediction must beat holding the last one.
+    assert lag_with < lag_without, figures
+    # The target, one frame at 30 fps, assumes an idle machine answering on loopback at the
+    # page's full rate (15 a second); a busier one (the answer cycle is kept with the figures)
+    # records its figures without judging them against it.
+    if figures["answer_cycle_ms_median"] <= 1000 / 15 * 1.15:
         assert lag_with <= 1.0, figures
 
 
