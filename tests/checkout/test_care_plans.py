@@ -249,3 +249,22 @@ def test_a_commission_drafted_at_a_consultation_takes_its_plan_on_completion(app
         assert order.total_minor == before + line.care_plan_minor == line.total_minor
         assert line.deposit_minor == (line.total_minor * 40 + 50) // 100  # the shop's 40 %
         assert order.payments[-1].amount_minor == line.deposit_minor
+
+
+def test_the_buyer_is_told_each_plans_end_on_delivery(app, client, shop):
+    from app.common.outbox import OutboxMessage
+
+    with app.app_context():
+        order = _deliver(_place_with(_offer(), item(shop.tiara_id)).id)
+        ends, name = order.lines[0].care_plan_ends_on, order.lines[0].product_name
+        link = services.order_url(order)
+        (mail,) = db.session.execute(
+            db.select(OutboxMessage).where(OutboxMessage.template == "order_delivered")
+        ).scalars()
+        text, html = mail.text_body, mail.html_body
+    assert f"{name}: Five-year repairs covers repairs until" in text
+    assert f'datetime="{ends.isoformat()}"' in html
+    page = client.get(link.replace("http://diadem.test", ""), follow_redirects=True)
+    page = page.get_data(as_text=True)
+    assert f"{name}: Five-year repairs covers repairs until" in page
+    assert f'<time datetime="{ends.isoformat()}">{ends.day} {ends:%b %Y}</time>' in page

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from app.checkout.models import Order
+from app.checkout.services.care_plans import PlanCover, plan_cover
 from app.checkout.services.settings import studio_zone
 from app.domain import aftersale
 from app.domain.orders import OrderStatus
@@ -22,6 +23,8 @@ class AftersaleTerms:
     return_last_day: date | None  # None when every piece is a made-to-measure commission
     warranty_until: date
     has_commissions: bool  # made to measure: no return, an adjustment is offered instead
+    # (the product's name as sold, its plan) for each piece still the buyer's
+    care_plans: tuple[tuple[str, PlanCover], ...] = ()
 
 
 def aftersale_terms(order: Order) -> AftersaleTerms | None:
@@ -36,6 +39,11 @@ def aftersale_terms(order: Order) -> AftersaleTerms | None:
         return_last_day=window.last_day if returnable else None,
         warranty_until=aftersale.warranty_end(delivered_at=order.delivered_at, zone=zone),
         has_commissions=any(line.is_custom for line in order.lines),
+        care_plans=tuple(
+            (line.product_name, cover)
+            for line in order.lines
+            if (cover := plan_cover(line)) is not None and line.piece_released_at is None
+        ),
     )
 
 

@@ -280,9 +280,14 @@ def plan_on_piece(
     else:
         return None
     line = db.session.execute(query.order_by(OrderLine.id.desc()).limit(1)).scalar_one_or_none()
-    if line is None or line.care_plan_terms is None:
-        return None
+    return None if line is None else plan_cover(line)
+
+
+def plan_cover(line: OrderLine) -> PlanCover | None:
+    """The plan sold with this order line, as the buyer is shown it, or None."""
     terms = line.care_plan_terms
+    if terms is None:
+        return None
     return PlanCover(
         name=terms.name,
         term_text=terms.term_text,
