@@ -101,6 +101,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_models() -> None:
     """Import every feature's models so the metadata (create_all, migrations) sees all tables."""
+    import app.accounts.artisans
     import app.accounts.models
     import app.booking.models
     import app.catalog.models
@@ -116,6 +117,7 @@ def register_models() -> None:
 
 def register_blueprints(app: Flask) -> None:
     from app.accounts import views as accounts
+    from app.atelier import views as atelier
     from app.booking import staff_views as booking_staff
     from app.booking import views as booking
     from app.catalog import batch_views
@@ -163,6 +165,8 @@ def register_blueprints(app: Flask) -> None:
         staff.customer_bp,
         provenance.bp,
         provenance.staff_bp,
+        atelier.bp,
+        atelier.staff_bp,
         repairs.bp,
         repairs.staff_bp,
         returns.bp,

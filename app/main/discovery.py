@@ -1,5 +1,6 @@
 """What crawlers read: ``/robots.txt`` (staff, account, cart and checkout kept out) and
-``/sitemap.xml`` (published products, their batch pages, policies), on the public base URL."""
+``/sitemap.xml`` (published products, their batch pages, policies, published artisans), on the
+public base URL."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from xml.sax.saxutils import escape
 
 from flask import Blueprint, Response, current_app
 
+from app.atelier import services as atelier
 from app.catalog import sitemap
 from app.common.links import public_url
 
@@ -36,6 +38,7 @@ STATIC_PAGES = (
     "main.contact",
     "policies.quality",
     "policies.materials",
+    "atelier.index",
 )
 BATCH_ENDPOINT = "batches.show"
 
@@ -64,6 +67,11 @@ def sitemap_xml():
         entries += [
             _entry(public_url(BATCH_ENDPOINT, batch_code=b.key))
             for b in sitemap.published_batches()
+        ]
+    if "atelier.show" in endpoints:
+        entries += [
+            _entry(public_url("atelier.show", slug=p.slug), p.updated_at)
+            for p in atelier.published_profiles()
         ]
     body = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'

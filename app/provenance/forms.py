@@ -30,7 +30,11 @@ class EntryForm(FlaskForm):
         "Summary (public)", validators=[DataRequired(), Length(max=500)], render_kw={"rows": 3}
     )
     occurred_on = DateField("On", validators=[Optional()])
-    actor = StringField("Maker or source (public name)", validators=[Length(max=120)])
+    # Who did a making step: their published profile is credited, else "the atelier".
+    made_by = SelectField("Who did the work", coerce=int, validate_choice=False, default=0)
+    actor = StringField(
+        "Source (public: a refiner, lab or assay office)", validators=[Length(max=120)]
+    )
     origin = SelectField("Origin", choices=choices(ORIGINS), validators=[Optional()])
     source = StringField(
         "Mine, lab, refiner or assay office", validators=[Optional(), Length(max=200)]

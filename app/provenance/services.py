@@ -10,6 +10,8 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from app.accounts.artisans import PublicArtisan, published_artisans
+from app.accounts.models import User
 from app.catalog.models import EditionRun, Piece, Product
 from app.checkout import services as checkout
 from app.common import references
@@ -357,6 +359,20 @@ def passport_for_line(line: Any) -> Passport:
 # --- the public page and the certificate ----------------------------------------------------
 
 
+WORK_KINDS = ("step", "repair", "qc", "dispatch")
+
+
+@dataclass(frozen=True)
+class EntryCredit:
+    """Who an entry publicly credits: published profiles only (None means "the atelier")."""
+
+    maker: PublicArtisan | None = None
+    checker: PublicArtisan | None = None
+    # An outside source named on a material, stone or document entry (a refiner, a lab);
+    # never the text of an entry about work, which may hold a login or an account name.
+    source: str = ""
+
+
 @dataclass(frozen=True)
 class PassportView:
     passport: Passport
@@ -364,12 +380,72 @@ class PassportView:
     report: seals.PassportReport
     origin: dict[str, Any]
     run_passport: Passport | None
-    makers: list[str]
+    makers: list[PublicArtisan]
+    credits: dict[int, EntryCredit]
     care_plan: Any = None  # checkout's PlanCover: the current owner's care plan, or None
 
     @property
     def edition_label(self) -> str:
-        return str(self.origin.get("piece", ""))
+        """What number this is: "07/25", "Edition of 25 (batch DIA-…)" or "One of one"."""
+        piece = str(self.origin.get("piece", ""))
+        if self.passport.kind == "commission":
+            return "One of one"
+        if piece:
+            return piece
+        size = self.origin.get("edition_size")
+        batch = self.origin.get("batch")
+        if size and batch:
+            return f"Edition of {size} (batch {batch})"
+        return f"Edition of {size}" if size else ""
+
+
+def _staff_words(users: Sequence[User]) -> set[str]:
+    """Every way an entry's free text could name a member of staff: names, emails, logins."""
+    words: set[str] = set()
+    for user in users:
+        for word in (user.name, user.email, user.email.split("@")[0]):
+            if word and word.strip():
+                words.add(word.strip().casefold())
+    return words
+
+
+def _credited_ids(entry: ProvenanceEntry, names: dict[int, str]) -> tuple[int | None, int | None]:
+    """(maker, checker) user ids an entry credits; entries before profiles carried no ids, so
+    their recorder counts only when the entry's text is the recorder's own name."""
+    d = entry.details or {}
+    recorder = entry.recorded_by_id
+    recorder_named = recorder is not None and names.get(recorder, "").strip() == entry.actor.strip()
+    if entry.kind == "qc":
+        return d.get("artisan_id"), d.get("checker_id") or recorder
+    maker = d.get("actor_id") or (recorder if recorder_named else None)
+    return maker, None
+
+
+def _credits(
+    entries: Sequence[ProvenanceEntry],
+) -> tuple[dict[int, EntryCredit], list[PublicArtisan]]:
+    staff = list(
+        db.session.execute(db.select(User).where(User.role.in_(("staff", "admin")))).scalars()
+    )
+    names = {u.id: u.name for u in staff}
+    ids = {e.id: _credited_ids(e, names) for e in entries}
+    people = published_artisans(i for pair in ids.values() for i in pair)
+    staff_words = _staff_words(staff)
+    credits: dict[int, EntryCredit] = {}
+    makers: list[PublicArtisan] = []
+    for entry in entries:
+        maker_id, checker_id = ids[entry.id]
+        source = ""
+        actor = entry.actor.strip()
+        if entry.kind not in WORK_KINDS and actor and actor != ATELIER:
+            source = "" if actor.casefold() in staff_words else actor
+        maker = people.get(maker_id or 0)
+        credits[entry.id] = EntryCredit(
+            maker=maker, checker=people.get(checker_id or 0), source=source
+        )
+        if entry.kind in ("step", "repair", "qc") and maker and maker not in makers:
+            makers.append(maker)
+    return credits, makers
 
 
 def passport_view(code: str) -> PassportView:
@@ -381,16 +457,7 @@ def passport_view(code: str) -> PassportView:
     run_passport = None
     if passport.piece_id is not None:
         run_passport = find_passport(run_id=passport.piece.run_id)
-    makers: list[str] = []
-    for entry in entries:
-        if entry.kind in ("step", "repair"):
-            name = entry.actor
-        elif entry.kind == "qc":
-            name = (entry.details or {}).get("artisan", "")
-        else:
-            continue
-        if name and name != ATELIER and name not in makers:
-            makers.append(name)
+    credits, makers = _credits(entries)
     return PassportView(
         passport=passport,
         entries=entries,
@@ -398,6 +465,7 @@ def passport_view(code: str) -> PassportView:
         origin=origin,
         run_passport=run_passport,
         makers=makers,
+        credits=credits,
         care_plan=_care_plan(passport),
     )
 
@@ -419,9 +487,14 @@ class Certificate:
     piece_label: str
     metal: str
     stones: list[dict[str, Any]]
-    maker: str
+    makers: list[PublicArtisan]
     head_hash: str
     head_signature: str | None
+
+    @property
+    def signer(self) -> PublicArtisan | None:
+        """The maker whose signature the certificate carries: the first one who has one."""
+        return next((m for m in self.makers if m.has_signature), None)
 
 
 def certificate(code: str) -> Certificate:
@@ -436,10 +509,10 @@ def certificate(code: str) -> Certificate:
         view=view,
         issued_on=issued,
         product=str(origin.get("product", view.passport.title)),
-        piece_label=str(origin.get("piece", "")),
+        piece_label=view.edition_label,
         metal=str(origin.get("metal", "")),
         stones=list(origin.get("stones", [])),
-        maker=", ".join(view.makers) or ATELIER,
+        makers=view.makers,
         head_hash=view.report.head_hash,
         head_signature=view.report.head_signature,
     )
@@ -496,6 +569,15 @@ def parse_day(value: str | None) -> date | None:
 
 # --- staff tools ----------------------------------------------------------------------------
 
+
+def staff_choices() -> list[tuple[int, str]]:
+    """(user id, account name) of every member of staff, for the "who did the work" select."""
+    users = db.session.execute(
+        db.select(User).where(User.role.in_(("staff", "admin"))).order_by(User.name, User.id)
+    ).scalars()
+    return [(u.id, u.name or f"Staff #{u.id}") for u in users]
+
+
 STAFF_KINDS = ("step", "material", "stone", "document", "note")
 
 
@@ -510,8 +592,12 @@ def add_staff_entry(
     source: str,
     uploads: Sequence[tuple[bytes, str]],
     recorded_by_id: int,
+    made_by_id: int | None = None,
 ) -> ProvenanceEntry:
-    """Append what a staff member recorded (a step, material, stone or document) with files."""
+    """Append what a staff member recorded (a step, material, stone or document) with files.
+
+    ``made_by_id`` names the member of staff who did a step; pages credit their profile.
+    """
     if kind not in STAFF_KINDS:
         raise EntryRefused("Staff record steps, materials, stones, documents or notes.")
     if occurred_on is not None and occurred_on > today():
@@ -521,6 +607,12 @@ def add_staff_entry(
         sniff(data, allow_pdf=True)
     files = [store_entry_file(data, label=label) for data, label in uploads]
     details: dict[str, Any] = {}
+    if made_by_id:
+        maker = db.session.get(User, made_by_id)
+        if maker is None or not maker.is_staff:
+            raise EntryRefused("Choose a member of the atelier as the one who did the work.")
+        details["actor_id"] = maker.id
+        actor = actor or maker.name
     if origin:
         details["origin"] = origin
     if source.strip():

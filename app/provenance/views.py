@@ -10,6 +10,7 @@ from app.common.links import public_url
 from app.common.transactions import atomic
 from app.common.uploads import UploadError, send_upload
 from app.provenance import forms, services
+from app.provenance.certificate_pdf import render_certificate_pdf
 from app.provenance.qr import qr_png
 
 bp = Blueprint("provenance", __name__)
@@ -70,6 +71,18 @@ def certificate(code: str):
     )
 
 
+@bp.get("/p/<code>/certificate.pdf")
+def certificate_pdf(code: str):
+    try:
+        cert = services.certificate(code)
+    except services.PassportNotFound:
+        abort(404)
+    pdf = render_certificate_pdf(cert, passport_url=_passport_url(code))
+    response = Response(pdf, mimetype="application/pdf")
+    response.headers.set("Content-Disposition", "inline", filename=f"diadem-certificate-{code}.pdf")
+    return response
+
+
 @bp.get("/p/<code>/files/<int:entry_id>/<int(min=0):index>")
 def entry_file(code: str, entry_id: int, index: int):
     # Files on a passport entry were attached by staff for the public passport.
@@ -127,8 +140,15 @@ def manage(code: str):
         view = services.passport_view(code)
     except services.PassportNotFound:
         abort(404)
-    form = forms.EntryForm(actor=current_user.name)
+    form = _entry_form(made_by=current_user.id)
     return render_template("provenance/passport_manage.html", view=view, form=form)
+
+
+def _entry_form(**defaults) -> forms.EntryForm:
+    form = forms.EntryForm(**defaults)
+    form.made_by.choices = [(0, "— nobody (a material, stone or document) —")]
+    form.made_by.choices += services.staff_choices()
+    return form
 
 
 @staff_bp.post("/<code>/entries")
@@ -137,7 +157,7 @@ def add_entry(code: str):
         passport = services.get_passport(code)
     except services.PassportNotFound:
         abort(404)
-    form = forms.EntryForm()
+    form = _entry_form()
     if form.validate_on_submit():
         try:
             with atomic():
@@ -155,6 +175,7 @@ def add_entry(code: str):
                         if f and f.filename
                     ],
                     recorded_by_id=current_user.id,
+                    made_by_id=form.made_by.data or None,
                 )
         except (services.ProvenanceError, UploadError) as exc:
             form.form_errors.append(str(exc))

@@ -240,6 +240,9 @@ def _append_to_passport(
             "result": verdict,
             "artisan": display_name(artisan),
             "checker": display_name(checker),
+            # Pages credit people by id, through their published artisan profiles.
+            "artisan_id": artisan.id,
+            "checker_id": checker.id,
             "items": result.item_results(),
             "measured_mg": result.measured_mg,
             "expected_mg": result.expected_mg,

@@ -56,7 +56,9 @@ def test_public_page_shows_history_and_chain_status(client, passport_code):
     assert page.status_code == 200
     assert "Aurelia Test · 01/10" in html
     assert 'data-chain="ok"' in html and "All 2 entries are intact" in html
-    assert "Hand finished the filigree" in html and "Mira Goldsmith" in html
+    assert "Hand finished the filigree" in html
+    # A name typed on an entry is not shown: only a published artisan profile is credited.
+    assert "Mira Goldsmith" not in html and "The atelier" in html
     assert f"/p/{passport_code}/qr.png" in html and "Part of edition" in html
 
 
@@ -80,7 +82,8 @@ def test_certificate_of_authenticity(app, client, passport_code):
     assert "Certificate of authenticity" in html
     assert "01/10" in html and "18k yellow gold" in html
     assert "4 × diamond (not recorded)" in html
-    assert "Mira Goldsmith" in html and head in html
+    # The step's typed name is no profile: the certificate credits the atelier.
+    assert "Mira Goldsmith" not in html and "The Diadem atelier" in html and head in html
     assert f"/p/{passport_code}/qr.png" in html
 
 

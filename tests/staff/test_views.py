@@ -303,8 +303,11 @@ def test_guest_with_the_signed_link_can_answer(app, client, atelier):
 
 
 def test_customer_order_page_shows_qc_report_passport_and_repair_link(app, client, atelier, studio):
+    from tests.atelier.builders import give_profile
+
     number, line_id = studio
     with app.app_context():
+        give_profile(atelier.artisan_id, "Mira G.", "mira")  # Theo has no public profile
         for target in ("hand_finishing", "qc"):
             move(line_id, target, atelier.artisan_id)
         qc_pass(line_id, checker_id=atelier.checker_id)
@@ -321,7 +324,11 @@ def test_customer_order_page_shows_qc_report_passport_and_repair_link(app, clien
     login(client, "bea@example.com", PASSWORD)
     html = client.get(f"/account/orders/{number}").get_data(as_text=True)
     assert "Making your piece" in html and "Quality control report" in html
-    assert "Made by Mira Goldsmith · checked by Theo Setter" in html
+    assert (
+        'Made by <a class="artisan-link" href="/atelier/mira">Mira G.</a> · checked by the atelier'
+        in html
+    )
+    assert "Theo" not in html and "Mira Goldsmith" not in html
     assert "certificate of authenticity" in html
     assert f"/account/repairs/new/{line_id}" in html
 
