@@ -94,3 +94,26 @@ def test_the_certificate_pdf_is_a5_and_carries_the_makers_signature(app, client,
     expected = Image.open(io.BytesIO(images.clean_signature(uploaded))).convert("RGBA")
     diff = ImageChops.difference(embedded[0].convert("RGBA"), expected)
     assert max(high for _, high in diff.getextrema()) <= 2
+
+
+def test_production_steps_credit_the_maker_who_moved_the_piece(app, client, atelier):
+    from app.staff import services as staff
+    from tests.staff.builders import only_line, paid_order
+
+    with app.app_context():
+        give_profile(atelier.artisan_id, "Mira Goldsmith", "mira")
+        line = only_line(
+            paid_order(user_id=atelier.customer_id, product_id=atelier.studio_product_id)
+        )
+        for target in ("hand_finishing", "qc"):
+            with atomic():
+                staff.move_line(
+                    order_line_id=line.id,
+                    target=target,
+                    expected_stage=None,
+                    by_user_id=atelier.artisan_id,
+                )
+        code = services.passport_for_piece(piece_id=line.piece_id).code
+    html = client.get(f"/p/{code}").get_data(as_text=True)
+    assert '· <a class="artisan-link" href="/atelier/mira">Mira Goldsmith</a>' in html
+    assert "Aurelia Test" in client.get("/atelier/mira").get_data(as_text=True)

@@ -89,13 +89,15 @@ def _apply(
             **({"piece_id": line.piece_id} if line.piece_id else {"order_line_id": line.id})
         )
         if passport is not None:
-            actor = _actor_for_step(line.id, source or "", by_user_id)
+            maker = _maker_of_step(line.id, source or "", by_user_id)
             provenance.record_entry(
                 passport_id=passport.id,
                 kind="step",
                 summary=step,
-                actor=actor,
+                actor=qc.display_name(maker) if maker else "",
                 recorded_by_id=by_user_id if _is_staff(by_user_id) else None,
+                # Public pages credit the maker's published artisan profile by this id.
+                details={"actor_id": maker.id} if maker else None,
             )
     return transition
 
@@ -105,7 +107,7 @@ def _is_staff(user_id: int | None) -> bool:
     return bool(user and user.is_staff)
 
 
-def _actor_for_step(order_line_id: int, source: str, by_user_id: int | None) -> str:
+def _maker_of_step(order_line_id: int, source: str, by_user_id: int | None) -> User | None:
     """The maker credited for a step: whoever took the line into it (not the customer)."""
     if source == "cad_approval":
         # The designer is who sent the approved render.
@@ -115,9 +117,9 @@ def _actor_for_step(order_line_id: int, source: str, by_user_id: int | None) -> 
             .order_by(DesignRound.number.desc())
             .limit(1)
         ).scalar_one_or_none()
-        return qc.display_name(db.session.get(User, sender)) if sender else ""
+        return db.session.get(User, sender) if sender else None
     user = db.session.get(User, by_user_id) if by_user_id else None
-    return qc.display_name(user) if user and user.is_staff else ""
+    return user if user and user.is_staff else None
 
 
 def _ensure_passport(line: OrderLine) -> None:
