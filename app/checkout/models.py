@@ -43,7 +43,7 @@ from app.domain.careplans import CarePlanTerms
 from app.domain.clock import utcnow
 from app.domain.orders import LABELS, OrderStatus
 from app.domain.pricing import Breakdown
-from app.extensions import db
+from app.extensions import db, one_of
 
 ORDER_STATUSES: tuple[str, ...] = tuple(status.value for status in OrderStatus)
 PAYMENT_METHODS: tuple[str, ...] = ("manual", "stripe")
@@ -67,10 +67,6 @@ PAYMENT_STATUSES: tuple[str, ...] = tuple(status.value for status in PaymentStat
 REFUND_STATUSES: tuple[str, ...] = tuple(status.value for status in RefundStatus)
 MAX_LINE_QUANTITY = 5
 EXPIRED_REASON = "The reservation expired before payment arrived."
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 class Cart(db.Model):
@@ -107,8 +103,8 @@ class CartLine(db.Model):
 class Order(db.Model):
     __tablename__ = "orders"
     __table_args__ = (
-        CheckConstraint(_in("status", ORDER_STATUSES), name="status_known"),
-        CheckConstraint(_in("payment_method", PAYMENT_METHODS), name="payment_method_known"),
+        CheckConstraint(one_of("status", ORDER_STATUSES), name="status_known"),
+        CheckConstraint(one_of("payment_method", PAYMENT_METHODS), name="payment_method_known"),
         CheckConstraint("total_minor >= 0", name="total_not_negative"),
         CheckConstraint("deposit_minor >= 0", name="deposit_not_negative"),
         CheckConstraint(
@@ -421,9 +417,9 @@ class Payment(db.Model):
 
     __tablename__ = "payments"
     __table_args__ = (
-        CheckConstraint(_in("kind", PAYMENT_KINDS), name="kind_known"),
-        CheckConstraint(_in("method", PAYMENT_METHODS), name="method_known"),
-        CheckConstraint(_in("status", PAYMENT_STATUSES), name="status_known"),
+        CheckConstraint(one_of("kind", PAYMENT_KINDS), name="kind_known"),
+        CheckConstraint(one_of("method", PAYMENT_METHODS), name="method_known"),
+        CheckConstraint(one_of("status", PAYMENT_STATUSES), name="status_known"),
         CheckConstraint("amount_minor > 0", name="amount_positive"),
         CheckConstraint("refunded_minor >= 0 AND refunded_minor <= amount_minor", name="refunds"),
     )
@@ -462,7 +458,7 @@ class Payment(db.Model):
 class Refund(db.Model):
     __tablename__ = "refunds"
     __table_args__ = (
-        CheckConstraint(_in("status", REFUND_STATUSES), name="status_known"),
+        CheckConstraint(one_of("status", REFUND_STATUSES), name="status_known"),
         CheckConstraint("amount_minor > 0", name="amount_positive"),
     )
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.domain import tracking
 from app.domain.clock import utcnow
 from app.domain.production import TRACK_STAGES, Track
-from app.extensions import db
+from app.extensions import db, one_of
 
 REPAIR_STATUSES = TRACK_STAGES[Track.REPAIR]
 # A ticket is open until the piece is back with its owner: a declined quote still ends in
@@ -27,15 +27,11 @@ PAYMENT_METHODS = ("manual", "stripe")
 PAYMENT_STATUSES = ("pending", "succeeded", "failed", "cancelled")
 
 
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
-
 class RepairTicket(db.Model):
     __tablename__ = "repair_tickets"
     __table_args__ = (
-        CheckConstraint(_in("status", REPAIR_STATUSES), name="status_known"),
-        CheckConstraint(_in("source", SOURCES), name="source_known"),
+        CheckConstraint(one_of("status", REPAIR_STATUSES), name="status_known"),
+        CheckConstraint(one_of("source", SOURCES), name="source_known"),
         CheckConstraint("quote_minor IS NULL OR quote_minor >= 0", name="quote_not_negative"),
         CheckConstraint("paid_minor >= 0", name="paid_not_negative"),
         CheckConstraint(
@@ -161,8 +157,8 @@ class RepairPayment(db.Model):
 
     __tablename__ = "repair_payments"
     __table_args__ = (
-        CheckConstraint(_in("method", PAYMENT_METHODS), name="method_known"),
-        CheckConstraint(_in("status", PAYMENT_STATUSES), name="status_known"),
+        CheckConstraint(one_of("method", PAYMENT_METHODS), name="method_known"),
+        CheckConstraint(one_of("status", PAYMENT_STATUSES), name="status_known"),
         CheckConstraint("amount_minor > 0", name="amount_positive"),
         CheckConstraint("refunded_minor >= 0 AND refunded_minor <= amount_minor", name="refunds"),
         CheckConstraint("method = 'stripe' OR received_on IS NOT NULL", name="transfer_dated"),

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.domain.clock import utcnow
 from app.domain.returns import REASON_CODES
-from app.extensions import db
+from app.extensions import db, one_of
 
 RETURN_STATUSES: tuple[str, ...] = (
     "requested",
@@ -55,16 +55,12 @@ STATUS_LABELS = {
 }
 
 
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
-
 class ReturnRequest(db.Model):
     __tablename__ = "return_requests"
     __table_args__ = (
-        CheckConstraint(_in("status", RETURN_STATUSES), name="status_known"),
-        CheckConstraint(_in("reason", REASON_CODES), name="reason_known"),
-        CheckConstraint(_in("refund_method", REFUND_METHODS), name="refund_method_known"),
+        CheckConstraint(one_of("status", RETURN_STATUSES), name="status_known"),
+        CheckConstraint(one_of("reason", REASON_CODES), name="reason_known"),
+        CheckConstraint(one_of("refund_method", REFUND_METHODS), name="refund_method_known"),
         CheckConstraint("refunded_minor >= 0", name="refunded_not_negative"),
         CheckConstraint("status <> 'approved' OR ra_number IS NOT NULL", name="approved_has_ra"),
     )
