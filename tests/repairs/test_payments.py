@@ -220,6 +220,8 @@ def test_the_card_amount_is_the_quote_and_a_webhook_replay_counts_once(
     # Whatever the browser says, the amount is the quote's.
     page = client.get(f"/account/repairs/{ticket_id}/pay?amount=1&amount_minor=1")
     assert page.status_code == 200 and 'data-client-secret="cs_1"' in page.get_data(as_text=True)
+    # If Stripe's form cannot load, checkout.js shows the page's own words: back to the repair.
+    assert "or go back to your repair to pay by bank transfer" in page.get_data(as_text=True)
     [intent] = made
     assert intent["amount_minor"] == 4_550 and intent["currency"] == "USD"
     assert intent["metadata"]["purpose"] == "repair"

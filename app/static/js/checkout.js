@@ -53,7 +53,9 @@
       message.hidden = false;
     }
     if (typeof window.Stripe !== "function") {
-      show("The secure card form could not load. Check your connection, or go back to your order to pay by bank transfer.");
+      // The page names where to go back to (an order, a repair) in its own words.
+      show(form.dataset.unavailable ||
+        "The secure card form could not load. Check your connection, or pay by bank transfer instead.");
       return;
     }
     const stripe = window.Stripe(form.dataset.publishableKey);
