@@ -58,7 +58,11 @@ def _consultation(**fields) -> SimpleNamespace:
 
 
 def test_a_try_on_estimate_of_the_head_says_it_is_an_estimate(app):
-    snapshot = SimpleNamespace(head_circumference_mm=476, created_at=datetime(2026, 12, 1, 10))
+    snapshot = SimpleNamespace(
+        head_circumference_mm=476,
+        head_circumference_range_cm=None,
+        created_at=datetime(2026, 12, 1, 10),
+    )
     with app.test_request_context():
         estimated = render_template(
             "booking/_fit_notes.html",

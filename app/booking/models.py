@@ -83,6 +83,30 @@ MIN_HEAD_MM = 450
 MAX_HEAD_MM = 700
 
 
+def tryon_estimate_note(snapshot: TryonSnapshot) -> str:
+    """Say that a snapshot's head size is the try-on camera's estimate, with its 80% range.
+
+    The one wording wherever the estimate travels: fit notes, the booking form, order drafts.
+    """
+    likely = f", likely {snapshot.head_circumference_range_cm} cm"
+    if not snapshot.head_circumference_range_cm:
+        likely = ""  # snapshots saved before the range was kept
+    return f"estimated by the try-on camera{likely}: a guide, not a tape measure"
+
+
+def head_estimate_note(consultation: Consultation) -> str | None:
+    """The estimate note when the consultation's head size is its try-on snapshot's, else None.
+
+    A size the customer typed (in inches, or any other than the snapshot's) is their own measure.
+    """
+    snapshot = consultation.snapshot
+    if consultation.head_circumference_mm is None or consultation.circumference_unit == "in":
+        return None
+    if snapshot is None or snapshot.head_circumference_mm != consultation.head_circumference_mm:
+        return None
+    return tryon_estimate_note(snapshot)
+
+
 class StudioSettings(db.Model):
     """The single row of consultation settings staff edit (id is always 1)."""
 

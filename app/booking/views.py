@@ -25,7 +25,7 @@ from flask import (
 from flask_login import current_user, login_required
 
 from app.booking import forms, services
-from app.booking.models import Consultation
+from app.booking.models import Consultation, head_estimate_note, tryon_estimate_note
 from app.booking.view_helpers import show_error as _show_error
 from app.booking.view_helpers import studio_today as _today
 from app.catalog import services as catalog
@@ -44,6 +44,9 @@ from app.domain.scheduling import (
 from app.extensions import limiter
 
 bp = Blueprint("booking", __name__)
+
+
+bp.add_app_template_global(head_estimate_note, "head_estimate_note")
 
 
 @bp.app_template_filter("booking_date")
@@ -110,7 +113,8 @@ def _snapshot_label(snapshot) -> str:
     if snapshot.recommended_size:
         parts.append(f"size {snapshot.recommended_size}")
     if snapshot.head_circumference_mm:
-        parts.append(f"{snapshot.head_circumference_mm / 10:g} cm")
+        mm = snapshot.head_circumference_mm
+        parts.append(f"head {mm / 10:g} cm ({tryon_estimate_note(snapshot)})")
     return ", ".join(parts)
 
 

@@ -475,6 +475,28 @@ def test_fit_notes_travel_as_text(studio):
     assert "RUSH" in text
 
 
+def test_a_try_on_estimate_travels_to_the_order_as_an_estimate_with_its_range(studio):
+    from tests.helpers import make_user
+
+    owner = make_user(studio, email="owner@example.com")
+    snap = _snapshot(owner, mm=554)
+    snap.head_circumference_low_mm, snap.head_circumference_high_mm = 529, 579
+    db.session.commit()
+    estimated = book(user_id=owner, snapshot_id=snap.id, fit=services.FitNotes())
+    assert (
+        "Head circumference: 55.4 cm (estimated by the try-on camera, likely 52.9–57.9 cm: "
+        "a guide, not a tape measure)"
+    ) in services.fit_notes_text(estimated).splitlines()
+    # A snapshot saved before ranges were kept is still an estimate; a typed size is not.
+    snap.head_circumference_low_mm = None
+    assert (
+        "Head circumference: 55.4 cm (estimated by the try-on camera: a guide, not a tape "
+        "measure)" in services.fit_notes_text(estimated).splitlines()
+    )
+    estimated.head_circumference_mm = 560
+    assert "Head circumference: 56 cm" in services.fit_notes_text(estimated).splitlines()
+
+
 # ------------------------------------------------------------------ custom order drafts
 
 

@@ -345,7 +345,12 @@ def test_signed_in_customer_prefill_and_snapshot(app, client):
     other = make_user(app, email="other@example.com")
     with app.app_context():
         mine = TryonSnapshot(
-            user_id=owner, image_name="a.png", head_circumference_mm=548, recommended_size="M"
+            user_id=owner,
+            image_name="a.png",
+            head_circumference_mm=548,
+            head_circumference_low_mm=523,
+            head_circumference_high_mm=573,
+            recommended_size="M",
         )
         theirs = TryonSnapshot(
             user_id=other, image_name="b.png", head_circumference_mm=590, recommended_size="L"
@@ -358,6 +363,11 @@ def test_signed_in_customer_prefill_and_snapshot(app, client):
     assert 'value="Olive Owner"' in html and 'value="owner@example.com"' in html
     assert 'value="54.8"' in html
     assert f'<option selected value="{mine_id}">' in html
+    # The snapshot's size is labelled an estimate with its range, as the fit notes say it.
+    assert (
+        "size M, head 54.8 cm (estimated by the try-on camera, likely 52.3–57.3 cm: "
+        "a guide, not a tape measure)</option>"
+    ) in unescape(html)
     assert client.get(f"/consultations/new?snapshot={theirs_id}").status_code == 404
     # A forged snapshot id in the form is refused, not attached.
     response = post(client, valid_data(client, snapshot=str(theirs_id)))

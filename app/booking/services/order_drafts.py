@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import update
 
-from app.booking.models import Consultation, ConsultationStatus
+from app.booking.models import Consultation, ConsultationStatus, head_estimate_note
 from app.booking.services.errors import BookingError
 from app.booking.services.reading import get_consultation
 from app.catalog import services as catalog_services
@@ -110,7 +110,11 @@ def fit_notes_text(consultation: Consultation) -> str:
         f"{dates.day(consultation.event_date)})."
     ]
     if consultation.head_circumference_mm:
-        lines.append(f"Head circumference: {consultation.head_circumference_mm / 10:g} cm")
+        estimate = head_estimate_note(consultation)
+        lines.append(
+            f"Head circumference: {consultation.head_circumference_mm / 10:g} cm"
+            + (f" ({estimate})" if estimate else "")
+        )
     if consultation.recommended_size:
         lines.append(f"Recommended size (try-on): {consultation.recommended_size}")
     for label, value in consultation.fit_note_items():
