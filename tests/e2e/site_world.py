@@ -71,6 +71,8 @@ class World:
     reset_token: str
     waitlist_leave_token: str
     email_change_token: str
+    artisan_user_id: int  # staff with a published profile on /atelier
+    artisan_slug: str
 
 
 def _ship(atelier: Atelier, order_id: int, line_id: int) -> None:
@@ -310,6 +312,23 @@ def _email_change_token(app: Flask, user_id: int) -> str:
     return EMAIL_CHANGE_LINK.search(mail.get_body(("plain",)).get_content()).group(1)
 
 
+def _artisan_profile(user_id: int) -> str:
+    from app.atelier import services as atelier
+
+    with atomic():
+        profile = atelier.save_profile(
+            user_id=user_id,
+            data=atelier.ProfileInput(
+                display_name="Mira Goldsmith",
+                slug="mira",
+                bio="Twenty years at the bench; filigree and stone setting.",
+                specialities="filigree, stone setting",
+                published=True,
+            ),
+        )
+    return profile.slug
+
+
 def build_world(app: Flask) -> World:
     """Seed the demo atelier (without drawing artwork) and the rest; return the URL values."""
     from app.catalog.models import EditionRun, Metal, Product
@@ -322,6 +341,7 @@ def build_world(app: Flask) -> World:
             seed_demo(media_root=app.config["MEDIA_ROOT"], draw_artwork=False)
         atelier = build_atelier()
         make_fast_user(email=ADMIN_EMAIL, name="Ada Admin", role=Role.ADMIN)
+        artisan_slug = _artisan_profile(atelier.artisan_id)
         orders = _orders(atelier)
         repairs = _repairs(atelier, orders)
         consultations = _consultations(atelier)
@@ -340,6 +360,8 @@ def build_world(app: Flask) -> World:
             qc_check_id=qc.id,
             waitlist_leave_token=_waitlist_leave_token(product.id),
             email_change_token=_email_change_token(app, atelier.customer_id),
+            artisan_user_id=atelier.artisan_id,
+            artisan_slug=artisan_slug,
             **orders,
             **repairs,
             **consultations,

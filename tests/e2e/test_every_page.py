@@ -59,6 +59,7 @@ NOT_PAGES = {
     "catalog_products.preview_price": "price for the preview page's script (JSON)",
     "checkout.order_status": "order status for the order page's script (JSON)",
     "checkout.invoice_pdf": "the invoice as a PDF file",
+    "provenance.certificate_pdf": "the certificate of authenticity as a PDF file",
     "checkout.payment_return": "Stripe's return address: only redirects to the order page",
     "repairs.payment_return": "Stripe's return address: only redirects to the ticket",
     "checkout.pay": CARD_PAGE,
@@ -81,6 +82,10 @@ NOT_PAGES = {
     "provenance.qr": "the passport's QR code (PNG)",
     "provenance.public_key": "the signing public key (PEM)",
     "tryon.snapshot_image": "a saved try-on picture (image)",
+    "atelier.portrait": "an artisan's portrait (image)",
+    "atelier.signature": "an artisan's signature (PNG)",
+    "atelier_staff.staff_portrait": "an artisan's portrait (image)",
+    "atelier_staff.staff_signature": "an artisan's signature (PNG)",
     "tryon.choose": "the no-JavaScript piece picker's target: redirects to the piece's try-on page",
 }
 
@@ -122,6 +127,7 @@ def defaults(world: World) -> dict:
         "metal_code": world.metal_code,
         "check_id": world.qc_check_id,
         "return_id": world.return_id,
+        "user_id": world.artisan_user_id,
     }
 
 
@@ -160,6 +166,7 @@ def special_visits(world: World) -> dict[str, list[Visit]]:
             Visit("guest", {"ticket_id": world.guest_ticket_id}, {"t": world.guest_ticket_token})
         ],
         "tryon.show": [Visit("guest", {"slug": world.tryon_slug})],
+        "atelier.show": [Visit("guest", {"slug": world.artisan_slug})],
         "staff.show_order": [Visit("staff"), Visit("staff", {"number": world.custom_order_number})],
         "staff.line_qc": [
             Visit("staff", {"number": world.qc_order_number, "line_id": world.qc_line_id})
@@ -286,6 +293,9 @@ def check(page, base: str, name: str, endpoint: str, path: str, who: str, axe: s
     response = page.goto(base + path)
     if response is None or response.status != 200 or urlsplit(page.url).path != urlsplit(path).path:
         return [f"{where}: {response.status if response else 'no response'} at {page.url}"]
+    kind = response.headers.get("content-type", "")
+    if not kind.startswith("text/html"):
+        return [f"{where}: answers {kind}, not a page (list it in NOT_PAGES with a reason)"]
     page.evaluate(axe)
     problems = []
     for width in WIDTHS:
