@@ -55,8 +55,30 @@ class FaceLandmarks:
         return float(x0), float(y0), float(x1), float(y1)
 
 
+# A serialised NormalizedLandmark with x, y and z set and nothing else: field 1 of the list
+# (tag 0x0a, 15 bytes), holding fields 1, 2 and 3 as little-endian float32 (tags 0x0d, 0x15, 0x1d).
+_LANDMARK_BYTES = 17
+_LANDMARK_TAGS = {0: 0x0A, 1: 0x0F, 2: 0x0D, 7: 0x15, 12: 0x1D}
+
+
+def _raw_points(result_landmarks: Any) -> np.ndarray:
+    """Return the (n, 3) normalised x, y, z of a NormalizedLandmarkList as float64."""
+    # Reading 478 protobuf messages field by field costs about a millisecond in Python; the
+    # serialised list, when laid out as face mesh writes it, is read by numpy in microseconds.
+    data = np.frombuffer(result_landmarks.SerializeToString(), np.uint8)
+    count = len(result_landmarks.landmark)
+    if count and data.size == count * _LANDMARK_BYTES:
+        rows = data.reshape(count, _LANDMARK_BYTES)
+        if all((rows[:, col] == tag).all() for col, tag in _LANDMARK_TAGS.items()):
+            floats = np.ascontiguousarray(rows[:, [3, 4, 5, 6, 8, 9, 10, 11, 13, 14, 15, 16]])
+            return floats.view("<f4").reshape(count, 3).astype(np.float64)
+    # Any other layout (visibility set, a field missing): read the messages.
+    points = [(p.x, p.y, p.z) for p in result_landmarks.landmark]
+    return np.array(points, dtype=np.float64).reshape(-1, 3)
+
+
 def _points_from(result_landmarks: Any, width: int, height: int) -> np.ndarray:
-    raw = np.array([(p.x, p.y, p.z) for p in result_landmarks.landmark], dtype=np.float64)
+    raw = _raw_points(result_landmarks)
     # Normalised coordinates measure from the image's outer edge; shift to pixel centres.
     return np.column_stack((raw[:, 0] * width - 0.5, raw[:, 1] * height - 0.5, raw[:, 2] * width))
 
