@@ -6,6 +6,7 @@ when an engine is created (``ar.landmarks`` is its one importer).
 Public API (names kept stable for the web app and scripts)::
 
     decode_image(data: bytes, *, max_pixels: int | None = None) -> np.ndarray   # RGB uint8 HxWx3
+    decode_frame(data: bytes) -> np.ndarray   # the same via OpenCV, for frames checked already
     load_image(path, *, max_pixels=None) -> np.ndarray
     decode_overlay(data: bytes, *, max_pixels=None) -> np.ndarray               # RGBA uint8 HxWx4
     load_overlay(path, *, max_pixels=None) -> np.ndarray
@@ -64,6 +65,7 @@ from __future__ import annotations
 from ar.composite import Overlay, composite, overlay_box, prepare_overlay
 from ar.image_io import (
     InvalidImage,
+    decode_frame,
     decode_image,
     decode_overlay,
     encode_image,
@@ -96,6 +98,7 @@ __all__ = [
     "advise_size",
     "composite",
     "create_engine",
+    "decode_frame",
     "decode_image",
     "decode_overlay",
     "encode_image",

@@ -78,6 +78,40 @@ def decode_image(data: bytes, *, max_pixels: int | None = None) -> np.ndarray:
     return np.asarray(image, dtype=np.uint8).copy()
 
 
+def _complete(data: bytes) -> bool:
+    """Whether JPEG, PNG or WebP bytes reach their format's end (OpenCV decodes a cut-off JPEG)."""
+    if data[:3] == b"\xff\xd8\xff":
+        return b"\xff\xd9" in data[-64:]  # the end-of-image marker, perhaps with padding after
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return b"IEND" in data[-64:]
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return int.from_bytes(data[4:8], "little") + 8 <= len(data)
+    return False
+
+
+def decode_frame(data: bytes) -> np.ndarray:
+    """Decode a small JPEG, PNG or WebP frame straight to RGB uint8 with OpenCV, in one buffer.
+
+    For live frames whose size and format the caller has already checked from the header
+    (Pillow's decode, EXIF transpose and array copy cost twice as much). OpenCV applies the
+    EXIF orientation itself.
+
+    Raises:
+        InvalidImage: not one of those formats, cut off, or undecodable.
+    """
+    if not _complete(data):
+        raise InvalidImage("truncated or unsupported image data")
+    rgb = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR_RGB)
+    if rgb is None:
+        raise InvalidImage("corrupt image data")
+    height, width = rgb.shape[:2]
+    if width < MIN_SIDE or height < MIN_SIDE:
+        raise InvalidImage(
+            f"image is too small: {width}x{height} pixels (at least {MIN_SIDE}x{MIN_SIDE} needed)"
+        )
+    return rgb
+
+
 def decode_overlay(data: bytes, *, max_pixels: int | None = None) -> np.ndarray:
     """Decode a piece's transparent PNG to an RGBA uint8 array of shape HxWx4."""
     image = _load_pixels(_open_checked(data, max_pixels))

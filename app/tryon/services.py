@@ -471,9 +471,14 @@ def locate_piece(*, frame: bytes, slug: str, metal_code: str | None) -> PoseResu
     No face is not an error here: the result simply has no faces.
     """
     piece = get_piece(slug=slug, metal_code=metal_code)
-    rgb = decode_checked(
+    check_image(
         frame, max_bytes=MAX_FRAME_BYTES, max_pixels=MAX_FRAME_SIDE**2, max_side=MAX_FRAME_SIDE
     )
+    try:
+        # Checked from the header above; OpenCV decodes straight to RGB in one buffer.
+        rgb = ar.decode_frame(frame)
+    except ar.InvalidImage:
+        raise CorruptImage(_corrupt()) from None
     engine = get_live_engine()
     faces = engine.measure(rgb)
     placements = engine.place(faces, piece.spec)

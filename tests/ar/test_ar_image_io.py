@@ -136,3 +136,28 @@ def test_encode_round_trips(astronaut):
     np.testing.assert_array_equal(ar.decode_image(ar.encode_image(astronaut, "png")), astronaut)
     jpeg = ar.decode_image(ar.encode_image(astronaut, "jpeg", quality=95))
     assert np.abs(jpeg.astype(int) - astronaut).mean() < 3
+
+
+@pytest.mark.parametrize(
+    ("image_format", "options"), [("JPEG", {"quality": 95}), ("PNG", {}), ("WEBP", {"quality": 95})]
+)
+def test_decode_frame_matches_decode_image(astronaut, image_format, options):
+    data = _encode(astronaut, image_format, **options)
+    frame = ar.decode_frame(data)
+    assert frame.dtype == np.uint8 and frame.shape == (512, 512, 3)
+    assert np.abs(frame.astype(int) - ar.decode_image(data)).mean() < 1
+
+
+@pytest.mark.parametrize("image_format", ["JPEG", "PNG", "WEBP"])
+def test_decode_frame_rejects_cut_off_frames(astronaut, image_format):
+    data = _encode(astronaut, image_format)
+    with pytest.raises(ar.InvalidImage, match="truncated"):
+        ar.decode_frame(data[: len(data) // 2])
+
+
+@pytest.mark.parametrize(
+    "data", [b"", b"not a picture", _encode(np.zeros((8, 8, 3), np.uint8), "PNG")]
+)
+def test_decode_frame_rejects_non_images_and_tiny_ones(data):
+    with pytest.raises(ar.InvalidImage):
+        ar.decode_frame(data)
