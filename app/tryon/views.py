@@ -368,19 +368,50 @@ def photo(slug: str):
 # --- JSON endpoints --------------------------------------------------------------------------
 
 
+# The page posts the frame itself as the body (its Blob's type) with the piece in the query
+# string: no multipart to build or parse. A multipart form (frame, product, metal) still works.
+FRAME_BODY_TYPES = frozenset({"image/jpeg", "image/webp", "image/png"})
+MAX_PRODUCT_CHARS = 80
+MAX_METAL_CHARS = 32
+
+
+def _pose_from_body() -> tuple[bytes, str, str | None] | str:
+    """The frame, product and metal of a raw-body pose request, or what is wrong with it."""
+    product = request.args.get("product", "")
+    metal = request.args.get("metal") or None
+    if not product:
+        return "Say which piece to try on."
+    if len(product) > MAX_PRODUCT_CHARS:
+        return f"Field must be between 1 and {MAX_PRODUCT_CHARS} characters long."
+    if metal is not None and len(metal) > MAX_METAL_CHARS:
+        return f"Field cannot be longer than {MAX_METAL_CHARS} characters long."
+    return request.get_data(cache=False), product, metal
+
+
+def _pose_from_form() -> tuple[bytes, str, str | None] | str:
+    form = PoseForm()
+    if not form.validate():
+        return _first_error(form)
+    return form.frame.data.read(), form.product.data, form.metal.data or None
+
+
 @bp.post("/api/pose")
 @limiter.limit(pose_rate_limit)
 def api_pose():
     """Place the piece on one small live frame; the answer is in that frame's pixels."""
-    form = PoseForm()
-    if not form.validate():
-        return _json_error(_first_error(form), 400)
-    try:
-        result = services.locate_piece(
-            frame=form.frame.data.read(),
-            slug=form.product.data,
-            metal_code=form.metal.data or None,
+    if request.mimetype in FRAME_BODY_TYPES:
+        parsed = _pose_from_body()
+    elif request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        parsed = _pose_from_form()
+    else:
+        return _json_error(
+            "Send the frame as an image/jpeg or image/webp body (or a multipart form).", 415
         )
+    if isinstance(parsed, str):
+        return _json_error(parsed, 400)
+    frame, slug, metal = parsed
+    try:
+        result = services.locate_piece(frame=frame, slug=slug, metal_code=metal)
     except services.TryonError as exc:
         return _json_error(str(exc), _status(exc))
     response = jsonify(result.to_json())

@@ -101,7 +101,8 @@ window.fetch = async (url, options) => {
   p.starts.push(t0);
   p.inFlight += 1;
   p.maxInFlight = Math.max(p.maxInFlight, p.inFlight);
-  const frame = options && options.body && options.body.get("frame");
+  const body = options && options.body;
+  const frame = body instanceof Blob ? body : body && body.get && body.get("frame");
   if (frame) createImageBitmap(frame).then((b) => p.widths.push(b.width), () => p.widths.push(-1));
   try {
     const response = await fetch0(url, options);

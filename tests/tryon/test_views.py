@@ -200,6 +200,68 @@ def test_pose_errors(tryon_client, frame, fields, status, message):
     assert message in response.get_json()["error"]
 
 
+def pose_body(client, frame: bytes, content_type: str = "image/jpeg", **query):
+    """The page's request: the frame as the body, the piece in the query string."""
+    query.setdefault("product", "test-crown")
+    query = {k: v for k, v in query.items() if v is not None}
+    return client.post(POSE, query_string=query, data=frame, content_type=content_type)
+
+
+def test_pose_takes_the_frame_as_the_body(tryon_client):
+    frame = astronaut_jpeg(320)
+    response = pose_body(tryon_client, frame, metal="silver")
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    document = response.get_json()
+    assert document == pose(tryon_client, frame, metal="silver").get_json()
+    assert document["piece"] == {"product": "test-crown", "metal": "silver"}
+    assert len(document["faces"]) == 1
+    webp = encode(resized(astronaut(), 320), "WEBP")
+    assert len(pose_body(tryon_client, webp, "image/webp").get_json()["faces"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("frame", "content_type", "query", "status", "message"),
+    [
+        (b"not a picture", "image/jpeg", {}, 415, "not a picture we can read"),
+        (astronaut_jpeg(320)[:3000], "image/jpeg", {}, 400, "damaged or incomplete"),
+        (encode(np.zeros((400, 700, 3), np.uint8)), "image/jpeg", {}, 400, "at most 640 pixels"),
+        (png_header_only(9000, 9000), "image/png", {}, 400, "at most 640 pixels"),
+        (b"", "image/jpeg", {}, 400, "No picture arrived"),
+        (b"\xff" * (260 * 1024), "image/jpeg", {}, 413, "under 256 KB"),
+        (astronaut_jpeg(320), "image/jpeg", {"product": None}, 400, "Say which piece"),
+        (astronaut_jpeg(320), "image/jpeg", {"product": "x" * 81}, 400, "80 characters"),
+        (astronaut_jpeg(320), "image/jpeg", {"product": "nope"}, 404, "No piece called 'nope'"),
+        (astronaut_jpeg(320), "image/jpeg", {"metal": "platinum"}, 400, "not 'platinum'"),
+        (astronaut_jpeg(320), "image/jpeg", {"metal": "m" * 33}, 400, "32 characters"),
+        (astronaut_jpeg(320), "image/gif", {}, 415, "image/jpeg or image/webp"),
+        (b'{"frame": 1}', "application/json", {}, 415, "image/jpeg or image/webp"),
+    ],
+)
+def test_pose_body_errors(tryon_client, frame, content_type, query, status, message):
+    response = pose_body(tryon_client, frame, content_type, **query)
+    assert response.status_code == status
+    assert message in response.get_json()["error"]
+
+
+def test_pose_body_is_refused_from_the_header(tryon_client):
+    class Unreadable(io.RawIOBase):
+        def read(self, *args):
+            raise AssertionError("the body was read")
+
+    response = tryon_client.post(
+        POSE,
+        query_string={"product": "test-crown"},
+        environ_overrides={
+            "wsgi.input": Unreadable(),
+            "CONTENT_LENGTH": str(300 * 1024),
+            "CONTENT_TYPE": "image/jpeg",
+        },
+    )
+    assert response.status_code == 413
+    assert response.get_json() == {"error": "Live frames must be under 256 KB."}
+
+
 def test_pose_refuses_big_bodies_from_the_header(tryon_client):
     class Unreadable(io.RawIOBase):
         def read(self, *args):

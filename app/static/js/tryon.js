@@ -460,16 +460,18 @@
       small.height = Math.round((video.videoHeight * width) / video.videoWidth);
       smallCtx.drawImage(video, 0, 0, small.width, small.height);
       const blob = await new Promise((resolve) => small.toBlob(resolve, "image/jpeg", 0.8));
-      const body = new FormData();
-      body.append("frame", blob, "frame.jpg");
-      body.append("product", piece.product.slug);
-      body.append("metal", piece.metal.code);
+      // The JPEG itself is the body and the piece rides in the query: nothing for the server to
+      // unpack. (An image/jpeg body cannot be sent cross-site without a CORS preflight.)
+      const query = new URLSearchParams({ product: piece.product.slug, metal: piece.metal.code });
       let pause = 0;
       lastSent = performance.now();
       try {
         // Awaiting the answer before the next frame: never faster than the server answers.
-        const response = await fetch(data.urls.pose, {
-          method: "POST", body, credentials: "same-origin", headers: { Accept: "application/json" },
+        const response = await fetch(`${data.urls.pose}?${query}`, {
+          method: "POST",
+          body: blob,
+          credentials: "same-origin",
+          headers: { Accept: "application/json", "Content-Type": blob.type || "image/jpeg" },
         });
         if (response.status === 429) {
           pause = 1000;
