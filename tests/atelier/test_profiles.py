@@ -62,6 +62,7 @@ def test_staff_edit_only_their_own_profile_admins_any(app, client, atelier):
     with app.app_context():
         make_fast_user(email="ada@example.org", name="Ada Admin", role=Role.ADMIN)
     login(client, "theo@example.org", PASSWORD)
+    assert 'href="/staff/atelier/"' in client.get("/staff").get_data(as_text=True)
     assert client.get(f"/staff/atelier/{atelier.artisan_id}").status_code == 403
     assert _post_profile(client, atelier.artisan_id, published="y").status_code == 403
     assert client.get(f"/staff/atelier/{atelier.checker_id}").status_code == 200
