@@ -169,11 +169,8 @@ def add_entry(code: str):
                     actor=form.actor.data or "",
                     origin=form.origin.data or "",
                     source=form.source.data or "",
-                    uploads=[
-                        (f.read(), form.file_label.data or f.filename or "")
-                        for f in form.files.data
-                        if f and f.filename
-                    ],
+                    # A post with no file part at all gives None, not an empty list.
+                    uploads=_uploads(form),
                     recorded_by_id=current_user.id,
                     made_by_id=form.made_by.data or None,
                 )

@@ -117,3 +117,38 @@ def test_production_steps_credit_the_maker_who_moved_the_piece(app, client, atel
     html = client.get(f"/p/{code}").get_data(as_text=True)
     assert '· <a class="artisan-link" href="/atelier/mira">Mira Goldsmith</a>' in html
     assert "Aurelia Test" in client.get("/atelier/mira").get_data(as_text=True)
+
+
+def test_a_commission_certificate_is_one_of_one(app, client, atelier):
+    from tests.staff.builders import only_line, paid_order
+
+    with app.app_context():
+        line = only_line(
+            paid_order(user_id=atelier.customer_id, product_id=atelier.custom_product_id)
+        )
+        with atomic():
+            code = services.passport_for_commission(order_line_id=line.id).code
+    html = client.get(f"/p/{code}/certificate").get_data(as_text=True)
+    assert "One of one" in html and "Bea" not in html
+
+
+def test_staff_name_who_did_a_step_from_the_passport_page(app, client, atelier):
+    from tests.helpers import csrf_token, login
+    from tests.staff.builders import PASSWORD
+
+    with app.app_context():
+        give_profile(atelier.checker_id, "Theo Setter", "theo")
+        code = _piece_passport(atelier, made_by=None, actor="")
+    login(client, "mira@example.org", PASSWORD)
+    manage = f"/staff/provenance/{code}"
+    token = csrf_token(client, manage)
+    entry = {"csrf_token": token, "kind": "step", "summary": "Set the diamonds"}
+    refused = client.post(f"{manage}/entries", data={**entry, "made_by": atelier.customer_id})
+    assert refused.status_code == 400
+    assert "Choose a member of the atelier" in refused.get_data(as_text=True)
+    junk = client.post(f"{manage}/entries", data={**entry, "made_by": "abc"})
+    assert junk.status_code == 400
+    done = client.post(f"{manage}/entries", data={**entry, "made_by": atelier.checker_id})
+    assert done.status_code == 302
+    html = client.get(f"/p/{code}").get_data(as_text=True)
+    assert '· <a class="artisan-link" href="/atelier/theo">Theo Setter</a>' in html
