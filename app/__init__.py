@@ -118,6 +118,7 @@ def register_models() -> None:
 def register_blueprints(app: Flask) -> None:
     from app.accounts import views as accounts
     from app.atelier import views as atelier
+    from app.booking import change_views as booking_changes
     from app.booking import staff_views as booking_staff
     from app.booking import views as booking
     from app.catalog import batch_views
@@ -159,6 +160,7 @@ def register_blueprints(app: Flask) -> None:
         checkout.staff_bp,
         checkout_addresses.bp,
         booking.bp,
+        booking_changes.bp,
         booking_staff.staff_bp,
         dashboard.bp,
         staff.bp,

@@ -67,6 +67,21 @@ def circumference_to_mm(value: Decimal, unit: str) -> int:
     )
 
 
+def measurement_for_form(mm: int, unit: str) -> Decimal:
+    """A stored measurement in the customer's unit, short, and giving back the same mm."""
+    if unit != "in":
+        return Decimal(mm) / 10
+    exact = Decimal(mm) / MM_PER_INCH
+    for places in ("0.1", "0.01"):
+        value = exact.quantize(Decimal(places), rounding=ROUND_HALF_UP)
+        try:
+            if circumference_to_mm(value, "in") == mm:
+                return value
+        except ValueError:
+            continue  # rounded past the plausible range: one more decimal
+    return exact.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)
+
+
 class MeasurementField(DecimalField):
     """A decimal that also accepts a comma as the decimal mark, with a plain error."""
 
@@ -206,12 +221,33 @@ class RescheduleForm(FlaskForm):
     validate_slot = ConsultationForm.validate_slot
 
 
+class FitNotesForm(FlaskForm):
+    """Change the fit notes after booking: the booking form's own fields and checks."""
+
+    circumference = ConsultationForm.circumference
+    circumference_unit = ConsultationForm.circumference_unit
+    hairstyle = ConsultationForm.hairstyle
+    veil = ConsultationForm.veil
+    metal = ConsultationForm.metal
+    stone_preferences = ConsultationForm.stone_preferences
+    allergies = ConsultationForm.allergies
+    budget = ConsultationForm.budget
+    notes = ConsultationForm.notes
+    submit = SubmitField("Save my fit notes")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.circumference_mm: int | None = None
+
+    validate_circumference = ConsultationForm.validate_circumference
+
+
 class ConfirmForm(FlaskForm):
     submit = SubmitField("Confirm my consultation")
 
 
 class CancelForm(FlaskForm):
-    submit = SubmitField("Cancel this consultation")
+    submit = SubmitField("Yes, cancel this consultation")
 
 
 class OutcomeForm(FlaskForm):

@@ -78,6 +78,10 @@ BUDGETS = {
 # does until it is marked lapsed, which booking does under the day lock before it inserts).
 FREE_SLOT_STATUSES = (ConsultationStatus.CANCELLED.value, ConsultationStatus.LAPSED.value)
 
+# The first line of the note written when a customer changes their fit notes after booking;
+# staff read when and what changed in the consultation's notes (no author: not a staff note).
+FIT_NOTES_CHANGED_HEADING = "The customer changed their fit notes:"
+
 # Plausible adult head circumferences; anything outside is a typo or the wrong unit.
 MIN_HEAD_MM = 450
 MAX_HEAD_MM = 700
@@ -349,6 +353,12 @@ class Consultation(db.Model):
             return None
         return f"{mm / 10:g} cm ({mm / 25.4:.1f} in)"
 
+    @property
+    def fit_notes_changed_at(self) -> datetime | None:
+        """When the customer last changed their fit notes after booking, if they did."""
+        changes = [note.created_at for note in self.staff_notes if note.from_customer]
+        return max(changes) if changes else None
+
     def fit_note_items(self) -> list[tuple[str, str]]:
         """The customer's fit notes as (label, text) pairs, skipping blanks."""
         items = [
@@ -378,3 +388,8 @@ class ConsultationNote(db.Model):
 
     consultation: Mapped[Consultation] = relationship(back_populates="staff_notes")
     author: Mapped[User | None] = relationship()
+
+    @property
+    def from_customer(self) -> bool:
+        """Whether this note records the customer's own change of their fit notes."""
+        return self.author_id is None and self.body.startswith(FIT_NOTES_CHANGED_HEADING)

@@ -26,9 +26,9 @@ from flask_login import current_user, login_required
 
 from app.booking import forms, services
 from app.booking.models import Consultation, head_estimate_note, tryon_estimate_note
+from app.booking.view_helpers import consultation_by_token, fill_metal_choices, fit_notes_from
 from app.booking.view_helpers import show_error as _show_error
 from app.booking.view_helpers import studio_today as _today
-from app.catalog import services as catalog
 from app.common import dates
 from app.common.forms import choices
 from app.common.input_guards import parse_id
@@ -96,9 +96,7 @@ def _fill_choices(form: forms.ConsultationForm, user_id: int | None) -> None:
     form.product.choices = choices(
         [("", "Not sure yet")] + [(str(p.id), p.name) for p in services.custom_products()]
     )
-    form.metal.choices = choices(
-        [("", "Not decided yet")] + [(m.code, m.name) for m in catalog.all_metals()]
-    )
+    fill_metal_choices(form)
     if user_id is None:
         del form.snapshot
         return
@@ -154,17 +152,7 @@ def _booking_request(form: forms.ConsultationForm) -> services.BookingRequest:
         event_date=form.event_date.data,
         mode=form.mode.data,
         starts_at=parse_slot_key(form.slot.data),
-        fit=services.FitNotes(
-            head_circumference_mm=form.circumference_mm,
-            circumference_unit=form.circumference_unit.data if form.circumference_mm else None,
-            hairstyle=form.hairstyle.data or "",
-            veil=form.veil.data or "",
-            metal_code=form.metal.data or None,
-            stone_preferences=form.stone_preferences.data or "",
-            allergies=form.allergies.data or "",
-            budget=form.budget.data or "",
-            notes=form.notes.data or "",
-        ),
+        fit=fit_notes_from(form),
         product_id=_product_id(form.product.data),
         snapshot_id=int(snapshot.data) if snapshot is not None and snapshot.data else None,
         customer_timezone=form.tz.data or None,
@@ -273,7 +261,7 @@ def my_consultations():
     return render_template("booking/consultation_list.html", consultations=consultations)
 
 
-def _render_consultation(consultation: Consultation, *, reschedule=None, cancel=None, status=200):
+def _render_consultation(consultation: Consultation, *, reschedule=None, status=200):
     now = utcnow()
     changeable = services.can_change(consultation, now=now)
     slots = (
@@ -304,7 +292,6 @@ def _render_consultation(consultation: Consultation, *, reschedule=None, cancel=
             location=services.studio_address(),
             atelier_email=services.atelier_email(),
             reschedule_form=reschedule,
-            cancel_form=cancel or forms.CancelForm(formdata=None),
             in_time=in_time,
             late=late,
             studio_tz=consultation.studio_timezone,
@@ -357,21 +344,14 @@ def owner_invite(consultation_id: int):
     return _ics_response(consultation)
 
 
-def _by_token(token: str) -> Consultation:
-    try:
-        return services.consultation_for_token(token=token)
-    except services.InvalidManageLink:
-        abort(404)
-
-
 @bp.get("/consultations/manage/<token>")
 def manage(token: str):
-    return _render_consultation(_by_token(token))
+    return _render_consultation(consultation_by_token(token))
 
 
 @bp.get("/consultations/manage/<token>/invite.ics")
 def manage_invite(token: str):
-    consultation = _by_token(token)
+    consultation = consultation_by_token(token)
     if consultation.is_pending or consultation.hold_lapsed(utcnow()):
         abort(404)  # no invite for a time the guest has not confirmed
     return _ics_response(consultation)
@@ -426,7 +406,7 @@ def _by_confirm_token(token: str) -> Consultation:
 @bp.post("/consultations/manage/<token>/reschedule")
 @limiter.limit("30 per minute")
 def reschedule(token: str):
-    consultation = _by_token(token)
+    consultation = consultation_by_token(token)
     now = utcnow()
     slots = services.available_slots(now=now, exclude_id=consultation.id)
     form = forms.RescheduleForm(slot_keys={s.key for s in slots})
@@ -445,20 +425,3 @@ def reschedule(token: str):
             flash(f"Your consultation has moved to {consultation.when_both}.", "success")
             return redirect(url_for("booking.manage", token=token))
     return _render_consultation(consultation, reschedule=form, status=400)
-
-
-@bp.post("/consultations/manage/<token>/cancel")
-@limiter.limit("30 per minute")
-def cancel(token: str):
-    consultation = _by_token(token)
-    form = forms.CancelForm()
-    if not form.validate_on_submit():
-        return _render_consultation(consultation, cancel=form, status=400)
-    try:
-        with atomic():
-            services.cancel_consultation(consultation_id=consultation.id, now=utcnow())
-    except services.BookingError as exc:
-        flash(str(exc), "danger")
-        return _render_consultation(consultation, status=400)
-    flash("Your consultation is cancelled. We hope to see you another time.", "info")
-    return redirect(url_for("booking.manage", token=token))

@@ -16,6 +16,7 @@ from app.booking.services.bookings import book_consultation as book_consultation
 from app.booking.services.bookings import can_change as can_change
 from app.booking.services.bookings import cancel_consultation as cancel_consultation
 from app.booking.services.bookings import change_deadline as change_deadline
+from app.booking.services.bookings import check_can_change as check_can_change
 from app.booking.services.bookings import reschedule_consultation as reschedule_consultation
 from app.booking.services.errors import SLOT_TAKEN_MESSAGE as SLOT_TAKEN_MESSAGE
 from app.booking.services.errors import BookingError as BookingError
@@ -28,6 +29,8 @@ from app.booking.services.errors import SlotTaken as SlotTaken
 from app.booking.services.errors import SlotUnavailable as SlotUnavailable
 from app.booking.services.errors import SnapshotNotFound as SnapshotNotFound
 from app.booking.services.errors import TooManyUpcoming as TooManyUpcoming
+from app.booking.services.fit_notes import fit_notes_of as fit_notes_of
+from app.booking.services.fit_notes import update_fit_notes as update_fit_notes
 from app.booking.services.holds import confirm_booking as confirm_booking
 from app.booking.services.holds import guest_hold_minutes as guest_hold_minutes
 from app.booking.services.holds import lapse_hold as lapse_hold

@@ -58,6 +58,21 @@ class BookingRequest:
     accept_rush: bool = False
 
 
+def apply_fit(consultation: Consultation, fit: FitNotes) -> None:
+    """Write the fit notes onto the consultation, trimmed alike at booking and when changed."""
+    consultation.head_circumference_mm = fit.head_circumference_mm
+    consultation.circumference_unit = (
+        fit.circumference_unit if fit.head_circumference_mm is not None else None
+    )
+    consultation.hairstyle = fit.hairstyle
+    consultation.veil = fit.veil
+    consultation.metal_code = fit.metal_code or None
+    consultation.stone_preferences = fit.stone_preferences.strip()
+    consultation.allergies = fit.allergies.strip()
+    consultation.budget = fit.budget
+    consultation.notes = fit.notes.strip()
+
+
 def _check_event(
     *, event_date: date, slot_day: date, today: date, plan: LeadTimePlan, accept_rush: bool
 ) -> bool:
@@ -117,7 +132,7 @@ def _new_consultation(
         )
     else:
         status, hold_expires_at, confirmed_at = ConsultationStatus.BOOKED.value, None, now
-    return Consultation(
+    consultation = Consultation(
         reference=new_reference(REFERENCE_PREFIX),
         manage_key=secrets.token_hex(16),
         user_id=user_id,
@@ -141,18 +156,11 @@ def _new_consultation(
         latest_safe_date=plan.latest_safe_date,
         lead_time_weeks=plan.lead_time_weeks,
         recommended_size=recommended_size,
-        head_circumference_mm=fit.head_circumference_mm,
-        circumference_unit=fit.circumference_unit,
-        hairstyle=fit.hairstyle,
-        veil=fit.veil,
-        metal_code=fit.metal_code or None,
-        stone_preferences=fit.stone_preferences.strip(),
-        allergies=fit.allergies.strip(),
-        budget=fit.budget,
-        notes=fit.notes.strip(),
         created_at=now,
         updated_at=now,
     )
+    apply_fit(consultation, fit)
+    return consultation
 
 
 def book_consultation(
@@ -215,7 +223,12 @@ def can_change(consultation: Consultation, *, now: datetime) -> bool:
     return consultation.is_active and now < change_deadline(consultation)
 
 
-def _check_can_change(consultation: Consultation, now: datetime) -> None:
+def check_can_change(consultation: Consultation, *, now: datetime) -> None:
+    """Raise ChangesClosed, saying why, unless the customer may still change it online.
+
+    The one rule for rescheduling, cancelling and changing fit notes: a booked consultation,
+    before the studio's change cut-off.
+    """
     if not consultation.is_active:
         raise ChangesClosed(
             f"This consultation is {consultation.status_label.lower()}; it cannot be changed."
@@ -231,7 +244,7 @@ def _check_can_change(consultation: Consultation, now: datetime) -> None:
 def cancel_consultation(*, consultation_id: int, now: datetime) -> Consultation:
     """Cancel before the cut-off; the slot becomes free again."""
     consultation = get_consultation(consultation_id=consultation_id)
-    _check_can_change(consultation, now)
+    check_can_change(consultation, now=now)
     consultation.status = ConsultationStatus.CANCELLED.value
     consultation.cancelled_at = now
     consultation.updated_at = now
@@ -244,7 +257,7 @@ def reschedule_consultation(
 ) -> Consultation:
     """Move a booking to another free slot before the cut-off; the old slot becomes free."""
     consultation = get_consultation(consultation_id=consultation_id)
-    _check_can_change(consultation, now)
+    check_can_change(consultation, now=now)
     zone = consultation.studio_timezone
     rules = studio_rules(now=now)
     slot = _slot_on_grid(rules, starts_at, now)
