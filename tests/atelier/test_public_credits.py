@@ -98,7 +98,7 @@ def test_the_certificate_pdf_is_a5_and_carries_the_makers_signature(app, client,
 
 def test_production_steps_credit_the_maker_who_moved_the_piece(app, client, atelier):
     from app.staff import services as staff
-    from tests.staff.builders import only_line, paid_order
+    from tests.staff.builders import only_line, paid_order, qc_pass
 
     with app.app_context():
         give_profile(atelier.artisan_id, "Mira Goldsmith", "mira")
@@ -113,9 +113,13 @@ def test_production_steps_credit_the_maker_who_moved_the_piece(app, client, atel
                     expected_stage=None,
                     by_user_id=atelier.artisan_id,
                 )
+        qc_pass(line.id, checker_id=atelier.checker_id)
         code = services.passport_for_piece(piece_id=line.piece_id).code
     html = client.get(f"/p/{code}").get_data(as_text=True)
-    assert '· <a class="artisan-link" href="/atelier/mira">Mira Goldsmith</a>' in html
+    mira = '<a class="artisan-link" href="/atelier/mira">Mira Goldsmith</a>'
+    assert f"· {mira}" in html
+    # The QC entry: Mira made it (profile), Theo checked it (no profile).
+    assert f"work by {mira}, checked by the atelier" in html and "Theo" not in html
     assert "Aurelia Test" in client.get("/atelier/mira").get_data(as_text=True)
 
 
