@@ -13,7 +13,6 @@ from tests.booking.test_views import real_request
 from tests.e2e.conftest import screenshot
 from tests.helpers import make_user
 
-
 MANAGE_PAGE = re.compile(r"/consultations/manage/[^/]+$")  # each page signs its own link
 
 
@@ -76,6 +75,7 @@ def test_a_customer_changes_fit_notes_and_cancels_after_confirming(app, live_ser
         assert "55.9 cm (22.0 in)" in notes and "Braids" in notes
         assert "A low braided crown" in notes
         assert "You last changed these on" in page.locator("main").inner_text()
+        _both_widths(page, "booking-fit-notes-changed")
 
         page.get_by_role("link", name="Cancel this consultation…").click()
         page.wait_for_url(re.compile(r"/cancel$"))
