@@ -157,7 +157,13 @@ def test_cancelling_is_a_page_then_a_button_and_no_link_cancels(app, guest, book
     assert re.search(r"<dt>When</dt>\s*<dd><strong>\w+day, ", page)
     assert f'<form method="post" action="{manage}/cancel"' in page
     # Every link in every email the guest was sent, followed, leaves the booking as it was.
-    for message in read_outbox(app.config["MAIL_OUTBOX_DIR"]):
+    mails = read_outbox(app.config["MAIL_OUTBOX_DIR"])
+    booked = next(m for m in mails if "is booked" in m["Subject"])
+    assert (
+        "To change your fit notes, reschedule or cancel"
+        in booked.get_body(("plain",)).get_content()
+    )
+    for message in mails:
         for link in MAIL_LINK.findall(message.get_body(("plain",)).get_content()):
             assert guest.get(link).status_code < 500
     assert _status(app, consultation_id) == "booked"
