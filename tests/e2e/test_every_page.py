@@ -154,6 +154,8 @@ def special_visits(world: World) -> dict[str, list[Visit]]:
         "accounts.reset_password": [Visit("guest", {"token": world.reset_token})],
         "booking.confirm": [Visit("guest", {"token": world.booking_confirm_token})],
         "booking.manage": [Visit("guest", {"token": world.manage_token})],
+        "booking_changes.edit_fit_notes": [Visit("guest", {"token": world.manage_token})],
+        "booking_changes.cancel": [Visit("guest", {"token": world.manage_token})],
         "catalog.leave_waitlist": [Visit("guest", {"token": world.waitlist_leave_token})],
         "repairs.guest_new_request": [
             Visit(
