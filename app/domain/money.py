@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 from babel.numbers import format_currency, get_currency_precision
 
@@ -113,9 +114,16 @@ def total(amounts: list[Money] | tuple[Money, ...], currency: str = DEFAULT_CURR
 
 def format_money(money: Money, locale: str = "en_US") -> str:
     """Format an amount for display; the only place minor units become a decimal string."""
-    digits = get_currency_precision(money.currency)
-    value = Decimal(money.minor).scaleb(-digits)
-    return format_currency(value, money.currency, locale=locale)
+    return _formatted(money.minor, money.currency, locale)
+
+
+# Babel's formatting is a tenth of a product page's rendering; a page shows the same few
+# amounts on every request, and the text of an amount never changes.
+@lru_cache(maxsize=4096)
+def _formatted(minor: int, currency: str, locale: str) -> str:
+    digits = get_currency_precision(currency)
+    value = Decimal(minor).scaleb(-digits)
+    return format_currency(value, currency, locale=locale)
 
 
 MAX_MAJOR_DIGITS = 15  # no price, quote or filter here reaches a quadrillion
