@@ -77,6 +77,13 @@ class ArTimings:
     full: list[float] = field(default_factory=list)  # the same plus composite and JPEG encode
     engine: list[float] = field(default_factory=list)  # the live engine's measure + place only
     mesh: list[float] = field(default_factory=list)  # MediaPipe's face mesh alone
+    # The pose path step by step: OpenCV decode (the app's), Pillow decode (the old path),
+    # measure (landmarks and geometry), place, JSON.
+    decode: list[float] = field(default_factory=list)
+    decode_pillow: list[float] = field(default_factory=list)
+    measure: list[float] = field(default_factory=list)
+    place: list[float] = field(default_factory=list)
+    json: list[float] = field(default_factory=list)
 
 
 def ar_alone(frames: list[bytes], spec: ar.PieceSpec, overlay: ar.Overlay, repeats: int):
@@ -85,17 +92,20 @@ def ar_alone(frames: list[bytes], spec: ar.PieceSpec, overlay: ar.Overlay, repea
     engine = ar.create_engine("still", max_faces=LIVE_MAX_FACES)  # as the pose endpoint's
     timings = ArTimings()
     for frame in frames[:5]:  # warm up
-        engine.place(ar.decode_image(frame), spec)
+        engine.place(ar.decode_frame(frame), spec)
     for _ in range(repeats):
         for frame in frames:
             start = time.perf_counter()
-            rgb = ar.decode_image(frame)
-            decoded = time.perf_counter()
+            ar.decode_image(frame)
+            start = _lap(timings.decode_pillow, start)
+            rgb = ar.decode_frame(frame)
+            decoded = _lap(timings.decode, start)
             faces = engine.measure(rgb)
+            measured = _lap(timings.measure, decoded)
             placements = engine.place(faces, spec)
-            placed = time.perf_counter()
+            placed = _lap(timings.place, measured)
             json.dumps(ar.faces_json(faces, placements))
-            posed = time.perf_counter()
+            posed = _lap(timings.json, placed)
             ar.encode_image(ar.composite(rgb, overlay, placements), "jpeg", quality=90)
             done = time.perf_counter()
             timings.engine.append((placed - decoded) * 1000)
@@ -106,12 +116,19 @@ def ar_alone(frames: list[bytes], spec: ar.PieceSpec, overlay: ar.Overlay, repea
     return timings
 
 
+def _lap(times: list[float], since: float) -> float:
+    """Append the milliseconds since `since` to `times`; return now."""
+    now = time.perf_counter()
+    times.append((now - since) * 1000)
+    return now
+
+
 def raw_face_mesh(frames: list[bytes], repeats: int) -> list[float]:
     """MediaPipe's own face mesh on the same decoded frames, as the live engine configures it."""
     # The floor the engine is measured against; the app itself reaches MediaPipe only via ar.
     from mediapipe.python.solutions import face_mesh
 
-    decoded = [ar.decode_image(frame) for frame in frames]
+    decoded = [ar.decode_frame(frame) for frame in frames]
     times = []
     with face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1, refine_landmarks=True) as mesh:
         for rgb in decoded[:5]:
@@ -179,12 +196,12 @@ def free_port() -> int:
 class Server:
     """gunicorn with 2 sync workers on 127.0.0.1, serving the app from the factory."""
 
-    def __init__(self, env: dict[str, str], app_spec: str) -> None:
+    def __init__(self, env: dict[str, str], app_spec: str, root: Path = ROOT) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         command = [
             sys.executable, "-m", "gunicorn", "--workers", "2", "--bind",
-            f"127.0.0.1:{self.port}", "--chdir", str(ROOT), "--log-level", "warning",
+            f"127.0.0.1:{self.port}", "--chdir", str(root), "--log-level", "warning",
             "--backlog", "256", app_spec,
         ]  # fmt: skip
         self.process = subprocess.Popen(
@@ -236,12 +253,80 @@ class ClientLog:
     with_face: int = 0
 
 
-def run_client(port: int, address: str, frames: list[bytes], stop: float, pace: float, log):
-    """Post frames one at a time from `address` (its own client to the rate limiter)."""
+def request_bodies(frames: list[bytes], body: str) -> tuple[str, dict[str, str], list[bytes]]:
+    """Path, headers and bodies of the pose requests: the page's raw JPEG, or the old form."""
+    if body == "raw":
+        path = f"/tryon/api/pose?product={PRODUCT}&metal=yellow-gold"
+        return path, {"Content-Type": "image/jpeg"}, frames
     boundary = f"----diadem{os.urandom(8).hex()}"
     # Encoded up front, as the browser has its FormData ready: the bench measures the server.
-    bodies = [multipart_body(frame, boundary) for frame in frames]
     headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    return "/tryon/api/pose", headers, [multipart_body(frame, boundary) for frame in frames]
+
+
+def post(port: int, address: str, path: str, body: bytes, headers: dict) -> tuple[int, bytes]:
+    """One pose request on its own connection; return the status and the body."""
+    # gunicorn's sync workers close each connection after one response, as here.
+    connection = http.client.HTTPConnection(
+        "127.0.0.1", port, timeout=30, source_address=(address, 0)
+    )
+    connection.request("POST", path, body=body, headers=headers)
+    response = connection.getresponse()
+    answer = response.read()
+    connection.close()
+    return response.status, answer
+
+
+def interleaved(port: int, frames: list[bytes], seconds: float, body: str) -> dict:
+    """One client at the page's pace; after each answer, raw face mesh and the live engine run on
+    the same frame in this process, so all three see the same load at the same moment."""
+    from mediapipe.python.solutions import face_mesh
+
+    from app.tryon.services import LIVE_MAX_FACES
+
+    path, headers, bodies = request_bodies(frames, body)
+    decoded = [ar.decode_frame(frame) for frame in frames]
+    times: dict[str, list[float]] = {"endpoint": [], "mesh": [], "engine": []}
+    engine = ar.create_engine("still", max_faces=LIVE_MAX_FACES)
+    with face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1, refine_landmarks=True) as mesh:
+        for rgb in decoded[:5]:
+            mesh.process(rgb)
+            engine.measure(rgb)
+        stop = time.perf_counter() + seconds
+        i = 0
+        while time.perf_counter() < stop:
+            n = i % len(frames)
+            i += 1
+            start = time.perf_counter()
+            status, _ = post(port, "127.0.0.50", path, bodies[n], headers)
+            start = _lap(times["endpoint"], start)
+            mesh.process(decoded[n])
+            start = _lap(times["mesh"], start)
+            engine.measure(decoded[n])
+            _lap(times["engine"], start)
+            if status != 200:
+                raise RuntimeError(f"pose answered {status}")
+            time.sleep(max(0.0, 1 / PAGE_RATE - (time.perf_counter() - start)))
+    engine.close()
+    return times
+
+
+def print_interleaved(times: dict[str, list[float]]) -> None:
+    endpoint, mesh, engine = (np.array(times[k]) for k in ("endpoint", "mesh", "engine"))
+    print(
+        f"# interleaved, {len(mesh)} frames, one client: endpoint p50 {np.median(endpoint):.2f} "
+        f"ms, raw face mesh p50 {np.median(mesh):.2f} ms, live engine measure p50 "
+        f"{np.median(engine):.2f} ms; endpoint / mesh {np.median(endpoint) / np.median(mesh):.2f}"
+        f" x (median of per-frame ratios {np.median(endpoint / mesh):.2f} x), engine / mesh "
+        f"{np.median(engine) / np.median(mesh):.2f} x (per-frame {np.median(engine / mesh):.2f} x)"
+    )
+
+
+def run_client(
+    port: int, address: str, frames: list[bytes], stop: float, pace: float, log, body: str
+):
+    """Post frames one at a time from `address` (its own client to the rate limiter)."""
+    path, headers, bodies = request_bodies(frames, body)
     interval = 1.0 / pace if pace else 0.0
     i = 0
     last = -1e9
@@ -251,33 +336,33 @@ def run_client(port: int, address: str, frames: list[bytes], stop: float, pace: 
             time.sleep(interval - (now - last))
         if time.perf_counter() >= stop:
             break
-        body = bodies[i % len(bodies)]
+        payload = bodies[i % len(bodies)]
         i += 1
         last = time.perf_counter()
-        # gunicorn's sync workers close each connection after one response, as here.
-        connection = http.client.HTTPConnection(
-            "127.0.0.1", port, timeout=30, source_address=(address, 0)
-        )
-        connection.request("POST", "/tryon/api/pose", body=body, headers=headers)
-        response = connection.getresponse()
-        payload = response.read()
-        connection.close()
+        status, answer = post(port, address, path, payload, headers)
         elapsed = (time.perf_counter() - last) * 1000
-        log.statuses[response.status] = log.statuses.get(response.status, 0) + 1
-        if response.status == 200:
+        log.statuses[status] = log.statuses.get(status, 0) + 1
+        if status == 200:
             log.latencies.append(elapsed)
-            log.with_face += bool(json.loads(payload)["faces"])
+            log.with_face += bool(json.loads(answer)["faces"])
 
 
 def load(
-    port: int, frames: list[bytes], clients: int, seconds: float, pace: float, first: int = 10
+    port: int,
+    frames: list[bytes],
+    clients: int,
+    seconds: float,
+    pace: float,
+    first: int = 10,
+    body: str = "raw",
 ) -> dict:
     logs = [ClientLog() for _ in range(clients)]
     start = time.perf_counter()
     stop = start + seconds
     threads = [
         threading.Thread(
-            target=run_client, args=(port, f"127.0.0.{first + n}", frames, stop, pace, logs[n])
+            target=run_client,
+            args=(port, f"127.0.0.{first + n}", frames, stop, pace, logs[n], body),
         )
         for n in range(clients)
     ]
@@ -306,10 +391,27 @@ def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
 
-def warm_up(port: int, frames: list[bytes]) -> None:
+def warm_up(port: int, frames: list[bytes], body: str) -> None:
     # Enough parallel requests that both workers build their engine before timing starts, from
     # other addresses than the measured clients so no rate-limit window carries over.
-    load(port, frames, clients=4, seconds=3, pace=PAGE_RATE, first=100)
+    load(port, frames, clients=4, seconds=3, pace=PAGE_RATE, first=100, body=body)
+
+
+def print_breakdown(before: ArTimings, after: ArTimings, mesh_p50: float) -> None:
+    """The pose path's steps in this process (p50 ms and as a share of raw face mesh)."""
+
+    def p50(name: str) -> float:
+        return statistics.median(getattr(before, name) + getattr(after, name))
+
+    steps = [
+        ("decode (OpenCV, as the app)", "decode"),
+        ("decode (Pillow, the old path)", "decode_pillow"),
+        ("measure (landmarks + geometry)", "measure"),
+        ("place", "place"),
+        ("JSON", "json"),
+    ]
+    parts = ", ".join(f"{label} {p50(name):.2f} ms" for label, name in steps)
+    print(f"# breakdown p50: {parts}; measure - mesh {p50('measure') - mesh_p50:+.2f} ms")
 
 
 def main() -> None:
@@ -318,6 +420,21 @@ def main() -> None:
     parser.add_argument("--clients", default="1,4,8")
     parser.add_argument("--modes", default="paced,closed")
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL"))
+    parser.add_argument(
+        "--app-root",
+        type=Path,
+        default=ROOT,
+        help="serve the app from this checkout (e.g. an export of an older commit)",
+    )
+    parser.add_argument(
+        "--interleaved", type=float, default=0.0, help="seconds of the interleaved comparison"
+    )
+    parser.add_argument(
+        "--body",
+        choices=("raw", "multipart"),
+        default="raw",
+        help="the frame as an image/jpeg body (the page) or a multipart form (older clients)",
+    )
     args = parser.parse_args()
     levels = [int(n) for n in args.clients.split(",")]
     modes = args.modes.split(",")
@@ -331,23 +448,26 @@ def main() -> None:
             f"# try-on pose endpoint: gunicorn 2 sync workers, {platform.processor() or 'cpu'}, "
             f"{os.cpu_count()} cores, python {platform.python_version()}, "
             f"limiter storage {'redis' if args.redis_url else 'memory (per worker)'}, "
-            f"load average {os.getloadavg()[0]:.2f}"
+            f"load average {os.getloadavg()[0]:.2f}, {args.body} request bodies"
         )
         print(f"# frames: {len(frames)} JPEGs {FRAME_WIDTH}x240, "
               f"{statistics.mean(map(len, frames)) / 1024:.1f} KB on average")  # fmt: skip
         before = ar_alone(frames, spec, overlay, repeats=3)
         results = []
+        paired = None
         for mode in modes:
             if mode == "paced":
                 app_spec, pace = "wsgi:app", PAGE_RATE
             else:
                 app_spec = "app:create_app({'TRYON_POSE_RATE_LIMIT': '100000 per second'})"
                 pace = 0
-            server = Server(env, app_spec)
+            server = Server(env, app_spec, args.app_root)
             try:
-                warm_up(server.port, frames)
+                warm_up(server.port, frames, args.body)
+                if mode == "paced" and args.interleaved:
+                    paired = interleaved(server.port, frames, args.interleaved, args.body)
                 for clients in levels:
-                    result = load(server.port, frames, clients, args.seconds, pace)
+                    result = load(server.port, frames, clients, args.seconds, pace, body=args.body)
                     result["mode"] = mode
                     results.append(result)
             finally:
@@ -365,6 +485,10 @@ def main() -> None:
         f"mesh); ar end-to-end with decode and JSON p50 {pose_p50:.2f} ms; with composite and "
         f"encode {full_p50:.2f} ms"
     )
+    print_breakdown(before, after, mesh_p50)
+    if paired is not None:
+        print_interleaved(paired)
+    print(f"# load average at the end {os.getloadavg()[0]:.2f}")
     print(f"{'mode':<7} {'clients':>7} {'frames/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
           f"{'p50/mesh':>8} {'p50/pose':>8} {'faces':>6}  statuses")  # fmt: skip
     for r in results:
