@@ -24,6 +24,7 @@ from app.catalog.models import (
     product_metals,
     product_sizes,
 )
+from app.common import caching
 from app.domain import pricing
 from app.domain.clock import utcnow
 from app.extensions import db
@@ -67,6 +68,30 @@ class EditionSummary:
 
 def all_metals() -> list[Metal]:
     return list(db.session.execute(db.select(Metal).order_by(Metal.position)).scalars())
+
+
+@dataclass(frozen=True)
+class MetalChoice:
+    """A metal as the catalog's filter offers it."""
+
+    code: str
+    name: str
+
+
+# The catalog's metal filter is the same on every request: the shared cache keeps it this long
+# (a new metal or a renamed one starts a new catalogue generation, so it shows at once).
+METAL_CHOICES_SECONDS = 60.0
+
+
+def _load_metal_choices() -> list[MetalChoice]:
+    return [MetalChoice(code=m.code, name=m.name) for m in all_metals()]
+
+
+def metal_choices() -> list[MetalChoice]:
+    """Every metal's code and name, in the order staff set, for the catalog's filter."""
+    return caching.remember(
+        "catalog:metal-choices", _load_metal_choices, timeout=METAL_CHOICES_SECONDS
+    )
 
 
 def all_sizes() -> list[FitSize]:

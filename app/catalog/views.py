@@ -25,7 +25,7 @@ bp = Blueprint("catalog", __name__)
 @bp.get("/shop")
 @cached_page
 def index():
-    metals = services.all_metals()
+    metals = services.metal_choices()
     catalog_filter = parse_filter(request.args, metal_codes={m.code for m in metals})
     for notice in catalog_filter.notices:
         flash(notice, "warning")
