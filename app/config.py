@@ -70,6 +70,9 @@ def from_environment(instance_path: str) -> dict[str, object]:
             "MAIL_DEFAULT_SENDER", "Diadem Atelier <atelier@diadem.test>"
         ),
         "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
+        # Stated for every app: Flask-Limiter's one limiter otherwise takes the last app's
+        # setting as its default, so an app built with limits off left them off for the next.
+        "RATELIMIT_ENABLED": True,
         # Set: mail and other jobs go to RQ (`flask worker`); unset: they run in-process.
         "REDIS_URL": env.get("REDIS_URL"),
         "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY"),

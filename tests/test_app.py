@@ -69,3 +69,20 @@ def test_each_server_may_have_its_own_instance_folder(tmp_path, monkeypatch):
     app = create_app({"TESTING": True, "SECRET_KEY": "x"})
     assert app.instance_path == str(tmp_path / "server-b")
     assert app.config["MAIL_OUTBOX_DIR"] == str(tmp_path / "server-b" / "outbox")
+
+
+def test_an_app_with_rate_limits_off_leaves_them_on_for_the_next(tmp_path):
+    """Found when a browser sweep's app (limits off) ran before the rate-limit tests."""
+    settings = {
+        "TESTING": True,
+        "SECRET_KEY": "x",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'a.sqlite3'}",
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "REDIS_URL": None,
+    }
+    create_app({**settings, "RATELIMIT_ENABLED": False})
+    app = create_app(settings)
+    assert app.config["RATELIMIT_ENABLED"] is True
+    from app.extensions import limiter
+
+    assert limiter.enabled
