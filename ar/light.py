@@ -141,7 +141,9 @@ def _shoulder(patch: np.ndarray, top: float, knee: float = 0.9) -> None:
     # f(e) = e / (1 + e / m) leaves the slope 1 at the knee and sends top to exactly 1.
     span, room = top - knee, 1.0 - knee
     m = span * room / (span - room)
-    hot = patch[:, :, :3].max(axis=2) > knee * patch[:, :, 3]
+    # Channel by channel: a max over the strided colour axis is ten times slower.
+    brightest = np.maximum(np.maximum(patch[:, :, 0], patch[:, :, 1]), patch[:, :, 2])
+    hot = brightest > knee * patch[:, :, 3]
     if not hot.any():
         return
     pixels = patch[hot]
