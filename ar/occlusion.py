@@ -79,6 +79,15 @@ def people_box(
     return x0, y0, x1, y1
 
 
+def _shrink(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize an image down to size (w, h) without aliasing, at a fraction of INTER_AREA's cost."""
+    # INTER_AREA at a fractional scale costs ten times more than at exactly one half (a 2x2
+    # mean); halving first leaves a bilinear step of less than 2x, which drops no detail.
+    while rgb.shape[1] >= 2 * size[0] and rgb.shape[0] >= 2 * size[1]:
+        rgb = cv2.resize(rgb, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_LINEAR)
+
+
 def segment_people(
     segment: Callable[[np.ndarray], np.ndarray],
     rgb: np.ndarray,
@@ -94,7 +103,7 @@ def segment_people(
     scale = min(1.0, SEGMENT_SIDE / max(crop.shape[:2]))
     if scale < 1.0:
         size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
-        small = segment(cv2.resize(crop, size, interpolation=cv2.INTER_AREA))
+        small = segment(_shrink(crop, size))
         # A little blur turns the model's stair-stepped edge into a soft one.
         small = cv2.GaussianBlur(small, (0, 0), 1.0)
         mask = cv2.resize(small, (crop.shape[1], crop.shape[0]), interpolation=cv2.INTER_LINEAR)

@@ -34,10 +34,16 @@ class RenderSettings:
 
 
 def _inverse3(matrix: np.ndarray) -> np.ndarray:
-    """Invert a 3x3 matrix from cross products (no LAPACK call: cheaper on a busy machine)."""
-    r0, r1, r2 = matrix
-    adjugate = np.array([np.cross(r1, r2), np.cross(r2, r0), np.cross(r0, r1)]).T
-    return adjugate / float(r0 @ adjugate[:, 0])
+    """Invert a 3x3 matrix by its adjugate, in plain floats (np.cross and LAPACK cost more)."""
+    (a, b, c), (d, e, f), (g, h, i) = matrix.tolist()
+    adjugate = np.array(
+        [
+            [e * i - f * h, c * h - b * i, b * f - c * e],
+            [f * g - d * i, a * i - c * g, c * d - a * f],
+            [d * h - e * g, b * g - a * h, a * e - b * d],
+        ]
+    )
+    return adjugate / (a * adjugate[0, 0] + b * adjugate[1, 0] + c * adjugate[2, 0])
 
 
 def _warp_box(
@@ -125,6 +131,13 @@ def _band_coordinates(
     return along, up
 
 
+def _inner(outer: tuple[int, int, int, int], inner: tuple[int, int, int, int]):
+    """Return the slices that cut box inner out of an array covering box outer."""
+    ox0, oy0 = outer[:2]
+    x0, y0, x1, y1 = inner
+    return slice(y0 - oy0, y1 - oy0), slice(x0 - ox0, x1 - ox0)
+
+
 def _render_one(
     frame: np.ndarray,
     overlay: Overlay,
@@ -134,18 +147,21 @@ def _render_one(
     people: PersonMask | None,
     settings: RenderSettings,
 ) -> None:
-    frame_h, frame_w = frame.shape[:2]
-    homography = _homography(placement, face, settings, (overlay.width, overlay.height))
-    if face is not None:
-        px_per_mm = 1.0 / face.mm_per_px
-    else:
-        px_per_mm = placement.width_px / placement.spec.width_mm
-    shadow = settings.shadow if face is not None else None
-    margin = shadow.margin_px(px_per_mm) if shadow else 0
-    box = _warp_box(homography, (overlay.width, overlay.height), (frame_w, frame_h), margin)
-    if box is None:
+    frame_size = (frame.shape[1], frame.shape[0])
+    overlay_size = (overlay.width, overlay.height)
+    homography = _homography(placement, face, settings, overlay_size)
+    # The piece is warped, lit and hidden only over its own box; the wider box around it (the
+    # shadow's reach) only ever gets the shadow.
+    piece_box = _warp_box(homography, overlay_size, frame_size, 0)
+    if piece_box is None:
         return
-    patch = _warp(overlay, homography, placement, box)
+    shadow = settings.shadow if face is not None else None
+    box = piece_box
+    if shadow:
+        px_per_mm = 1.0 / face.mm_per_px
+        box = _warp_box(homography, overlay_size, frame_size, shadow.margin_px(px_per_mm))
+    inner = _inner(box, piece_box)
+    patch = _warp(overlay, homography, placement, piece_box)
     if settings.light is not None:
         apply_light(patch, light, settings.light)
     occlusion = settings.occlusion if face is not None else None
@@ -154,21 +170,34 @@ def _render_one(
         along, up = _band_coordinates(placement, homography, box)
     if occlusion:
         half = placement.spec.width_mm / 2
-        seen = visibility(along, half, face, placement.spec.kind, person, box, occlusion)
+        seen = visibility(
+            along[inner],
+            half,
+            face,
+            placement.spec.kind,
+            None if person is None else person[inner],
+            piece_box,
+            occlusion,
+        )
         patch *= seen[:, :, None]
     x0, y0, x1, y1 = box
     region = frame[y0:y1, x0:x1]
     base = region.astype(np.float32)
-    alpha = patch[:, :, 3] * (1.0 / 255.0)
+    alpha = patch[:, :, 3] * np.float32(1.0 / 255.0)
     if shadow:
+        caster = np.zeros(base.shape[:2], np.float32)
+        caster[inner] = alpha
         down = face.rotation[:2, 1] / max(math.hypot(*face.rotation[:2, 1]), 1e-6)
-        cast = contact_shadow(alpha, up, (float(down[0]), float(down[1])), px_per_mm, shadow)
+        cast = contact_shadow(caster, up, (float(down[0]), float(down[1])), px_per_mm, shadow)
         cast *= shadow_strength(light, shadow)
         if person is not None:
             cast *= person  # it falls on hair and forehead, never on the background
         base *= 1.0 - cast[:, :, None]
-    blended = patch[:, :, :3] + base * (1.0 - alpha)[:, :, None]
-    region[...] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+    under = base[inner]
+    under *= (1.0 - alpha)[:, :, None]
+    under += patch[:, :, :3]
+    base += 0.5
+    region[...] = np.clip(base, 0, 255).astype(np.uint8)
 
 
 def render(

@@ -16,9 +16,9 @@ from skimage.metrics import structural_similarity
 
 import ar
 from ar.light import LUMA
-from ar.occlusion import OcclusionSettings, behind_head
+from ar.occlusion import SEGMENT_SIDE, OcclusionSettings, _shrink, behind_head, segment_people
 from ar.placement import band_frame, perspective_homography
-from ar.render import RenderSettings, render
+from ar.render import RenderSettings, _inverse3, render
 from tests.ar import realism_scenes as scenes
 from tests.ar.conftest import rotation_for
 
@@ -247,3 +247,40 @@ def test_only_tiara_photos_build_the_segmenter(
         engine.try_on(frame_640, crown_rgba, tiara_spec)
     assert built == [True]
     engine.close()
+
+
+def test_the_segmenter_sees_a_small_copy_of_the_heads_and_its_answer_covers_their_box(
+    synthetic_face,
+):
+    face = ar.measure_face(synthetic_face(px_per_mm=4.0, centre=(500.0, 500.0)), (1000, 1000))
+    seen = []
+
+    def segment(crop: np.ndarray) -> np.ndarray:
+        seen.append(crop.shape)
+        return np.ones(crop.shape[:2], np.float32)
+
+    people = segment_people(segment, np.zeros((1000, 1000, 3), np.uint8), [face])
+    x0, y0, x1, y1 = people.box
+    assert max(x1 - x0, y1 - y0) > 2 * SEGMENT_SIDE, "the heads' box is large in this photo"
+    (shape,) = seen
+    assert max(shape[:2]) == SEGMENT_SIDE
+    assert people.mask.shape == (y1 - y0, x1 - x0)
+
+
+def test_the_copy_for_the_segmenter_is_filtered_not_just_sampled():
+    # One-pixel stripes: a filtered shrink is even grey, a bare bilinear one keeps stripes.
+    stripes = np.zeros((800, 1000, 3), np.uint8)
+    stripes[:, ::2] = 255
+    small = _shrink(stripes, (256, 205))
+    assert small.shape == (205, 256, 3)
+    assert small.std() < 2
+    assert cv2.resize(stripes, (256, 205), interpolation=cv2.INTER_LINEAR).std() > 50
+
+
+@given(st.lists(st.floats(-10, 10), min_size=9, max_size=9))
+@settings(max_examples=30, deadline=None)
+def test_the_render_inverts_a_homography_as_numpy_does(values):
+    matrix = np.array(values).reshape(3, 3)
+    if abs(np.linalg.det(matrix)) < 1e-3:
+        return
+    np.testing.assert_allclose(_inverse3(matrix), np.linalg.inv(matrix), rtol=1e-6, atol=1e-6)
