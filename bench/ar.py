@@ -1,18 +1,22 @@
 """Benchmark the try-on engine stage by stage on 640x480 frames of a real face.
 
-Run: python bench/ar.py [--frames N] [--photos N]. Prints milliseconds per stage (decode,
-landmarks, pose, placement, composite, encode), end-to-end time, the end-to-end / landmarks-only
-ratio from the same run, and frames per second in video mode. Then the photo path with and
-without realism (light, perspective, occlusion, shadow), interleaved in one run: the old flat
-composite against the new render, both against raw MediaPipe on the same photo. Not a test:
+Run: python bench/ar.py [--frames N] [--photos N] [--profile]. Prints milliseconds per stage
+(decode, landmarks, pose, placement, composite, encode), end-to-end time, the end-to-end /
+landmarks-only ratio from the same run, and frames per second in video mode. Then the photo
+path with and without realism (light, perspective, occlusion, shadow), interleaved in one run:
+the old flat composite against the new render, both against raw MediaPipe on the same photo,
+with the load average before and after (the machine may be shared). --profile adds where a
+tiara photo's extra time goes (segmentation and render, in process CPU time). Not a test:
 figures depend on the machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
 import platform
+import pstats
 import statistics
 import sys
 import time
@@ -172,10 +176,30 @@ def _time_photo(
     return {key: _median_ms(samples) for key, samples in times.items()}
 
 
-def _run_photos(count: int, overlay: ar.Overlay, crown: ar.PieceSpec) -> None:
+def _load() -> str:
+    return "load average " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def _profile_tiara(engine: ar.TryOnEngine, overlay: ar.Overlay, tiara: ar.PieceSpec) -> None:
+    """Print the functions a tiara photo's segmentation and render spend their CPU time in."""
+    rgb = _photo("astronaut", 1024)
+    faces = engine.measure(rgb)
+    placements = engine.place(faces, tiara)
+    profile = cProfile.Profile(timer=time.process_time)
+    profile.enable()
+    for _ in range(50):
+        people = engine.segment_people(rgb, faces)
+        ar.render(rgb, overlay, placements, faces, people=people)
+    profile.disable()
+    print("\nastro tiara 1024: segment_people + render, 50 runs, process CPU time")
+    pstats.Stats(profile, stream=sys.stdout).sort_stats("tottime").print_stats(15)
+
+
+def _run_photos(count: int, overlay: ar.Overlay, crown: ar.PieceSpec, profile: bool) -> None:
     """Time the photo path old (flat) and new (realistic), interleaved, on the same photos."""
     print(
-        "\nphoto path (still engine, up to 4 faces; median ms; old and new interleaved)\n"
+        "\nphoto path (still engine, up to 4 faces; median ms; old and new interleaved); "
+        f"{_load()}\n"
         f"{'photo':<18}{'mediapipe':>10}{'old path':>10}{'new path':>10}{'new/old':>9}"
         f"{'new/mp':>8}{'old comp':>10}{'new comp':>10}{'segment':>9}{'cpu new/old':>13}"
         f"{'cpu new/mp':>12}"
@@ -197,6 +221,9 @@ def _run_photos(count: int, overlay: ar.Overlay, crown: ar.PieceSpec) -> None:
                 f"{t['oc']:>10.2f}{t['nc']:>10.2f}{t['seg']:>9.2f}"
                 f"{t['cpu_new'] / t['cpu_old']:>13.2f}{t['cpu_new'] / t['cpu_mp']:>12.2f}"
             )
+        print(f"after the photos: {_load()}")
+        if profile:
+            _profile_tiara(engine, overlay, tiara)
     print(
         "old/new path: detect, measure, place and draw (try_on with realism=None / default);\n"
         "cpu: the same ratios in process CPU time rather than wall time.\n"
@@ -210,6 +237,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=300)
     parser.add_argument("--photos", type=int, default=30, help="runs per photo (0: skip)")
+    parser.add_argument("--profile", action="store_true", help="profile a tiara photo's render")
     args = parser.parse_args()
     frames = _frames(args.frames)
     rgba, spec = _crown()
@@ -248,7 +276,7 @@ def main() -> None:
             f"  ratio live / landmarks-only           {r['live'] / r['landmarks_only']:7.3f}"
         )
     if args.photos > 0:
-        _run_photos(args.photos, overlay, spec)
+        _run_photos(args.photos, overlay, spec, args.profile)
 
 
 if __name__ == "__main__":
