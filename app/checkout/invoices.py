@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from fpdf import FPDF
@@ -99,6 +100,9 @@ def render_invoice_pdf(order: Order) -> bytes:
     pdf.diadem_currency = order.currency
     pdf.set_title(f"{invoice_title(order)} {order.number}")
     pdf.set_author(seller_lines()[0])
+    # Dated by the order, not the clock: the same order renders to the same bytes, so a
+    # re-render (storage down, the job and a download racing) is the very document issued.
+    pdf.set_creation_date(_issued_at(order).replace(tzinfo=UTC))
     pdf.add_page()
     _heading(pdf, order)
     _address(pdf, order)
@@ -122,6 +126,10 @@ def render_invoice_pdf(order: Order) -> bytes:
     return bytes(pdf.output())
 
 
+def _issued_at(order: Order) -> datetime:
+    return order.paid_at or order.placed_at or order.created_at
+
+
 def _heading(pdf: _InvoicePDF, order: Order) -> None:
     name, *rest = seller_lines()
     pdf.use_font(18, bold=True)
@@ -134,7 +142,7 @@ def _heading(pdf: _InvoicePDF, order: Order) -> None:
     pdf.use_font(14, bold=True)
     pdf.next_line(8, f"{invoice_title(order)} {order.number}")
     pdf.use_font(10)
-    issued = dates.day(order.paid_at or order.placed_at or order.created_at)
+    issued = dates.day(_issued_at(order))
     pdf.next_line(6, f"Date: {issued}    Status: {order.status_label}")
     pdf.ln(2)
 

@@ -23,7 +23,7 @@ from werkzeug.exceptions import NotFound
 
 from app.accounts.access import staff_required
 from app.accounts.permissions import Permission, permission_required
-from app.checkout import cart_badge, forms, invoices, services
+from app.checkout import cart_badge, forms, invoice_files, invoices, services
 from app.checkout.models import Order
 from app.checkout.services import address_book
 from app.common.transactions import atomic
@@ -482,7 +482,7 @@ def invoice(number: str):
 @bp.get("/account/orders/<number>/invoice.pdf")
 def invoice_pdf(number: str):
     order = _viewable(number)
-    pdf = invoices.render_invoice_pdf(order)
+    pdf = invoice_files.invoice_pdf(order)
     return Response(
         pdf,
         mimetype="application/pdf",

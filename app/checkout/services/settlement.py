@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
+from app.checkout import invoice_files
 from app.checkout.models import EXPIRED_REASON, Order, Payment, PaymentStatus, RefundStatus
 from app.checkout.services import care_plans
 from app.checkout.services.aftersale import SIGNED_BY_MAX, aftersale_terms
@@ -48,6 +49,7 @@ def _settle(
             order.cancelled_at = None
         order.reserved_until = None
         order.paid_at = order.paid_at or now
+        invoice_files.issue_after_commit(order.id)
         for line in order.lines:
             if line.stage is None:
                 line.stage = "deposit_paid" if line.is_custom else "paid"
