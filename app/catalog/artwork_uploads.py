@@ -9,6 +9,11 @@ Three layers, each usable alone:
   of the original file but its pixels survives: no EXIF, GPS, XMP, comments or profile.
 - :func:`store_photo` puts the renditions in ``media_storage()`` under the product's prefix; in
   ``atomic()`` they are deleted again if the transaction rolls back.
+- The upload request makes and stores only the main (widest) rendition, so the picture shows at
+  once; :func:`make_variants`, a job queued after the commit (``jobs.run_soon``), adds the
+  smaller sizes from it. Until then, or if the job fails, pages use the main rendition; the job
+  only adds the sizes still missing, so running it again (a retry, a later upload to the same
+  product, staff's "make the missing sizes") is harmless.
 - ``add_photo``, ``update_photo``, ``move_photo`` and ``delete_photo`` keep a product's
   ``ProductImage`` rows: alt text required, a metal the product is offered in, positions
   0..n-1, files removed after the commit that drops their row. They never commit; each locks
@@ -31,10 +36,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from app.catalog.models import Metal, Product, ProductImage
+from app.common import jobs
 from app.common.caching import catalogue_changed
 from app.common.locks import lock_row
 from app.common.storage import Storage, StorageError, media_storage
-from app.common.transactions import in_atomic, on_commit, on_rollback
+from app.common.transactions import atomic, in_atomic, on_commit, on_rollback
 from app.common.uploads import MAX_IMAGE_PIXELS, UploadError, sniff
 from app.extensions import db
 
@@ -67,6 +73,8 @@ _SWAPS_SIDES = {5, 6, 7, 8}
 # Modes that resample and carry a colour profile as they are; anything else is converted first.
 _WORKING_MODES = {"RGB", "RGBA", "L", "LA", "CMYK"}
 _KEY_SEGMENT = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,79}")
+# What store_photo names a rendition: "<prefix>/photos/<random>-<width>w.<jpg|webp>".
+_RENDITION_KEY = re.compile(r"(?P<stem>.+)-(?P<width>[0-9]+)w(?P<extension>\.jpg|\.webp)")
 
 
 # --- processing: bytes in, renditions out -------------------------------------------------------
@@ -293,6 +301,74 @@ def remove_files(keys: Iterable[str], *, storage: Storage | None = None) -> None
             log.exception("could not delete catalogue picture %s", key)
 
 
+# --- the smaller sizes, made by a job ----------------------------------------------------------
+
+
+def missing_widths(image: ProductImage) -> list[int]:
+    """The srcset widths a picture stored by :func:`store_photo` still lacks (none for others)."""
+    if not image.width or not image.variants or not _RENDITION_KEY.fullmatch(image.path):
+        return []  # the demo's pictures and hand-made rows have the sizes they were given
+    have = {v.get("width") for v in image.variants if isinstance(v, dict)}
+    return [w for w in variant_widths(image.width) if w not in have]
+
+
+def smaller_renditions(main: bytes, widths: Sequence[int]) -> list[Rendition]:
+    """Renditions of a stored main rendition (our own clean JPEG or WebP) at ``widths``."""
+    image = Image.open(io.BytesIO(main))
+    image.load()
+    main_width, main_height = image.size
+    renditions = []
+    # Each size from the next larger one, as process_photo does.
+    for width in sorted(widths, reverse=True):
+        size = (width, max(1, round(main_height * width / main_width)))
+        image = image.resize(size, Image.Resampling.LANCZOS)
+        renditions.append(_encode(image))
+    return renditions[::-1]
+
+
+def make_variants(*, image_id: int) -> int:
+    """The job: store a picture's missing smaller sizes and list them on its row; how many.
+
+    Idempotent: sizes already listed are skipped and the keys are fixed by the main file's
+    name, so a second run after a crash overwrites its own half-made files. A picture deleted
+    (or replaced) meanwhile has the files made for it removed again.
+    """
+    with atomic():
+        image = db.session.get(ProductImage, image_id)
+        if image is None or not (widths := missing_widths(image)):
+            return 0
+        main_key, product_id = image.path, image.product_id
+    storage = media_storage()
+    match = _RENDITION_KEY.fullmatch(main_key)
+    assert match is not None  # missing_widths() checked it
+    made: list[dict[str, int | str]] = []
+    for rendition in smaller_renditions(storage.read(main_key), widths):
+        key = f"{match['stem']}-{rendition.width}w{rendition.extension}"
+        storage.put(key, rendition.data, content_type=rendition.content_type)
+        made.append({"width": rendition.width, "path": key})
+    with atomic():
+        _lock_product(product_id)  # delete_photo holds the same lock: one of us goes first
+        image = db.session.get(ProductImage, image_id, populate_existing=True)
+        if image is None or image.path != main_key:
+            on_commit(partial(remove_files, [str(v["path"]) for v in made], storage=storage))
+            return 0
+        by_width = {v["width"]: v for v in image.variants or () if isinstance(v, dict)}
+        by_width.update({v["width"]: v for v in made})
+        image.variants = [by_width[w] for w in sorted(by_width)]
+        catalogue_changed()
+    return len(made)
+
+
+def queue_missing_variants_after_commit(product_id: int) -> int:
+    """After the commit, queue :func:`make_variants` for each picture of the product lacking
+    sizes (the one just uploaded, and any whose job failed); return how many."""
+    images = _ordered_images(product_id)
+    pending = [image.id for image in images if missing_widths(image)]
+    for image_id in pending:
+        on_commit(partial(jobs.run_soon, make_variants, image_id=image_id))
+    return len(pending)
+
+
 # --- a product's pictures ----------------------------------------------------------------------
 
 
@@ -352,7 +428,9 @@ def add_photo(
     alt = _alt_text(alt)
     metal = _offered_metal(product, metal_code)
     # The slow part (decoding, resizing, storing) happens before the product row is locked.
-    stored = store_photo(process_photo(data), prefix=storage_prefix(product))
+    # Only the main rendition is made here; the smaller sizes are a job after the commit.
+    main_only = process_photo(data, widths=(max(VARIANT_WIDTHS),))
+    stored = store_photo(main_only, prefix=storage_prefix(product))
     _lock_product(product_id)
     last = db.session.execute(
         select(func.max(ProductImage.position)).where(ProductImage.product_id == product_id)
@@ -370,6 +448,7 @@ def add_photo(
     db.session.add(image)
     db.session.flush()
     catalogue_changed()
+    queue_missing_variants_after_commit(product_id)
     return image
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_wtf import FlaskForm
 
 from app.accounts.access import staff_required
 from app.accounts.permissions import Permission, permission_required
@@ -64,6 +65,7 @@ def _page(
             max_megapixels=MAX_IMAGE_PIXELS // 1_000_000,
             min_side=artwork_uploads.MIN_SIDE,
             widths=artwork_uploads.VARIANT_WIDTHS,
+            sizing={i.id for i in product.images if artwork_uploads.missing_widths(i)},
         ),
         status,
     )
@@ -108,11 +110,31 @@ def upload(product_id: int):
     except REFUSED as exc:
         flash(f"The photo was not added: {exc}", "warning")
         return _page(_product_or_404(product_id), upload_form=form, status=400)
+    # Without a worker the sizes were made right after the commit; with one they follow.
+    sizes = (
+        "the smaller sizes follow shortly"
+        if artwork_uploads.missing_widths(image)
+        else f"{len(image.variants or [])} sizes"
+    )
+    flash(f"Photo added ({image.width} × {image.height} px, {sizes}).", "success")
+    return _back(product.id, image.id)
+
+
+@bp.post("/<int:product_id>/sizes")
+@staff_required
+@permission_required(Permission.WORKSHOP)
+def make_sizes(product_id: int):
+    """Queue the smaller sizes of every picture still lacking them (after a failed job)."""
+    product = _product_or_404(product_id)
+    if not FlaskForm().validate_on_submit():  # the CSRF token only
+        abort(400)
+    with atomic():
+        queued = artwork_uploads.queue_missing_variants_after_commit(product.id)
     flash(
-        f"Photo added ({image.width} × {image.height} px, {len(image.variants or [])} sizes).",
+        f"Making the smaller sizes of {queued} picture(s)." if queued else "Every size exists.",
         "success",
     )
-    return _back(product.id, image.id)
+    return _back(product.id)
 
 
 @bp.post("/<int:product_id>/<int:image_id>")

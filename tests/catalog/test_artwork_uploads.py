@@ -6,8 +6,10 @@ import io
 import struct
 import threading
 import zlib
+from pathlib import Path
 
 import pytest
+from flask import current_app
 from PIL import ExifTags, Image, ImageOps
 
 from app.catalog import artwork_uploads
@@ -513,7 +515,7 @@ def test_photos_added_at_once_get_positions_of_their_own(app, monkeypatch):
         processed = process_photo(phone_jpeg((640, 480)))
     ready = threading.Barrier(workers)
 
-    def processed_together(data: bytes) -> artwork_uploads.ProcessedPhoto:
+    def processed_together(data: bytes, **options) -> artwork_uploads.ProcessedPhoto:
         ready.wait(timeout=20)  # every worker reaches the lock together
         return processed
 
@@ -541,3 +543,48 @@ def test_photos_added_at_once_get_positions_of_their_own(app, monkeypatch):
             db.select(ProductImage.position).where(ProductImage.product_id == product_id)
         ).scalars()
         assert sorted(positions) == list(range(workers))
+
+
+def test_the_upload_shows_at_once_and_a_failed_sizes_job_can_be_run_again(product_id, monkeypatch):
+    """The request stores the main picture; the smaller sizes are a job that may fail and be
+    re-run without harm."""
+    storage = media_storage()
+    with monkeypatch.context() as broken:
+        broken.setattr(artwork_uploads, "smaller_renditions", lambda main, widths: 1 / 0)
+        with atomic():
+            image_id = add_photo(product_id=product_id, data=phone_jpeg(), alt="Front").id
+    image = db.session.get(ProductImage, image_id)
+    # The job failed after the commit (logged): the picture stands, at its full size only.
+    assert [v["width"] for v in image.variants] == [1200] and storage.exists(image.path)
+    assert artwork_uploads.missing_widths(image) == [240, 480, 960]
+
+    assert artwork_uploads.make_variants(image_id=image_id) == 3
+    image = db.session.get(ProductImage, image_id)
+    assert [v["width"] for v in image.variants] == [240, 480, 960, 1200]
+    assert image.path == image.variants[-1]["path"]
+    for variant in image.variants:
+        assert decoded(storage.read(variant["path"])).width == variant["width"]
+    keys = stored_keys(product_id)
+    assert artwork_uploads.make_variants(image_id=image_id) == 0  # nothing left to make
+    assert stored_keys(product_id) == keys
+
+
+def test_sizes_made_for_a_picture_deleted_meanwhile_are_removed(product_id, monkeypatch):
+    storage = media_storage()
+    with monkeypatch.context() as lost:
+        lost.setattr(artwork_uploads.jobs, "run_soon", lambda fn, **kwargs: None)
+        with atomic():
+            image = add_photo(product_id=product_id, data=phone_jpeg(), alt="Front")
+    main, image_id = image.path, image.id
+    real_read = storage.read
+
+    def read_then_delete(key: str) -> bytes:
+        data = real_read(key)
+        with atomic():  # staff delete the picture while its sizes are being made
+            delete_photo(product_id=product_id, image_id=image_id)
+        return data
+
+    monkeypatch.setattr(type(storage), "read", lambda self, key: read_then_delete(key))
+    assert artwork_uploads.make_variants(image_id=image_id) == 0
+    folder = Path(current_app.config["MEDIA_ROOT"]) / "products" / "aurelia-test" / "photos"
+    assert not storage.exists(main) and list(folder.iterdir()) == []
