@@ -17,6 +17,8 @@ passports). Moving money and changing the atelier's terms is for admins only.
 | studio settings: hours, slots, closed days      | no    | yes   |
 | see the metal rates and their history           | yes   | yes   |
 | change a metal rate (reprices the catalogue)    | no    | yes   |
+| set hand-finish standards per product kind      | no    | yes   |
+| let QC pass below the bench minimum (override)  | no    | yes   |
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ class Permission(enum.StrEnum):
     REVISE_PRICE = "revise_price"
     STUDIO_SETTINGS = "studio_settings"
     SET_RATES = "set_rates"
+    FINISH_STANDARDS = "finish_standards"
+    QC_OVERRIDE = "qc_override"
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {

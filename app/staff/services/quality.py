@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from app.bench import gate as bench_gate
 from app.checkout.models import OrderLine
 from app.domain import production
 from app.extensions import db
@@ -81,7 +82,15 @@ def record_line_check(
             f"{production.stage_label(line.stage)}."
         )
     context = line_context(order_line_id)
-    return qc.record_check(
+    override = None
+    if _would_pass(
+        context, stone_tightness, solder_integrity, hallmark_present, measured_mg, finish_grade
+    ):
+        try:
+            override = bench_gate.require_minimum(order_line_id)
+        except bench_gate.BelowBenchMinimum as exc:
+            raise QcError(str(exc)) from exc
+    check = qc.record_check(
         context=context,
         checker_id=checker_id,
         artisan_id=artisan_id,
@@ -92,3 +101,28 @@ def record_line_check(
         finish_grade=finish_grade,
         notes=notes,
     )
+    if override is not None and check.passed:
+        bench_gate.use_override(override, qc_check_id=check.id)
+    return check
+
+
+def _would_pass(
+    context: QcContext,
+    stone_tightness: bool,
+    solder_integrity: bool,
+    hallmark_present: bool,
+    measured_mg: int,
+    finish_grade: str,
+) -> bool:
+    """Whether these results pass QC (the bench-time gate applies to passes only)."""
+    try:
+        return production.QcResult(
+            stone_tightness=stone_tightness,
+            solder_integrity=solder_integrity,
+            hallmark_present=hallmark_present,
+            measured_mg=measured_mg,
+            expected_mg=context.expected_mg,
+            finish_grade=finish_grade,
+        ).passed
+    except ValueError:
+        return False  # record_check refuses the same input with its own message

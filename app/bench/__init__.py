@@ -1,0 +1,1 @@
+"""Hand finishing at the bench: standards per product kind, bench records, the QC time gate."""
