@@ -1,14 +1,17 @@
 """Background jobs on RQ when REDIS_URL is set; in this process, right away, when it is not.
 
 ``run_soon(fn, **kwargs)`` is what an ``on_commit`` callback calls for slow work (delivering
-mail): with Redis it enqueues ``fn`` for ``flask worker``; without Redis (``make run``, the
-tests) it calls ``fn`` here and now, so development needs no extra process. A job must be a
+mail, issuing an invoice PDF, making a photo's smaller sizes): with Redis it enqueues ``fn``
+for ``flask worker``; without Redis (``make run``, the tests) it calls ``fn`` here and now, so
+development needs no extra process. A job must be a
 module-level function taking keyword arguments that pickle (ids, not ORM objects) and must not
 need a request: the worker runs it in an app context and nothing more.
 
 Whatever a job does must be safe to run twice (Redis may hand a job out again after a worker
-dies) and must not be the only record of the work: the outbox row, not the job, is the truth,
-and the scheduler's sweep picks up anything a lost job left behind.
+dies) and must not be the only record of the work: the database says what is still to do (an
+unsent outbox row, a paid order without an invoice file, a picture lacking sizes), and what
+a lost job left behind is done later (the outbox sweep, the invoice's download, the next
+upload or staff's retry of the photo sizes).
 """
 
 from __future__ import annotations
