@@ -103,6 +103,7 @@ def register_models() -> None:
     """Import every feature's models so the metadata (create_all, migrations) sees all tables."""
     import app.accounts.artisans
     import app.accounts.models
+    import app.bench.models
     import app.booking.models
     import app.catalog.models
     import app.checkout.models
@@ -118,6 +119,7 @@ def register_models() -> None:
 def register_blueprints(app: Flask) -> None:
     from app.accounts import views as accounts
     from app.atelier import views as atelier
+    from app.bench import views as bench
     from app.booking import change_views as booking_changes
     from app.booking import staff_views as booking_staff
     from app.booking import views as booking
@@ -173,6 +175,8 @@ def register_blueprints(app: Flask) -> None:
         repairs.staff_bp,
         returns.bp,
         returns.staff_bp,
+        bench.bp,
+        bench.public_bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -87,6 +87,9 @@ NOT_PAGES = {
     "atelier_staff.staff_portrait": "an artisan's portrait (image)",
     "atelier_staff.staff_signature": "an artisan's signature (PNG)",
     "tryon.choose": "the no-JavaScript piece picker's target: redirects to the piece's try-on page",
+    "bench.reference_photo": "a hand-finish standard's reference photo (image)",
+    "bench.media_file": "a bench photo or clip (image or video)",
+    "bench_public.public_media_file": "a bench photo or clip chosen for a passport (media)",
 }
 
 # Who opens a page outside /staff (staff pages are opened by an admin, who may see them all).
