@@ -168,3 +168,41 @@ def csrf_app(app: Flask) -> Flask:
     """The app with CSRF checks on (they are on by default; this fixture documents the intent)."""
     assert app.config.get("WTF_CSRF_ENABLED", True)
     return app
+
+
+def _names_postgres(path: Path, cache: dict[Path, bool]) -> bool:
+    """Whether a test module, or a conftest between it and this one, names the PostgreSQL URL."""
+    if path not in cache:
+        folders = [folder for folder in path.parents if _TESTS in folder.parents]
+        sources = [path, *(folder / "conftest.py" for folder in folders)]
+        cache[path] = any(
+            "POSTGRES_URL" in source.read_text(encoding="utf-8")
+            for source in sources
+            if source.is_file()
+        )
+    return cache[path]
+
+
+_TESTS = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On the PostgreSQL pass, run only the tests that can meet the database.
+
+    A test that asks for no database fixture and whose module never names the PostgreSQL URL
+    does exactly the same work on both passes (geometry, money, pure rules, drawing): it runs
+    once, on SQLite. The PostgreSQL pass reports how many it left to the SQLite one.
+    """
+    if not POSTGRES_URL:
+        return
+    cache: dict[Path, bool] = {}
+    keep, once = [], []
+    for item in items:
+        uses_database = "database_url" in getattr(item, "fixturenames", ())
+        if uses_database or _names_postgres(Path(str(item.fspath)).resolve(), cache):
+            keep.append(item)
+        else:
+            once.append(item)
+    if once:
+        config.hook.pytest_deselected(items=once)
+        items[:] = keep
