@@ -23,10 +23,28 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 
 
+# Browser walks whose every query is already run on PostgreSQL by the service and view tests:
+# what they add is the browser's side (drawing, dragging, zones, dialogs), the same on either
+# database, so they run once, on the SQLite pass. Walks that move money or stock run on both.
+ONCE_ON_SQLITE = {
+    "test_catalog.py": "filters and prices in the browser; the catalogue queries have PG tests",
+    "test_confirmations.py": "a confirmation dialog in the browser",
+    "test_gallery.py": "the gallery's pictures follow the metal in the browser",
+    "test_overlay_calibration.py": "dragging the band preview in the browser",
+    "test_slot_zones.py": "slot times in the browser's time zone",
+    "test_tryon.py": "the try-on draws in the browser from a fake camera",
+    "test_tryon_lag.py": "the overlay's lag behind a moving head, measured in the browser",
+}
+
+
 def pytest_collection_modifyitems(items):
+    on_postgres = bool(os.environ.get("DIADEM_TEST_DATABASE_URL"))
     for item in items:
         if "tests/e2e/" in str(item.fspath):
             item.add_marker(pytest.mark.e2e)
+            reason = ONCE_ON_SQLITE.get(Path(str(item.fspath)).name)
+            if on_postgres and reason:
+                item.add_marker(pytest.mark.skip(reason=f"run once, on SQLite: {reason}"))
             # A browser drops connections it no longer needs (a picture replaced by another
             # size, a page left mid-load); Werkzeug's development server then leaves that
             # response's file to the garbage collector. Gunicorn closes it; not the app's doing.
