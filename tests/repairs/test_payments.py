@@ -222,6 +222,10 @@ def test_the_card_amount_is_the_quote_and_a_webhook_replay_counts_once(
     assert page.status_code == 200 and 'data-client-secret="cs_1"' in page.get_data(as_text=True)
     # If Stripe's form cannot load, checkout.js shows the page's own words: back to the repair.
     assert "or go back to your repair to pay by bank transfer" in page.get_data(as_text=True)
+    back = f"/account/repairs/{ticket_id}"
+    assert f'data-return-url="http://diadem.test{back}/payment-return"' in page.get_data(True)
+    assert f'data-order-url="{back}"' in page.get_data(True)
+    assert f'<a href="{back}">go back to your repair</a>' in page.get_data(True)
     [intent] = made
     assert intent["amount_minor"] == 4_550 and intent["currency"] == "USD"
     assert intent["metadata"]["purpose"] == "repair"
@@ -290,3 +294,21 @@ def test_a_declined_piece_ships_back_with_its_tracking(app, client, atelier, del
         ]
         text = mail.get_body(("plain",)).get_content()
         assert "https://www.dhl.com/global-en/home/tracking.html?tracking-id=JD0146" in text
+
+
+def test_an_intent_whose_id_was_not_saved_is_found_by_its_metadata(card_app, atelier, delivered):
+    _, line_id = delivered
+    with card_app.app_context():
+        ticket_id = approved_ticket(atelier, line_id, years_ago=3)
+        with atomic():  # the intent is made later; here saving its id "failed"
+            payment_id = repairs.start_card_payment(ticket_id=ticket_id).id
+        reference = db.session.get(RepairTicket, ticket_id).reference
+        named = {"repair_payment_id": str(payment_id), "repair_reference": "R-NOT-THIS"}
+        # Another ticket's reference: not this payment.
+        assert deliver(succeeded("evt_1", "pi_lost", 4_550, **named)) == (
+            "unknown repair payment intent"
+        )
+        assert db.session.get(RepairPayment, payment_id).provider_id is None
+        named["repair_reference"] = reference
+        assert deliver(succeeded("evt_2", "pi_lost", 4_550, **named)) == "repair paid"
+        assert db.session.get(RepairPayment, payment_id).provider_id == "pi_lost"
