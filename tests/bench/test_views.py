@@ -8,6 +8,7 @@ import pytest
 
 from app.bench import records, standards
 from app.bench.models import QcOverride
+from app.common.storage import uploads_storage
 from app.common.transactions import atomic
 from app.extensions import db
 from app.provenance import services as provenance
@@ -66,8 +67,29 @@ def test_an_admin_sets_a_standard_and_bad_input_is_a_400(app, client, world):
         data={"csrf_token": token, "photo": (io.BytesIO(b"%PDF-1.4"), "a.pdf"), "caption": ""},
     )
     assert photo.status_code == 400 and b"not an image" in photo.data
+    added = client.post(
+        f"{STANDARDS}/crown/photos",
+        data={
+            "csrf_token": token,
+            "photo": (io.BytesIO(png_bytes()), "ref.png"),
+            "caption": "Satin",
+        },
+    )
+    assert added.status_code == 302
     with app.app_context():
-        assert standards.standard_for_kind("crown").min_minutes == 120
+        standard = standards.standard_for_kind("crown")
+        assert (standard.min_minutes, standard.grade_descriptions["A"]) == (120, "Mirror bright")
+        (photo,) = standard.photos
+        photo_id, name = photo.id, photo.upload_name
+    with client.get(f"/staff/bench/reference-photos/{photo_id}") as served:
+        assert served.status_code == 200
+    removed = client.post(
+        f"/staff/bench/reference-photos/{photo_id}/delete", data={"csrf_token": token}
+    )
+    assert removed.status_code == 302
+    with app.app_context():
+        assert standards.get_reference_photo(photo_id) is None
+        assert not uploads_storage().exists(name)
 
 
 def test_an_artisan_records_bench_time_with_a_photo(app, client, world):
