@@ -485,6 +485,14 @@ def test_a_draft_keeps_its_event_date_through_completion(app, client, shop):
 
 def test_a_payments_internal_note_stays_with_staff(app, admin_client, client, shop, monkeypatch):
     """The audit found staff notes on a payment shown to the buyer; only the buyer's note is."""
+    # Spying from the start: the invoice PDF is drawn when the payment issues it.
+    printed: list[str] = []  # the PDF's text is compressed: read the rows as they are drawn
+    row = invoices._InvoicePDF.row
+    monkeypatch.setattr(
+        invoices._InvoicePDF,
+        "row",
+        lambda self, label, value, **kw: printed.append(label) or row(self, label, value, **kw),
+    )
     add_to_cart(client, shop.tiara_id)
     number = order_number(checkout(client))
     base = f"/staff/orders/{number}/payments"
@@ -503,13 +511,6 @@ def test_a_payments_internal_note_stays_with_staff(app, admin_client, client, sh
         page = text(client.get(path))
         assert "Received with thanks" in page, path
         assert "HSBC 991" not in page and "name on the transfer" not in page, path
-    printed: list[str] = []  # the PDF's text is compressed: read the rows as they are drawn
-    row = invoices._InvoicePDF.row
-    monkeypatch.setattr(
-        invoices._InvoicePDF,
-        "row",
-        lambda self, label, value, **kw: printed.append(label) or row(self, label, value, **kw),
-    )
     assert client.get(f"/account/orders/{number}/invoice.pdf").status_code == 200
     payment_rows = [label for label in printed if "Bank transfer" in label]
     assert payment_rows and "Received with thanks" in payment_rows[0]
