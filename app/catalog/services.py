@@ -307,10 +307,12 @@ def edition_summaries(product: Product) -> list[EditionSummary]:
         .group_by(EditionRun.id, Metal.id)
         .order_by(EditionRun.id)
     ).all()
-    return [EditionSummary(run=run, available_numbers=_numbers(numbers)) for run, numbers in rows]
+    return [
+        EditionSummary(run=run, available_numbers=parse_numbers(numbers)) for run, numbers in rows
+    ]
 
 
-def _numbers(joined: str | None) -> tuple[int, ...]:
+def parse_numbers(joined: str | None) -> tuple[int, ...]:
     return tuple(sorted(int(n) for n in joined.split(","))) if joined else ()
 
 
@@ -338,13 +340,13 @@ def bill_of_materials(product: Product, metal: Metal | None = None) -> pricing.B
     )
 
 
-def _metal_rate(metal: Metal) -> pricing.MetalRate:
+def metal_rate(metal: Metal) -> pricing.MetalRate:
     return pricing.MetalRate(
         code=metal.code, name=metal.name, rate_per_gram_minor=metal.rate_per_gram_minor
     )
 
 
-def _fit_size(size: FitSize) -> pricing.FitSize:
+def fit_size(size: FitSize) -> pricing.FitSize:
     return pricing.FitSize(
         code=size.code,
         label=size.label,
@@ -405,7 +407,7 @@ def price_product(
     """Price a product in a metal and size; raise UnknownOption for an option it lacks."""
     metal, size = resolve_options(product, size_code=size_code, metal_code=metal_code)
     breakdown = pricing.price_piece(
-        bill_of_materials(product, metal), _metal_rate(metal), _fit_size(size)
+        bill_of_materials(product, metal), metal_rate(metal), fit_size(size)
     )
     return PricedOption(metal=metal, size=size, breakdown=breakdown)
 
@@ -456,7 +458,7 @@ def refresh_list_price(product: Product) -> None:
     """
     load_product_options(product)
     product.list_price_minor = min(
-        pricing.price_piece(bill_of_materials(product, m), _metal_rate(m), _fit_size(s)).total.minor
+        pricing.price_piece(bill_of_materials(product, m), metal_rate(m), fit_size(s)).total.minor
         for m in product.metals
         for s in offered_sizes(product)
     )

@@ -12,7 +12,7 @@ from flask import (
 )
 from flask_login import current_user
 
-from app.catalog import forms, services, structured_data, waitlist
+from app.catalog import forms, read_model, services, structured_data, waitlist
 from app.catalog.filters import SORTS, parse_filter
 from app.common.caching import cached_page
 from app.common.storage import media_storage
@@ -29,7 +29,8 @@ def index():
     catalog_filter = parse_filter(request.args, metal_codes={m.code for m in metals})
     for notice in catalog_filter.notices:
         flash(notice, "warning")
-    cards = services.list_products(catalog_filter)
+    # Kept per catalogue generation as plain values; only the free pieces are asked for.
+    cards = read_model.catalog_cards(catalog_filter)
     return render_template(
         "catalog/product_list.html",
         cards=cards,
@@ -42,12 +43,13 @@ def index():
 @bp.get("/shop/<slug>")
 @cached_page
 def show(slug: str):
-    try:
-        product = services.get_product(slug)  # a draft is not found; a retired piece is
-    except services.ProductNotFound:
+    # The page's values come from the read model (kept per catalogue generation), its free
+    # numbers from one query: no ORM object is loaded and no price computed per request.
+    model = read_model.page_model(slug)
+    if model is None:  # a draft is not found; a retired piece is
         abort(404)
-    page = services.product_page(
-        product, size_code=request.args.get("size"), metal_code=request.args.get("metal")
+    page = read_model.product_page(
+        model, size_code=request.args.get("size"), metal_code=request.args.get("metal")
     )
     if page.problem:
         flash(page.problem, "warning")
@@ -120,13 +122,12 @@ def product_image_urls(product) -> list[str]:
 
 @bp.get("/shop/<slug>/price.json")
 def price_json(slug: str):
-    try:
-        product = services.get_product(slug)
-    except services.ProductNotFound:
+    model = read_model.page_model(slug)  # every offered option is priced in it already
+    if model is None:
         return jsonify(error=f"No piece called {slug[:80]!r}."), 404
     try:
-        priced = services.price_product(
-            product, size_code=request.args.get("size"), metal_code=request.args.get("metal")
+        priced = model.resolve(
+            size_code=request.args.get("size"), metal_code=request.args.get("metal")
         )
     except services.UnknownOption as exc:
         return jsonify(error=str(exc)), 400

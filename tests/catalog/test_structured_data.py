@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select, update
 
 from app.catalog.models import Piece, Product, ProductImage
+from app.common import caching
 from app.common.transactions import atomic
 from app.extensions import db
 
@@ -79,6 +80,7 @@ def test_availability_follows_the_pieces_and_the_tier(shop):
         db.session.execute(
             update(Product).where(Product.slug == "aurelia-crown").values(status="retired")
         )
+        caching.catalogue_changed()  # as retiring through products_admin does
     retired = _ld(client.get("/shop/aurelia-crown").get_data(True))
     assert retired["offers"]["availability"] == "https://schema.org/Discontinued"
 
