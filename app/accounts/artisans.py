@@ -40,6 +40,9 @@ class ArtisanProfile(db.Model):
     portrait_key: Mapped[str | None] = mapped_column(String(200))
     signature_key: Mapped[str | None] = mapped_column(String(200))
     published: Mapped[bool] = mapped_column(default=False)
+    # This artisan's video consultation room (an https link, app.domain.meeting_links); only
+    # ever sent to the customer of a consultation with them, never shown on a public page.
+    meeting_link: Mapped[str | None] = mapped_column(String(500))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     user = relationship("User")

@@ -6,6 +6,7 @@ from wtforms import BooleanField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from app.accounts.artisans import SLUG_PATTERN
+from app.common.forms import MeetingLinkField
 
 
 class ProfileForm(FlaskForm):
@@ -27,4 +28,5 @@ class ProfileForm(FlaskForm):
     remove_portrait = BooleanField("Remove the portrait")
     signature = FileField("Signature (a PNG with a transparent background)")
     remove_signature = BooleanField("Remove the signature")
+    meeting_link = MeetingLinkField("Video consultation link")
     published = BooleanField("Published: show this profile and credit its name on public pages")

@@ -18,6 +18,7 @@ from app.catalog.models import EditionRun, Piece, Product, ProductStatus
 from app.common.transactions import atomic, on_commit
 from app.common.uploads import remove_upload, store_upload
 from app.domain.editions import format_piece_number
+from app.domain.meeting_links import InvalidMeetingLink, clean_meeting_link
 from app.extensions import db
 from app.provenance.models import Passport, ProvenanceEntry
 from app.qc.models import QcCheck
@@ -70,6 +71,7 @@ class ProfileInput:
     signature: bytes | None = None
     remove_portrait: bool = False
     remove_signature: bool = False
+    meeting_link: str | None = None
 
 
 def save_profile(*, user_id: int, data: ProfileInput) -> ArtisanProfile:
@@ -81,6 +83,10 @@ def save_profile(*, user_id: int, data: ProfileInput) -> ArtisanProfile:
         raise ProfileError("Give the name customers will see.")
     if not re.fullmatch(SLUG_PATTERN, slug) or len(slug) > 80:
         raise ProfileError("The address may use lower-case letters, digits and single hyphens.")
+    try:
+        meeting_link = clean_meeting_link(data.meeting_link)
+    except InvalidMeetingLink as exc:
+        raise ProfileError(str(exc)) from exc
     taken = db.session.execute(
         db.select(ArtisanProfile.user_id).where(ArtisanProfile.slug == slug)
     ).scalar_one_or_none()
@@ -97,6 +103,7 @@ def save_profile(*, user_id: int, data: ProfileInput) -> ArtisanProfile:
         :300
     ]
     profile.published = data.published
+    profile.meeting_link = meeting_link
     profile.portrait_key = _replace(
         profile.portrait_key, portrait, remove=data.remove_portrait, folder="artisans"
     )

@@ -120,6 +120,7 @@ def _input(form: forms.ProfileForm) -> services.ProfileInput:
         signature=data(form.signature),
         remove_portrait=bool(form.remove_portrait.data),
         remove_signature=bool(form.remove_signature.data),
+        meeting_link=form.meeting_link.data,
     )
 
 

@@ -38,7 +38,7 @@ from app.booking.models import (
     MODE_LABELS,
     VEILS,
 )
-from app.common.forms import choices
+from app.common.forms import MeetingLinkField, choices
 from app.domain.scheduling import WEEKDAYS, SchedulingError, parse_hours, studio_zone
 
 MM_PER_INCH = Decimal("25.4")
@@ -289,6 +289,7 @@ class SettingsForm(FlaskForm):
     default_lead_time_weeks = _int_field("Default custom lead time", 1, 52, "weeks")
     shipping_days = _int_field("Shipping time", 0, 60, "days")
     safety_days = _int_field("Safety buffer", 0, 60, "days")
+    default_meeting_link = MeetingLinkField("Studio video link")
     hours_0 = StringField(WEEKDAYS[0])
     hours_1 = StringField(WEEKDAYS[1])
     hours_2 = StringField(WEEKDAYS[2])

@@ -136,6 +136,9 @@ class StudioSettings(db.Model):
     default_lead_time_weeks: Mapped[int] = mapped_column(default=8)
     shipping_days: Mapped[int] = mapped_column(default=5)
     safety_days: Mapped[int] = mapped_column(default=7)
+    # The video link for consultations whose artisan has none (app.booking.services.meetings);
+    # with neither, video consultations are not offered.
+    default_meeting_link: Mapped[str | None] = mapped_column(String(500))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

@@ -233,6 +233,7 @@ def new_consultation():
             studio_tz=services.studio_timezone(),
             settings=services.get_settings(),
             hold_minutes=services.guest_hold_minutes(),
+            video_offered=services.video_offered(),
         ),
         status,
     )

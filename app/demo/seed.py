@@ -15,6 +15,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from app.booking.services.settings import get_settings
 from app.catalog import editions, services
 from app.catalog.models import (
     EditionRun,
@@ -354,6 +355,8 @@ PRODUCTS: tuple[DemoProduct, ...] = (
 )
 
 SEED_EPOCH = datetime(2026, 11, 1, 9, 0, 0)
+# The demo studio's video room (.test never resolves): video consultations need a link.
+DEMO_MEETING_LINK = "https://meet.diadem.test/atelier"
 
 
 def _stone_for_art(product: DemoProduct) -> tuple[str, int]:
@@ -434,6 +437,7 @@ def seed_demo(*, media_root: str | None = None, draw_artwork: bool = True) -> Se
     media = LocalStorage(Path(media_root) / "products") if media_root else None
     metals, _ = _upsert_reference_data()
     ensure_default_policies()
+    _set_demo_meeting_link()
     existing = {p.slug: p for p in db.session.execute(db.select(Product)).scalars()}
     existing_runs = set(db.session.execute(db.select(EditionRun.batch_code)).scalars())
     for demo in PRODUCTS:
@@ -448,6 +452,13 @@ def seed_demo(*, media_root: str | None = None, draw_artwork: bool = True) -> Se
                 report.pieces_created += _add_run(product, run, metals)
                 report.runs_created += 1
     return report
+
+
+def _set_demo_meeting_link() -> None:
+    """Give the demo studio a video link, so the booking form offers video consultations."""
+    settings = get_settings()
+    if settings.default_meeting_link is None:
+        settings.default_meeting_link = DEMO_MEETING_LINK
 
 
 def _new_product(demo: DemoProduct, metals: dict[str, Metal]) -> Product:

@@ -44,6 +44,9 @@ from app.booking.services.links import (
 )
 from app.booking.services.links import consultation_for_token as consultation_for_token
 from app.booking.services.links import manage_token as manage_token
+from app.booking.services.meetings import VIDEO_UNAVAILABLE as VIDEO_UNAVAILABLE
+from app.booking.services.meetings import meeting_link_for as meeting_link_for
+from app.booking.services.meetings import video_offered as video_offered
 from app.booking.services.notifications import REMINDER_HOURS as REMINDER_HOURS
 from app.booking.services.notifications import atelier_email as atelier_email
 from app.booking.services.notifications import due_reminder_ids as due_reminder_ids

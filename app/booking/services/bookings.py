@@ -10,6 +10,7 @@ from app.booking.models import Consultation, ConsultationStatus
 from app.booking.services.availability import _claim_interval, _slot_on_grid, _writing_slot
 from app.booking.services.errors import BookingError, ChangesClosed, InvalidBooking
 from app.booking.services.holds import check_upcoming_cap, guest_hold_minutes
+from app.booking.services.meetings import check_video_link
 from app.booking.services.notifications import _notify, _notify_hold
 from app.booking.services.pieces import snapshot_for_user
 from app.booking.services.reading import get_consultation
@@ -205,6 +206,7 @@ def book_consultation(
         starts_at=slot.starts_at, ends_at=slot.ends_at, buffer=rules.buffer, zone=zone, now=now
     )
     check_upcoming_cap(email=request.email, session_key=session_key, user_id=user_id, now=now)
+    check_video_link(consultation)
     with _writing_slot():
         db.session.add(consultation)
     if consultation.is_pending:

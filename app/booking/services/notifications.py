@@ -9,8 +9,9 @@ from flask_mail import Attachment
 from sqlalchemy import update
 
 from app.booking.invites import Invite, build_ics
-from app.booking.models import Consultation, ConsultationStatus
+from app.booking.models import Consultation, ConsultationMode, ConsultationStatus
 from app.booking.services.links import confirm_token, manage_token
+from app.booking.services.meetings import meeting_link_for
 from app.booking.services.settings import get_settings
 from app.common import dates
 from app.common.links import public_url
@@ -18,6 +19,8 @@ from app.common.mail import send_mail_after_commit
 from app.extensions import db
 
 REMINDER_HOURS = 24
+# Only for a video consultation booked while a link existed that has since been removed.
+VIDEO_LINK_TO_FOLLOW = "Video call: the atelier emails you the link to join"
 
 
 def studio_address() -> str:
@@ -39,10 +42,11 @@ def invite_ics(*, consultation: Consultation, now: datetime) -> bytes:
     """The consultation's calendar invite, its times in UTC."""
     organizer_email = atelier_email()
     manage_url = public_url("booking.manage", token=manage_token(consultation))
-    if consultation.mode == "video":
-        location = "Video call: the atelier emails you the link the day before"
-    else:
-        location = studio_address()
+    url, location = manage_url, studio_address()
+    if consultation.mode == ConsultationMode.VIDEO.value:
+        # Calendar apps offer a "join" button for a link in URL or LOCATION.
+        link = meeting_link_for(consultation)
+        url, location = (link, link) if link else (manage_url, VIDEO_LINK_TO_FOLLOW)
     description = (
         f"Bespoke consultation {consultation.reference} with Diadem Atelier "
         f"({consultation.mode_label.lower()}).\n"
@@ -63,7 +67,7 @@ def invite_ics(*, consultation: Consultation, now: datetime) -> bytes:
             organizer_name="Diadem Atelier",
             attendee_email=consultation.email,
             attendee_name=consultation.name,
-            url=manage_url,
+            url=url,
             cancelled=consultation.status == ConsultationStatus.CANCELLED.value,
         ),
         stamp=now,
@@ -158,6 +162,12 @@ def send_reminder(*, consultation_id: int, now: datetime) -> bool:
         subject=f"Reminder: your Diadem consultation ({consultation.reference})",
         template="consultation_reminder",
         dedupe_key=f"consultation-reminder:{consultation.id}:{consultation.starts_at:%Y%m%dT%H%M}",
+        # The reminder is the email that carries the link to join (see _consultation_details).
+        meeting_link=(
+            meeting_link_for(consultation)
+            if consultation.mode == ConsultationMode.VIDEO.value
+            else None
+        ),
         **_mail_context(consultation),
     )
     return True

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
 from flask import current_app
@@ -17,6 +17,7 @@ from app.catalog.models import Product
 from app.checkout import capacity as bench_capacity
 from app.common.transactions import atomic
 from app.domain import scheduling
+from app.domain.meeting_links import InvalidMeetingLink, clean_meeting_link
 from app.domain.scheduling import LeadTimePlan, OpeningInterval, StudioRules, local_date
 from app.extensions import db
 
@@ -29,6 +30,7 @@ SETTINGS_FIELDS = (
     "default_lead_time_weeks",
     "shipping_days",
     "safety_days",
+    "default_meeting_link",
 )
 
 DEFAULT_WEEKLY_HOURS: dict[int, tuple[OpeningInterval, ...]] = {
@@ -143,10 +145,16 @@ class SettingsUpdate:
     shipping_days: int
     safety_days: int
     weekly_hours: Mapping[int, tuple[OpeningInterval, ...]]
+    default_meeting_link: str | None = None  # blank: video only with an artisan's own link
 
 
 def update_settings(*, changes: SettingsUpdate) -> StudioSettings:
     """Save the settings and replace the weekly hours; existing bookings keep their times."""
+    try:
+        link = clean_meeting_link(changes.default_meeting_link)
+    except InvalidMeetingLink as exc:
+        raise BookingError(str(exc), field="default_meeting_link") from exc
+    changes = replace(changes, default_meeting_link=link)
     settings = get_settings()
     try:
         with atomic():  # a savepoint: the table's CHECK constraints may refuse the values
