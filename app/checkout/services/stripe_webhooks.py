@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
 
 from flask import current_app
 from sqlalchemy import select
@@ -168,22 +169,68 @@ def handle_stripe_webhook(*, payload: bytes, signature_header: str) -> str:
     return record.outcome
 
 
-def _payment_for_intent(event: payments.WebhookEvent) -> Payment | None:
+class IntentPayment(Protocol):
+    """A payment row a PaymentIntent settles: an order's ``Payment``, a ``RepairPayment``..."""
+
+    id: int
+    provider_id: str | None
+    amount_minor: int
+    currency: str
+
+
+P = TypeVar("P", bound=IntentPayment)
+
+
+def payment_for_intent(
+    event: payments.WebhookEvent,
+    *,
+    model: type[P],
+    id_key: str,
+    belongs: Callable[[P], bool],
+) -> P | None:
+    """The payment row an intent's event is about, or None.
+
+    Found by the intent id saved on it; failing that (the intent was made but saving its id
+    failed), by the row id the signed metadata names under ``id_key``, if that row has no
+    intent yet and ``belongs`` agrees (its order or ticket is the one the metadata names):
+    the intent id is then saved on it.
+    """
     payment = db.session.execute(
-        select(Payment).where(Payment.provider_id == event.object_id)
+        select(model).where(model.provider_id == event.object_id)
     ).scalar_one_or_none()
-    payment_id = parse_id(event.metadata.get("payment_id"))
+    payment_id = parse_id(event.metadata.get(id_key))
     if payment is None and payment_id is not None:
-        # The intent was created but saving its id failed: the metadata still names it.
-        candidate = db.session.get(Payment, payment_id)
-        if (
-            candidate is not None
-            and candidate.provider_id is None
-            and candidate.order.number == event.metadata.get("order_number")
-        ):
+        candidate = db.session.get(model, payment_id)
+        if candidate is not None and candidate.provider_id is None and belongs(candidate):
             candidate.provider_id = event.object_id
             payment = candidate
     return payment
+
+
+def amount_matches(event: payments.WebhookEvent, payment: IntentPayment, *, what: str) -> bool:
+    """Whether the intent took what ``payment`` expects; a mismatch is logged as an error."""
+    if event.amount_minor == payment.amount_minor and event.currency == payment.currency:
+        return True
+    current_app.logger.error(
+        "Stripe: %s paid %s %s but %s %s expects %s %s",
+        event.object_id,
+        event.amount_minor,
+        event.currency,
+        what,
+        payment.id,
+        payment.amount_minor,
+        payment.currency,
+    )
+    return False
+
+
+def _payment_for_intent(event: payments.WebhookEvent) -> Payment | None:
+    return payment_for_intent(
+        event,
+        model=Payment,
+        id_key="payment_id",
+        belongs=lambda p: p.order.number == event.metadata.get("order_number"),
+    )
 
 
 def _intent_succeeded(event: payments.WebhookEvent) -> str:
@@ -195,16 +242,7 @@ def _intent_succeeded(event: payments.WebhookEvent) -> str:
     db.session.refresh(payment)
     if payment.status == PaymentStatus.SUCCEEDED:
         return "already paid"
-    if event.amount_minor != payment.amount_minor or event.currency != payment.currency:
-        current_app.logger.error(
-            "Stripe: %s paid %s %s but payment %s expects %s %s",
-            event.object_id,
-            event.amount_minor,
-            event.currency,
-            payment.id,
-            payment.amount_minor,
-            payment.currency,
-        )
+    if not amount_matches(event, payment, what="payment"):
         _event(order, "amount_mismatch", f"Intent {event.object_id} amount does not match")
         return "amount mismatch"
     now = utcnow()

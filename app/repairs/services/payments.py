@@ -12,13 +12,16 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from flask import current_app
-from sqlalchemy import select
 
 from app.checkout import payments
 from app.checkout import services as checkout
 from app.checkout.models import OrderLine
-from app.checkout.services.stripe_webhooks import OPEN_INTENT_STATUSES, register_intent_purpose
-from app.common.input_guards import parse_id
+from app.checkout.services.stripe_webhooks import (
+    OPEN_INTENT_STATUSES,
+    amount_matches,
+    payment_for_intent,
+    register_intent_purpose,
+)
 from app.common.locks import lock_row
 from app.common.transactions import on_commit
 from app.domain import aftersale
@@ -182,21 +185,12 @@ def card_payment(*, payment_id: int) -> RepairCard:
 
 
 def _payment_for(event: payments.WebhookEvent) -> RepairPayment | None:
-    payment = db.session.execute(
-        select(RepairPayment).where(RepairPayment.provider_id == event.object_id)
-    ).scalar_one_or_none()
-    payment_id = parse_id(event.metadata.get("repair_payment_id"))
-    if payment is None and payment_id is not None:
-        # The intent was made but saving its id failed: the signed metadata still names it.
-        candidate = db.session.get(RepairPayment, payment_id)
-        if (
-            candidate is not None
-            and candidate.provider_id is None
-            and candidate.ticket.reference == event.metadata.get("repair_reference")
-        ):
-            candidate.provider_id = event.object_id
-            payment = candidate
-    return payment
+    return payment_for_intent(
+        event,
+        model=RepairPayment,
+        id_key="repair_payment_id",
+        belongs=lambda p: p.ticket.reference == event.metadata.get("repair_reference"),
+    )
 
 
 def _intent_succeeded(event: payments.WebhookEvent) -> str:
@@ -210,16 +204,7 @@ def _intent_succeeded(event: payments.WebhookEvent) -> str:
     db.session.refresh(payment)
     if payment.status == "succeeded":
         return "already paid"
-    if event.amount_minor != payment.amount_minor or event.currency != payment.currency:
-        current_app.logger.error(
-            "Stripe: %s paid %s %s but repair payment %s expects %s %s",
-            event.object_id,
-            event.amount_minor,
-            event.currency,
-            payment.id,
-            payment.amount_minor,
-            payment.currency,
-        )
+    if not amount_matches(event, payment, what="repair payment"):
         return "amount mismatch"
     payment.status = "succeeded"
     payment.settled_at = utcnow()
