@@ -2,11 +2,19 @@
 
 The camera plays a video of the astronaut photograph sliding sinusoidally left and right (one
 period of 60 frames at 30 fps, looped). Each frame carries its index as a six-bit bar code in
-the corner, so a sampler in the page knows which video frame the canvas shows while it finds
-the drawn piece (pure magenta) there. The piece's lag is the frame delay that best lines its
-path up with the face's; it is measured with prediction switched on and off every tenth of a
-second in the same run (so both see the same server answers), and the figures are written to
-artifacts/tryon-lag.json (the samples beside them).
+the corner. The page announces every mirror it draws (the diadem:mirror event, with the camera
+frame's time and whether the piece was predicted); a sampler reads that very canvas: which video
+frame it shows and where the drawn piece (pure magenta) is. The piece's lag is the frame delay
+that best lines its path up with the face's; it is measured with prediction switched on and off
+every sixth drawn frame in the same run (so both see the same server answers). Sampling runs
+until both modes have enough frames, however slowly a busy machine draws them.
+
+A busy machine also stalls Chromium's fake camera: it then delivers the file's next frame late,
+stamped with the late time, so the head in the video stands still while the clock runs on, which
+no real camera does (its head keeps moving; frames are dropped instead) and no prediction from
+frame times can follow. So the lag is judged on the frames where the camera kept pace with its
+own clock (each of the last few steps in frame index matches the step in frame time), and also
+reported over all frames. The figures go to artifacts/tryon-lag.json (the samples beside them).
 """
 
 from __future__ import annotations
@@ -34,8 +42,11 @@ pytestmark = pytest.mark.e2e
 PERIOD = 60  # frames: a 2 s sway
 AMPLITUDE = 40.0  # px each way: up to 4.2 px a frame, a brisk head movement
 BITS, BLOCK = 6, 12  # the frame index, as 12 px squares along the top-left corner
-SAMPLE_SECONDS = 6.0
-HOLD_FRAMES = 6  # animation frames (a tenth of a second) in each mode before switching
+SAMPLES = 120  # drawn frames with the piece found, in each mode
+MAX_SECONDS = 20.0  # ...or as many as this long gives
+HOLD_FRAMES = 6  # drawn frames (a fifth of a second) in each mode before switching
+STEADY_STEPS = 8  # drawn frames before a sample whose index and time steps must agree...
+STEADY_SLACK = 0.010  # ...within this many seconds each
 
 
 def shift(n: float) -> float:
@@ -67,17 +78,20 @@ def moving_page(playwright_instance, moving_head_video):
     yield from camera_page(playwright_instance, moving_head_video)
 
 
-# Runs in the page on every animation frame, after the page's own drawing: which video frame the
-# (mirrored) canvas shows and the centre of the magenta piece drawn on it. Every `hold` frames it
-# switches prediction on or off, so both modes see the same answers (and the same stalls of a
-# busy machine); prediction changes only the drawing, never the filter, so a switch is instant.
+# Runs in the page each time it draws the mirror, straight after the drawing: which video frame
+# the (mirrored) canvas shows and the centre of the magenta piece drawn on it, with the mode the
+# page drew it in. Every `hold` drawings it switches prediction on or off, so both modes see the
+# same answers (and the same stalls of a busy machine); prediction changes only the drawing,
+# never the filter, so a switch takes effect at the next drawing.
 SAMPLER = """({bits, block, hold}) => {
   const canvas = document.getElementById("tryon-canvas");
   const ctx = canvas.getContext("2d");
   const root = document.getElementById("tryon-app");
   window.__lag = [];
-  let frame = 0;
-  const loop = () => {
+  window.__lagCount = { on: 0, off: 0 };
+  window.__lagStart = performance.now();
+  let drawn = 0;
+  const sample = (event) => {
     if (window.__lagStop) return;
     // The piece sits above the face: the upper half holds it and the bar code, and reading
     // less keeps the sampler from starving the page it measures.
@@ -95,16 +109,14 @@ SAMPLER = """({bits, block, hold}) => {
         if (px[i] > 215 && px[i + 1] < 40 && px[i + 2] > 215) { sum += x; count += 1; }
       }
     }
-    const predict = root.dataset.predict !== "off";
-    // The first frame after a switch may have been drawn either way: not counted.
-    const settled = frame % hold !== 0;
+    const { time, predicted } = event.detail;
     const x = count > 20 ? sum / count : null;
-    window.__lag.push({ t: performance.now(), n, x, predict, settled });
-    frame += 1;
-    if (frame % hold === 0) root.dataset.predict = predict ? "off" : "on";
-    requestAnimationFrame(loop);
+    window.__lag.push({ t: performance.now(), time, n, x, predict: predicted });
+    if (x !== null) window.__lagCount[predicted ? "on" : "off"] += 1;
+    drawn += 1;
+    if (drawn % hold === 0) root.dataset.predict = root.dataset.predict === "off" ? "on" : "off";
   };
-  requestAnimationFrame(loop);
+  root.addEventListener("diadem:mirror", sample);
 }"""
 
 
@@ -123,15 +135,54 @@ def lag_in_frames(samples: list[dict]) -> tuple[float, float]:
     return best[1], best[0]
 
 
-def collect(page) -> tuple[list[dict], list[dict]]:
-    """Sample for SAMPLE_SECONDS, switching prediction on and off; return (on, off) samples."""
+def collect(page) -> tuple[list[dict], list[dict], list[dict]]:
+    """Sample until both modes have SAMPLES frames (or MAX_SECONDS); return (on, off, all)."""
     page.evaluate(SAMPLER, {"bits": BITS, "block": BLOCK, "hold": HOLD_FRAMES})
-    page.wait_for_timeout(SAMPLE_SECONDS * 1000)
+    page.wait_for_function(
+        """([wanted, seconds]) => {
+          const c = window.__lagCount;
+          return (c.on >= wanted && c.off >= wanted)
+            || performance.now() - window.__lagStart > seconds * 1000;
+        }""",
+        arg=[SAMPLES, MAX_SECONDS],
+        timeout=(MAX_SECONDS + 10) * 1000,
+        polling=250,
+    )
     page.evaluate("() => { window.__lagStop = true; }")
-    samples = [
-        s for s in page.evaluate("() => window.__lag") if s["x"] is not None and s["settled"]
-    ]
-    return [s for s in samples if s["predict"]], [s for s in samples if not s["predict"]]
+    drawn = page.evaluate("() => window.__lag")
+    samples = [s for s in drawn if s["x"] is not None]
+    return [s for s in samples if s["predict"]], [s for s in samples if not s["predict"]], drawn
+
+
+def rounded(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def mark_steady(drawn: list[dict]) -> None:
+    """Mark the drawn frames whose last STEADY_STEPS steps kept the video's index with its time."""
+    for i, sample in enumerate(drawn):
+        steps = range(max(i - STEADY_STEPS, 0) + 1, i + 1)
+        sample["steady"] = i >= STEADY_STEPS and all(
+            abs(
+                (drawn[j]["time"] - drawn[j - 1]["time"])
+                - ((drawn[j]["n"] - drawn[j - 1]["n"]) % PERIOD) / 30
+            )
+            <= STEADY_SLACK
+            for j in steps
+        )
+
+
+def frame_figures(drawn: list[dict]) -> dict:
+    """How steadily the page drew camera frames: their times' steps and the frames skipped."""
+    steps = np.diff([s["time"] for s in drawn]) * 1000
+    skipped = np.diff([s["n"] for s in drawn]) % PERIOD - 1
+    return {
+        "drawn_frames": len(drawn),
+        "steady_fraction": round(float(np.mean([s["steady"] for s in drawn])), 2),
+        "camera_frame_ms_median": round(float(np.median(steps)), 1),
+        "camera_frame_ms_p95": round(float(np.percentile(steps, 95)), 1),
+        "video_frames_skipped": int(np.clip(skipped, 0, None).sum()),
+    }
 
 
 def test_the_piece_follows_a_moving_head_within_a_frame(tryon_lag_server, moving_page):
@@ -143,38 +194,53 @@ def test_the_piece_follows_a_moving_head_within_a_frame(tryon_lag_server, moving
         "() => Number(document.getElementById('tryon-app').dataset.placements || 0) >= 3",
         timeout=20_000,
     )
-    predicted, plain = collect(page)
+    predicted, plain, drawn = collect(page)
+    mark_steady(drawn)
     placements = int(page.evaluate("() => document.getElementById('tryon-app').dataset.placements"))
     round_trips = page.evaluate("() => window.__pose.durations.slice(3)")
     cycles = np.diff(page.evaluate("() => window.__pose.starts.slice(3)"))
 
     assert len(predicted) > 60 and len(plain) > 60, "the piece was drawn on most frames"
     assert len({s["n"] for s in predicted}) > 30, "the video played through its frames"
-    lag_with, fit_with = lag_in_frames(predicted)
-    lag_without, fit_without = lag_in_frames(plain)
+    steady_with = [s for s in predicted if s["steady"]]
+    steady_without = [s for s in plain if s["steady"]]
+    lag_with, fit_with = lag_in_frames(steady_with) if len(steady_with) > 30 else (None, None)
+    lag_without, fit_without = (
+        lag_in_frames(steady_without) if len(steady_without) > 30 else (None, None)
+    )
+    all_with, all_fit_with = lag_in_frames(predicted)
+    all_without, all_fit_without = lag_in_frames(plain)
     figures = {
-        "lag_frames_with_prediction": round(lag_with, 2),
-        "lag_frames_without_prediction": round(lag_without, 2),
-        "fit_residual_px_with": round(fit_with, 1),
-        "fit_residual_px_without": round(fit_without, 1),
-        "samples_with": len(predicted),
-        "samples_without": len(plain),
+        "lag_frames_with_prediction": rounded(lag_with, 2),
+        "lag_frames_without_prediction": rounded(lag_without, 2),
+        "fit_residual_px_with": rounded(fit_with, 1),
+        "fit_residual_px_without": rounded(fit_without, 1),
+        "samples_with": len(steady_with),
+        "samples_without": len(steady_without),
+        "lag_frames_with_prediction_all_frames": round(all_with, 2),
+        "lag_frames_without_prediction_all_frames": round(all_without, 2),
+        "fit_residual_px_with_all_frames": round(all_fit_with, 1),
+        "fit_residual_px_without_all_frames": round(all_fit_without, 1),
+        "samples_with_all_frames": len(predicted),
+        "samples_without_all_frames": len(plain),
         "server_answers": placements,
         "round_trip_ms_median": round(float(np.median(round_trips)), 1),
         "answer_cycle_ms_median": round(float(np.median(cycles)), 1),
+        **frame_figures(drawn),
     }
     SCREENSHOTS.parent.mkdir(parents=True, exist_ok=True)
     (SCREENSHOTS.parent / "tryon-lag.json").write_text(json.dumps(figures, indent=2))
     (SCREENSHOTS.parent / "tryon-lag-samples.json").write_text(
-        json.dumps({"with": predicted, "without": plain, "round_trips_ms": round_trips})
+        json.dumps({"drawn": drawn, "round_trips_ms": round_trips})
     )
     print("try-on lag:", figures)
-    # Both modes saw the same answers: prediction must beat holding the last one.
-    assert lag_with < lag_without, figures
-    # The target, one frame at 30 fps, assumes an idle machine answering on loopback at the
-    # page's full rate (15 a second); a busier one (the answer cycle is kept with the figures)
-    # records its figures without judging them against it.
-    if figures["answer_cycle_ms_median"] <= 1000 / 15 * 1.15:
+    # Both modes saw the same answers and the same stalls: prediction must beat holding the
+    # last answer.
+    assert all_with < all_without, figures
+    # The target, one frame at 30 fps, assumes answers on loopback at the page's full rate (15
+    # a second) and a camera that keeps time; a busier machine (the answer cycle and the steady
+    # fraction are kept with the figures) records its figures without judging them against it.
+    if figures["answer_cycle_ms_median"] <= 1000 / 15 * 1.15 and lag_with is not None:
         assert lag_with <= 1.0, figures
 
 

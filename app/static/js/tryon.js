@@ -1,11 +1,13 @@
 // Try-on: a live mirror with the piece on your head, photos composited by the server, size advice.
 //
-// The camera's video is drawn on a canvas (mirrored) at the display's frame rate. Separately, small
-// JPEG frames (at most 320 px wide) go to the server one at a time, never faster than it answers and
-// at most 15 a second; each answer places the piece's band in that frame's pixels, and a One Euro
+// The camera's video is drawn on a canvas (mirrored), once per camera frame. Separately, small JPEG
+// frames (at most 320 px wide) go to the server one at a time, never faster than it answers and at
+// most 15 a second; each answer places the piece's band in that frame's pixels, and a One Euro
 // filter steadies it. Between answers the piece follows the face: each drawn frame extrapolates
-// the filtered placement at its filtered velocity (constant velocity) up to the moment of drawing,
-// and the next answer corrects it.
+// the filtered placement at its filtered velocity (constant velocity) to that frame's time, and
+// the next answer corrects it. Times are the camera frames' own (requestVideoFrameCallback's
+// mediaTime): an answer is dated by the frame it was computed from, not by when it arrived, so
+// the network's and a busy machine's delays drop out of the prediction.
 (function () {
   "use strict";
 
@@ -75,7 +77,11 @@
   // Prediction never runs further ahead than this (seconds): a stalled answer must not send the
   // piece off across the screen.
   const MAX_PREDICTION = 0.25;
-  // Hz: the velocity is smoothed more gently than the placement, as differences are noisier.
+  // The One Euro filter on each placement (centre and size in band widths, angle in radians):
+  // a 1 Hz cut-off when the head is still, rising by 5 Hz per band width a second of movement,
+  // with its speed estimate smoothed at 1 Hz.
+  const ONE_EURO = { minCutoff: 1.0, beta: 5.0, dCutoff: 1.0 };
+  // Hz: the velocity (steps between answers) is smoothed by a plain low-pass at this cut-off.
   const VELOCITY_CUTOFF = 5.0;
   // Band widths a second: slower than this is taken for jitter more than movement.
   const REST_SPEED = 0.1;
@@ -141,7 +147,7 @@
       let track = state.tracks[i];
       if (!track || Math.hypot(cx - track.cx, cy - track.cy) > track.width) {
         track = {
-          filter: new OneEuroFilter(1.0, 5.0, 1.0),
+          filter: new OneEuroFilter(ONE_EURO.minCutoff, ONE_EURO.beta, ONE_EURO.dCutoff),
           velocity: new OneEuroFilter(VELOCITY_CUTOFF, 0, 1.0),
           ref: width, cx, cy, width, angle, v: null, measured: null, vel: [0, 0, 0, 0, 0, 0], t,
         };
@@ -180,9 +186,9 @@
     };
   }
 
-  // Where each face's piece is now (seconds on the same clock as the frames' timestamps): the
-  // filtered placement moved on at its velocity for the time since its frame was taken, plus the
-  // filter's own lag. Only position, angle and width move; the seat's tilt (up) is held.
+  // Where each face's piece is at time now (seconds on the frames' clock): the filtered placement
+  // moved on at its velocity for the time since its frame was taken, plus the filter's own lag.
+  // Only position, angle and width move; the seat's tilt (up) is held.
   function predict(now, bandLength) {
     return state.tracks.map((track) => {
       // A head held still shows only the landmarks' jitter as speed: fade the prediction out
@@ -381,27 +387,75 @@
   }
 
   // ---- the live mirror --------------------------------------------------------------------
+  // Where the browser reports each camera frame (requestVideoFrameCallback), the mirror is drawn
+  // once per frame, at that frame's media time, and frames for the server are taken in the same
+  // callback, so an answer's time is exactly its frame's. Elsewhere the mirror is drawn on every
+  // animation frame and performance.now() stands in for both.
+  const FRAME_CALLBACKS = "requestVideoFrameCallback" in HTMLVideoElement.prototype;
+  const FRAME_SLACK = 0.005; // seconds
+  let grabs = []; // takers waiting for the next camera frame
+
+  function drawMirror(time) {
+    const { canvas, video } = els;
+    if (video.readyState < 2) return;
+    const W = canvas.width;
+    ctx.setTransform(-1, 0, 0, 1, W, 0); // mirror
+    ctx.drawImage(video, 0, 0, W, canvas.height);
+    // data-predict="off" on the app shows the last answer as it is (to measure the gain).
+    const predicted = root.dataset.predict !== "off";
+    if (state.overlay && state.faces.length) {
+      const spec = state.piece.metal.spec;
+      const faces = predicted ? predict(time, bandLength(spec)) : state.faces;
+      for (const face of faces) {
+        const [a, b, c, d, e, f] = affine(face, spec);
+        ctx.setTransform(-a, b, -c, d, W - e, f); // the same mirror after the placement
+        ctx.drawImage(state.overlay, 0, 0);
+      }
+    }
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    // For whoever measures the mirror (the lag test): what was just drawn, and for when.
+    root.dispatchEvent(new CustomEvent("diadem:mirror", { detail: { time, predicted } }));
+  }
+
   function draw(session) {
     if (!state.running || session !== state.session) return;
-    const { canvas, video } = els;
-    const W = canvas.width;
-    if (video.readyState >= 2) {
-      ctx.setTransform(-1, 0, 0, 1, W, 0); // mirror
-      ctx.drawImage(video, 0, 0, W, canvas.height);
-      if (state.overlay && state.faces.length) {
-        const spec = state.piece.metal.spec;
-        // data-predict="off" on the app shows the last answer as it is (to measure the gain).
-        const faces =
-          root.dataset.predict === "off" ? state.faces : predict(performance.now() / 1000, bandLength(spec));
-        for (const face of faces) {
-          const [a, b, c, d, e, f] = affine(face, spec);
-          ctx.setTransform(-a, b, -c, d, W - e, f); // the same mirror after the placement
-          ctx.drawImage(state.overlay, 0, 0);
-        }
-      }
-      ctx.setTransform(1, 0, 0, 1, 0, 0);
+    if (FRAME_CALLBACKS) {
+      els.video.requestVideoFrameCallback((now, frame) => {
+        if (!state.running || session !== state.session) return;
+        grabs = grabs.filter((take) => !take(frame.mediaTime));
+        drawMirror(frame.mediaTime);
+        draw(session);
+      });
+    } else {
+      drawMirror(performance.now() / 1000);
+      window.requestAnimationFrame(() => draw(session));
     }
-    window.requestAnimationFrame(() => draw(session));
+  }
+
+  // Copy the first camera frame taken at notBefore or later (seconds) onto a canvas; resolve with
+  // its time (null: none came within a second, e.g. the camera stopped).
+  async function grabFrame(target, notBefore) {
+    const copy = () => target.getContext("2d").drawImage(els.video, 0, 0, target.width, target.height);
+    if (!FRAME_CALLBACKS) {
+      const wait = notBefore - performance.now() / 1000;
+      if (wait > 0) await sleep(wait * 1000);
+      copy();
+      return performance.now() / 1000;
+    }
+    return new Promise((resolve) => {
+      const take = (time) => {
+        if (time < notBefore) return false;
+        copy();
+        resolve(time);
+        return true;
+      };
+      grabs.push(take);
+      setTimeout(() => {
+        if (!grabs.includes(take)) return;
+        grabs = grabs.filter((t) => t !== take);
+        resolve(null);
+      }, 1000);
+    });
   }
 
   function onPose(answer, timestamp) {
@@ -440,15 +494,14 @@
   }
 
   async function poseLoop(session) {
+    // Never more than frames_per_second: the next frame sent is one taken at least this long
+    // (less a few milliseconds of the camera's jitter) after the last one, and it leaves no
+    // sooner than that after the last request either.
     const minInterval = 1000 / data.limits.frames_per_second;
     const small = document.createElement("canvas");
-    const smallCtx = small.getContext("2d");
+    let lastFrame = -Infinity;
     let lastSent = -Infinity;
     while (state.running && session === state.session) {
-      // Never more than frames_per_second: wait out the interval since the last frame went.
-      const due = lastSent + minInterval - performance.now();
-      if (due > 0) await sleep(due);
-      const started = performance.now();
       const { video } = els;
       if (document.hidden || !state.piece || video.readyState < 2 || !video.videoWidth) {
         await sleep(200);
@@ -458,12 +511,16 @@
       const width = Math.min(data.limits.frame_width, video.videoWidth);
       small.width = width;
       small.height = Math.round((video.videoHeight * width) / video.videoWidth);
-      smallCtx.drawImage(video, 0, 0, small.width, small.height);
+      const frameTime = await grabFrame(small, lastFrame + minInterval / 1000 - FRAME_SLACK);
+      if (frameTime === null || !state.running || session !== state.session) continue;
+      lastFrame = frameTime;
       const blob = await new Promise((resolve) => small.toBlob(resolve, "image/jpeg", 0.8));
       // The JPEG itself is the body and the piece rides in the query: nothing for the server to
       // unpack. (An image/jpeg body cannot be sent cross-site without a CORS preflight.)
       const query = new URLSearchParams({ product: piece.product.slug, metal: piece.metal.code });
       let pause = 0;
+      const due = lastSent + minInterval - performance.now();
+      if (due > 0) await sleep(due);
       lastSent = performance.now();
       try {
         // Awaiting the answer before the next frame: never faster than the server answers.
@@ -481,7 +538,7 @@
             say(answer.error || "The try-on is not answering; trying again.");
             pause = 2000;
           } else if (state.running && session === state.session && piece === state.piece) {
-            onPose(answer, started / 1000);
+            onPose(answer, frameTime);
           }
         }
       } catch (err) {
@@ -529,7 +586,7 @@
     els.shoot.disabled = false;
     say("Looking for your face…");
     const session = state.session;
-    window.requestAnimationFrame(() => draw(session));
+    draw(session);
     poseLoop(session);
   }
 
