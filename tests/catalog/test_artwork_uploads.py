@@ -12,6 +12,7 @@ import pytest
 from flask import current_app
 from PIL import ExifTags, Image, ImageOps
 
+from app.accounts.models import Role
 from app.catalog import artwork_uploads
 from app.catalog.artwork_uploads import (
     ArtworkError,
@@ -30,6 +31,8 @@ from app.common.uploads import MAX_UPLOAD_BYTES, UploadError
 from app.extensions import db
 from tests.conftest import POSTGRES_URL
 from tests.factories import make_product
+from tests.helpers import csrf_token, login
+from tests.staff.builders import PASSWORD, make_fast_user
 
 # --- pictures made for the tests ---------------------------------------------------------------
 
@@ -588,3 +591,24 @@ def test_sizes_made_for_a_picture_deleted_meanwhile_are_removed(product_id, monk
     assert artwork_uploads.make_variants(image_id=image_id) == 0
     folder = Path(current_app.config["MEDIA_ROOT"]) / "products" / "aurelia-test" / "photos"
     assert not storage.exists(main) and list(folder.iterdir()) == []
+
+
+def test_staff_see_pictures_lacking_sizes_and_queue_them_again(app, client, monkeypatch):
+    with app.app_context():
+        product_id = make_product("retry-crown").id
+        make_fast_user(email="mira@example.org", name="Mira", role=Role.STAFF)
+        with monkeypatch.context() as broken:
+            broken.setattr(artwork_uploads, "smaller_renditions", lambda main, widths: 1 / 0)
+            with atomic():
+                image_id = add_photo(product_id=product_id, data=phone_jpeg(), alt="Front").id
+    login(client, "mira@example.org", PASSWORD)
+    page_url = f"/staff/catalog/artwork/{product_id}"
+    assert "smaller sizes being made" in client.get(page_url).get_data(as_text=True)
+    sizes_url = f"{page_url}/sizes"
+    assert client.post(sizes_url, data={}).status_code == 400  # no CSRF token
+    response = client.post(sizes_url, data={"csrf_token": csrf_token(client, page_url)})
+    assert response.status_code == 302
+    with app.app_context():
+        image = db.session.get(ProductImage, image_id)
+        assert [v["width"] for v in image.variants] == [240, 480, 960, 1200]
+    assert "smaller sizes being made" not in client.get(page_url).get_data(as_text=True)
