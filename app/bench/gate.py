@@ -39,29 +39,33 @@ class BenchStatus:
         return not self.short or self.override is not None
 
 
-def _unused_override(order_line_id: int) -> QcOverride | None:
-    return db.session.execute(
+def _unused_override(order_line_id: int, *, lock: bool = False) -> QcOverride | None:
+    query = (
         db.select(QcOverride)
         .where(QcOverride.order_line_id == order_line_id, QcOverride.qc_check_id.is_(None))
         .order_by(QcOverride.id.desc())
         .limit(1)
-    ).scalar_one_or_none()
+    )
+    if lock:
+        # Two checkers passing at once: the second waits, then finds the override used.
+        query = query.with_for_update()
+    return db.session.execute(query).scalar_one_or_none()
 
 
-def status_for_line(order_line_id: int) -> BenchStatus:
+def status_for_line(order_line_id: int, *, lock: bool = False) -> BenchStatus:
     line = db.session.get(OrderLine, order_line_id)
     if line is None:
         raise BenchError("No such order line.")
     return BenchStatus(
         standard=standard_for_kind(line.product.kind),
         minutes=minutes_for_line(line.id),
-        override=_unused_override(line.id),
+        override=_unused_override(line.id, lock=lock),
     )
 
 
 def require_minimum(order_line_id: int) -> QcOverride | None:
     """Before a passing check: the override it will use, or BelowBenchMinimum."""
-    status = status_for_line(order_line_id)
+    status = status_for_line(order_line_id, lock=True)
     if not status.may_pass:
         raise BelowBenchMinimum(
             f"QC cannot pass this piece: {status.minutes} of the {status.required} minutes "
