@@ -45,6 +45,7 @@ def test_standards_are_an_admin_page(client, world):
     assert client.get(STANDARDS).status_code == 403
     client.post("/account/logout", data={"csrf_token": csrf_token(client, "/account")})
     token = sign_in(client, "mira@example.org")
+    assert STANDARDS not in client.get("/staff").get_data(as_text=True)
     assert client.get(STANDARDS).status_code == 403
     assert client.post(f"{STANDARDS}/crown", data={"csrf_token": token}).status_code == 403
     assert client.get(bench_url(world)).status_code == 200  # staff work the bench
@@ -52,6 +53,7 @@ def test_standards_are_an_admin_page(client, world):
 
 def test_an_admin_sets_a_standard_and_bad_input_is_a_400(app, client, world):
     token = sign_in(client, "ada@example.org")
+    assert STANDARDS in client.get("/staff").get_data(as_text=True)
     page = client.get(STANDARDS)
     assert page.status_code == 200 and b"Minimum bench time" in page.data
     bad = client.post(f"{STANDARDS}/crown", data={"csrf_token": token, "min_minutes": "abc"})
