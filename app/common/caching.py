@@ -20,6 +20,12 @@ lapses by the clock writes nothing: a cached page may show that piece as taken u
 expires. Checkout re-checks everything under row locks, so a stale page can never sell a piece
 twice.
 
+**Read models.** Values kept with ``remember`` follow the same generation: the product page's
+and the catalog's read model (app.catalog.read_model) keep a product's text, pictures and prices
+until a service calls ``catalogue_changed()``. A change written any other way shows only when that
+entry expires, so every write that changes what those pages show goes through such a service. What
+changes with stock (the free numbers, the free-piece counts) is never kept: each page asks for it.
+
 A cache that fails (Redis down) is logged and treated as a miss: pages are rendered, never lost.
 """
 
