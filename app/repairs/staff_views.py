@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from flask_wtf import FlaskForm
 
 from app.accounts.access import staff_required
 from app.common.forms import choices
@@ -13,6 +16,7 @@ from app.domain import production
 from app.qc import services as qc
 from app.qc.forms import QcForm
 from app.repairs import forms, services
+from app.repairs.view_actions import attempt
 
 staff_bp = Blueprint("repairs_staff", __name__, url_prefix="/staff/repairs")
 staff_bp.before_request(staff_required(lambda: None))
@@ -115,26 +119,58 @@ def _show(ticket, *, bank_form=None, ship_form=None):
     )
 
 
+def _run(
+    ticket, form: FlaskForm, operation: Callable[[], object], *, done: str, incomplete: str = ""
+):
+    """One action from the ticket page, then back to it.
+
+    An incomplete form flashes ``incomplete`` (or, without it, the form's own messages); a
+    refusal is flashed; starting work that is neither paid nor covered is a conflict with the
+    ticket's state, answered 409 on its page.
+    """
+    if not form.validate_on_submit():
+        said = form.errors.values()
+        for message in [incomplete] if incomplete else [m for field in said for m in field]:
+            flash(message, "warning")
+        return _back(ticket.id)
+    try:
+        attempt(operation, done=done, escalate=(services.WorkNotCovered,))
+    except services.WorkNotCovered as exc:
+        flash(str(exc), "warning")
+        return _show(services.get_ticket(ticket.id)), 409
+    return _back(ticket.id)
+
+
+def _run_on_page(ticket, form: FlaskForm, operation: Callable[[], object], *, done: str, slot: str):
+    """An action whose form sits on the ticket page: a refusal is shown beside it (400)."""
+    if form.validate_on_submit():
+        try:
+            with atomic():
+                operation()
+        except REPAIR_ERRORS as exc:
+            form.form_errors.append(str(exc))
+        else:
+            flash(done, "success")
+            return _back(ticket.id)
+    return _show(services.get_ticket(ticket.id), **{slot: form}), 400
+
+
 @staff_bp.post("/<int:ticket_id>/assess")
 def assess(ticket_id: int):
     ticket = _ticket_or_404(ticket_id)
     form = forms.AssessForm()
-    if not form.validate_on_submit():
-        flash("Write the assessment.", "warning")
-        return _back(ticket.id)
-    try:
-        with atomic():
-            services.assess(
-                ticket_id=ticket.id,
-                assessment=form.assessment.data,
-                under_warranty=form.under_warranty.data,
-                by_user_id=current_user.id,
-            )
-    except REPAIR_ERRORS as exc:
-        flash(str(exc), "warning")
-    else:
-        flash("Assessment recorded.", "success")
-    return _back(ticket.id)
+    return _run(
+        ticket,
+        form,
+        lambda: services.assess(
+            ticket_id=ticket.id,
+            assessment=form.assessment.data,
+            under_warranty=form.under_warranty.data,
+            by_user_id=current_user.id,
+        ),
+        done="Assessment recorded.",
+        incomplete="Write the assessment.",
+    )
 
 
 @staff_bp.post("/<int:ticket_id>/quote")
@@ -142,74 +178,55 @@ def quote(ticket_id: int):
     ticket = _ticket_or_404(ticket_id)
     form = forms.QuoteForm()
     form.currency = ticket.currency
-    if not form.validate_on_submit():
-        for errors in form.errors.values():
-            for error in errors:
-                flash(error, "warning")
-        return _back(ticket.id)
-    try:
-        with atomic():
-            services.send_quote(
-                ticket_id=ticket.id,
-                quote_minor=form.amount_minor,
-                note=form.note.data or "",
-                by_user_id=current_user.id,
-            )
-    except REPAIR_ERRORS as exc:
-        flash(str(exc), "warning")
-    else:
-        flash("Quote sent.", "success")
-    return _back(ticket.id)
+    return _run(
+        ticket,
+        form,
+        lambda: services.send_quote(
+            ticket_id=ticket.id,
+            quote_minor=form.amount_minor,
+            note=form.note.data or "",
+            by_user_id=current_user.id,
+        ),
+        done="Quote sent.",
+    )
 
 
 @staff_bp.post("/<int:ticket_id>/decision")
 def record_decision(ticket_id: int):
     ticket = _ticket_or_404(ticket_id)
     form = forms.DecisionForm()
-    if not form.validate_on_submit():
-        flash("Choose accept or decline.", "warning")
-        return _back(ticket.id)
-    try:
-        with atomic():
-            services.decide_quote(
-                ticket_id=ticket.id,
-                accept=form.decision.data == "accept",
-                comment=form.comment.data or "",
-                by_user_id=current_user.id,
-                on_behalf=True,
-            )
-    except REPAIR_ERRORS as exc:
-        flash(str(exc), "warning")
-    else:
-        flash("Decision recorded.", "success")
-    return _back(ticket.id)
+    return _run(
+        ticket,
+        form,
+        lambda: services.decide_quote(
+            ticket_id=ticket.id,
+            accept=form.decision.data == "accept",
+            comment=form.comment.data or "",
+            by_user_id=current_user.id,
+            on_behalf=True,
+        ),
+        done="Decision recorded.",
+        incomplete="Choose accept or decline.",
+    )
 
 
 @staff_bp.post("/<int:ticket_id>/move")
 def move(ticket_id: int):
     ticket = _ticket_or_404(ticket_id)
     form = forms.MoveForm()
-    if not form.validate_on_submit():
-        flash("That form was incomplete; try again.", "warning")
-        return _back(ticket.id)
-    try:
-        with atomic():
-            services.move_ticket(
-                ticket_id=ticket.id,
-                target=form.target.data,
-                expected_status=form.expected_status.data,
-                by_user_id=current_user.id,
-                work_done=form.work_done.data or "",
-            )
-    except services.WorkNotCovered as exc:
-        # Not paid and not covered: a conflict with the ticket's state, said on its page.
-        flash(str(exc), "warning")
-        return _show(services.get_ticket(ticket.id)), 409
-    except REPAIR_ERRORS as exc:
-        flash(str(exc), "warning")
-    else:
-        flash(f"Ticket moved to {production.stage_label(form.target.data)}.", "success")
-    return _back(ticket.id)
+    return _run(
+        ticket,
+        form,
+        lambda: services.move_ticket(
+            ticket_id=ticket.id,
+            target=form.target.data,
+            expected_status=form.expected_status.data,
+            by_user_id=current_user.id,
+            work_done=form.work_done.data or "",
+        ),
+        done=f"Ticket moved to {production.stage_label(form.target.data)}.",
+        incomplete="That form was incomplete; try again.",
+    )
 
 
 @staff_bp.post("/<int:ticket_id>/bank-transfer")
@@ -217,44 +234,38 @@ def bank_transfer(ticket_id: int):
     ticket = _ticket_or_404(ticket_id)
     form = forms.BankTransferForm()
     form.currency = ticket.currency
-    if form.validate_on_submit():
-        try:
-            with atomic():
-                services.record_bank_transfer(
-                    ticket_id=ticket.id,
-                    amount_minor=form.amount_minor,
-                    received_on=form.received_on.data,
-                    reference=form.reference.data,
-                    by_user_id=current_user.id,
-                )
-        except REPAIR_ERRORS as exc:
-            form.form_errors.append(str(exc))
-        else:
-            flash("Bank transfer recorded.", "success")
-            return _back(ticket.id)
-    return _show(services.get_ticket(ticket.id), bank_form=form), 400
+    return _run_on_page(
+        ticket,
+        form,
+        lambda: services.record_bank_transfer(
+            ticket_id=ticket.id,
+            amount_minor=form.amount_minor,
+            received_on=form.received_on.data,
+            reference=form.reference.data,
+            by_user_id=current_user.id,
+        ),
+        done="Bank transfer recorded.",
+        slot="bank_form",
+    )
 
 
 @staff_bp.post("/<int:ticket_id>/ship")
 def ship(ticket_id: int):
     ticket = _ticket_or_404(ticket_id)
     form = forms.ShipBackForm()
-    if form.validate_on_submit():
-        try:
-            with atomic():
-                services.ship_back(
-                    ticket_id=ticket.id,
-                    carrier=form.carrier.data,
-                    tracking_number=form.tracking_number.data,
-                    expected_status=form.expected_status.data,
-                    by_user_id=current_user.id,
-                )
-        except REPAIR_ERRORS as exc:
-            form.form_errors.append(str(exc))
-        else:
-            flash("Shipped back; the owner has the tracking link by email.", "success")
-            return _back(ticket.id)
-    return _show(services.get_ticket(ticket.id), ship_form=form), 400
+    return _run_on_page(
+        ticket,
+        form,
+        lambda: services.ship_back(
+            ticket_id=ticket.id,
+            carrier=form.carrier.data,
+            tracking_number=form.tracking_number.data,
+            expected_status=form.expected_status.data,
+            by_user_id=current_user.id,
+        ),
+        done="Shipped back; the owner has the tracking link by email.",
+        slot="ship_form",
+    )
 
 
 @staff_bp.route("/<int:ticket_id>/qc", methods=["GET", "POST"])
@@ -303,17 +314,12 @@ def add_photos(ticket_id: int):
     form = forms.PhotosForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        with atomic():
-            services.add_staff_photos(
-                ticket_id=ticket.id,
-                photos=forms.photo_bytes(form.photos),
-                by_user_id=current_user.id,
-            )
-    except REPAIR_ERRORS as exc:
-        flash(str(exc), "warning")
-    else:
-        flash("Photos added.", "success")
+    attempt(
+        lambda: services.add_staff_photos(
+            ticket_id=ticket.id, photos=forms.photo_bytes(form.photos), by_user_id=current_user.id
+        ),
+        done="Photos added.",
+    )
     return _back(ticket.id)
 
 
