@@ -3,9 +3,10 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime, time
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.accounts.artisans import ArtisanProfile, PublicArtisan
 from app.accounts.models import User
 from app.catalog.models import Metal, Product
 from app.common import dates
@@ -194,6 +195,77 @@ class ConsultationDay(db.Model):
     bookings_changed: Mapped[int] = mapped_column(default=0)
 
 
+class ArtisanCalendar(db.Model):
+    """An artisan's consultation calendar: whether they take consultations, and whose week.
+
+    Without ``own_hours`` the artisan keeps the studio's weekly hours; their exceptions (days
+    off, special hours) apply on top of the studio's either way.
+    """
+
+    __tablename__ = "consultation_artisan_calendars"
+
+    artisan_id: Mapped[int] = mapped_column(
+        ForeignKey("artisan_profiles.id", ondelete="CASCADE"), primary_key=True
+    )
+    takes_consultations: Mapped[bool] = mapped_column(default=False)
+    own_hours: Mapped[bool] = mapped_column(default=False)
+
+
+class ArtisanHours(db.Model):
+    """One stretch of an artisan's own weekly hours on the studio clock."""
+
+    __tablename__ = "consultation_artisan_hours"
+    __table_args__ = (
+        CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday_range"),
+        CheckConstraint("closes_at > opens_at", name="closes_after_opens"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    artisan_id: Mapped[int] = mapped_column(
+        ForeignKey("artisan_profiles.id", ondelete="CASCADE"), index=True
+    )
+    weekday: Mapped[int]  # 0 = Monday
+    opens_at: Mapped[time]
+    closes_at: Mapped[time]
+
+
+class ArtisanException(db.Model):
+    """A date an artisan is off (no hours) or keeps special hours; wins over the studio's."""
+
+    __tablename__ = "consultation_artisan_exceptions"
+    __table_args__ = (
+        UniqueConstraint("artisan_id", "day"),
+        CheckConstraint(
+            "(opens_at IS NULL AND closes_at IS NULL) OR "
+            "(opens_at IS NOT NULL AND closes_at IS NOT NULL AND closes_at > opens_at)",
+            name="hours_complete",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    artisan_id: Mapped[int] = mapped_column(ForeignKey("artisan_profiles.id", ondelete="CASCADE"))
+    day: Mapped[date]
+    opens_at: Mapped[time | None]
+    closes_at: Mapped[time | None]
+    note: Mapped[str] = mapped_column(String(200), default="")
+
+    @property
+    def closed(self) -> bool:
+        return self.opens_at is None
+
+
+class ArtisanDay(db.Model):
+    """One row per (artisan, studio day) with bookings: ConsultationDay's lock, per artisan."""
+
+    __tablename__ = "consultation_artisan_days"
+
+    artisan_id: Mapped[int] = mapped_column(
+        ForeignKey("artisan_profiles.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(primary_key=True)
+    bookings_changed: Mapped[int] = mapped_column(default=0)
+
+
 class Consultation(db.Model):
     __tablename__ = "consultations"
     __table_args__ = (
@@ -217,10 +289,20 @@ class Consultation(db.Model):
         CheckConstraint(
             "circumference_unit IS NULL OR circumference_unit IN ('cm', 'in')", name="unit_known"
         ),
-        # No double booking: one active consultation per start time. Cancelling (or a hold
-        # lapsing) frees the slot because those rows drop out of this partial index.
+        # No double booking: one active consultation per artisan and start time (and one per
+        # start time among those with no artisan: the studio's own calendar, from before
+        # artisans took bookings). Cancelling (or a hold lapsing) frees the slot because those
+        # rows drop out of these partial indexes.
         Index(
             "uq_consultations_active_start",
+            "starts_at",
+            unique=True,
+            sqlite_where=text("status NOT IN ('cancelled', 'lapsed') AND artisan_id IS NULL"),
+            postgresql_where=text("status NOT IN ('cancelled', 'lapsed') AND artisan_id IS NULL"),
+        ),
+        Index(
+            "uq_consultations_artisan_active_start",
+            "artisan_id",
             "starts_at",
             unique=True,
             sqlite_where=text("status NOT IN ('cancelled', 'lapsed')"),
@@ -244,6 +326,10 @@ class Consultation(db.Model):
     email_key: Mapped[str] = mapped_column(String(254), index=True)
     session_key: Mapped[str | None] = mapped_column(String(64), index=True)
     product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id", ondelete="SET NULL"))
+    # The artisan the customer meets; None for bookings made before artisans took consultations.
+    artisan_id: Mapped[int | None] = mapped_column(
+        ForeignKey("artisan_profiles.id", ondelete="SET NULL")
+    )
     snapshot_id: Mapped[int | None] = mapped_column(
         ForeignKey("tryon_snapshots.id", ondelete="SET NULL")
     )
@@ -286,6 +372,7 @@ class Consultation(db.Model):
 
     user: Mapped[User | None] = relationship()
     product: Mapped[Product | None] = relationship()
+    artisan: Mapped[ArtisanProfile | None] = relationship()
     snapshot: Mapped[TryonSnapshot | None] = relationship()
     metal: Mapped[Metal | None] = relationship()
     staff_notes: Mapped[list[ConsultationNote]] = relationship(
@@ -307,6 +394,19 @@ class Consultation(db.Model):
         if self.status == ConsultationStatus.LAPSED.value:
             return True
         return self.is_pending and self.hold_expires_at is not None and self.hold_expires_at <= now
+
+    @property
+    def public_artisan(self) -> PublicArtisan | None:
+        """The artisan as customers may see them: a published profile's name and slug."""
+        artisan = self.artisan
+        if artisan is None or not artisan.published:
+            return None
+        return PublicArtisan(
+            user_id=artisan.user_id,
+            name=artisan.display_name,
+            slug=artisan.slug,
+            has_signature=artisan.signature_key is not None,
+        )
 
     @property
     def event_kind_label(self) -> str:

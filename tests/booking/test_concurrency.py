@@ -77,7 +77,7 @@ def test_simultaneous_overlapping_starts_respect_the_buffer(pg_studio, monkeypat
     def any_start(rules, starts_at, now):
         return Slot(starts_at, starts_at + rules.length, to_local(starts_at, rules.zone))
 
-    monkeypatch.setattr("app.booking.services.bookings._slot_on_grid", any_start)
+    monkeypatch.setattr("app.booking.services.availability._slot_on_grid", any_start)
 
     def attempt(i):
         starts_at = TUESDAY_10 + timedelta(minutes=10 * i)

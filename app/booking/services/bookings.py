@@ -7,7 +7,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from app.booking.models import Consultation, ConsultationStatus
-from app.booking.services.availability import _claim_interval, _slot_on_grid, _writing_slot
+from app.booking.services.availability import _writing_slot, claim_slot
+from app.booking.services.calendars import keeps_artisan
 from app.booking.services.errors import BookingError, ChangesClosed, InvalidBooking
 from app.booking.services.holds import check_upcoming_cap, guest_hold_minutes
 from app.booking.services.meetings import check_video_link
@@ -17,7 +18,6 @@ from app.booking.services.reading import get_consultation
 from app.booking.services.settings import (
     get_settings,
     lead_time_plan,
-    studio_rules,
     studio_timezone,
 )
 from app.catalog.models import Product
@@ -57,6 +57,7 @@ class BookingRequest:
     snapshot_id: int | None = None
     customer_timezone: str | None = None
     accept_rush: bool = False
+    artisan_id: int | None = None  # None: any artisan, the first free one
 
 
 def apply_fit(consultation: Consultation, fit: FitNotes) -> None:
@@ -111,6 +112,7 @@ def _new_consultation(
     rush: bool,
     now: datetime,
     session_key: str | None,
+    artisan_id: int | None,
 ) -> Consultation:
     """The consultation row for a checked request, carrying the try-on snapshot's measurement.
 
@@ -145,6 +147,7 @@ def _new_consultation(
         hold_expires_at=hold_expires_at,
         confirmed_at=confirmed_at,
         product_id=request.product_id,
+        artisan_id=artisan_id,
         snapshot_id=request.snapshot_id,
         event_kind=request.event_kind,
         event_date=request.event_date,
@@ -180,30 +183,28 @@ def book_consultation(
     commits.
     """
     zone = studio_timezone()
-    rules = studio_rules(now=now)
-    slot = _slot_on_grid(rules, request.starts_at, now)
     if request.product_id is not None and db.session.get(Product, request.product_id) is None:
         raise BookingError("We could not find that piece.", field="product")
     plan = lead_time_plan(event_date=request.event_date, product_id=request.product_id)
     rush = _check_event(
         event_date=request.event_date,
-        slot_day=slot.local_day,
+        slot_day=local_date(request.starts_at, zone),
         today=local_date(now, zone),
         plan=plan,
         accept_rush=request.accept_rush,
     )
+    # "Any artisan" picks the first free one here, under the same locks the insert runs under.
+    claim = claim_slot(starts_at=request.starts_at, now=now, artisan_id=request.artisan_id)
     consultation = _new_consultation(
         request,
         user_id=user_id,
-        slot=slot,
+        slot=claim.slot,
         zone=zone,
         plan=plan,
         rush=rush,
         now=now,
         session_key=session_key,
-    )
-    _claim_interval(
-        starts_at=slot.starts_at, ends_at=slot.ends_at, buffer=rules.buffer, zone=zone, now=now
+        artisan_id=claim.artisan_id,
     )
     check_upcoming_cap(email=request.email, session_key=session_key, user_id=user_id, now=now)
     check_video_link(consultation)
@@ -260,32 +261,65 @@ def reschedule_consultation(
     """Move a booking to another free slot before the cut-off; the old slot becomes free."""
     consultation = get_consultation(consultation_id=consultation_id)
     check_can_change(consultation, now=now)
+    return _move(
+        consultation,
+        starts_at=starts_at,
+        artisan_id=keeps_artisan(consultation.artisan_id),
+        now=now,
+        accept_rush=accept_rush or consultation.rush,
+    )
+
+
+def move_consultation(
+    *, consultation_id: int, starts_at: datetime, artisan_id: int | None, now: datetime
+) -> Consultation:
+    """Staff move a booking to another time and/or artisan (None: the first free artisan).
+
+    No change cut-off applies; the customer is emailed the updated invite (same UID, higher
+    SEQUENCE). A move that makes the event a rush is staff's call, so it is accepted.
+    """
+    consultation = get_consultation(consultation_id=consultation_id)
+    if not consultation.is_active:
+        raise ChangesClosed(
+            f"This consultation is {consultation.status_label.lower()}; it cannot be moved."
+        )
+    if starts_at == consultation.starts_at and artisan_id == consultation.artisan_id:
+        raise InvalidBooking("That is already its time and artisan.", field="slot")
+    return _move(
+        consultation, starts_at=starts_at, artisan_id=artisan_id, now=now, accept_rush=True
+    )
+
+
+def _move(
+    consultation: Consultation,
+    *,
+    starts_at: datetime,
+    artisan_id: int | None,
+    now: datetime,
+    accept_rush: bool,
+) -> Consultation:
+    """Claim the new slot (its own old time excluded) and move the booking there."""
     zone = consultation.studio_timezone
-    rules = studio_rules(now=now)
-    slot = _slot_on_grid(rules, starts_at, now)
     plan = lead_time_plan(event_date=consultation.event_date, product_id=consultation.product_id)
     rush = _check_event(
         event_date=consultation.event_date,
-        slot_day=slot.local_day,
+        slot_day=local_date(starts_at, zone),
         today=local_date(now, zone),
         plan=plan,
-        accept_rush=accept_rush or consultation.rush,
+        accept_rush=accept_rush,
     )
-    _claim_interval(
-        starts_at=slot.starts_at,
-        ends_at=slot.ends_at,
-        buffer=rules.buffer,
-        zone=zone,
-        now=now,
-        exclude_id=consultation.id,
+    claim = claim_slot(
+        starts_at=starts_at, now=now, artisan_id=artisan_id, exclude_id=consultation.id
     )
     with _writing_slot():
-        consultation.starts_at = slot.starts_at
-        consultation.ends_at = slot.ends_at
+        consultation.starts_at = claim.slot.starts_at
+        consultation.ends_at = claim.slot.ends_at
+        consultation.artisan_id = claim.artisan_id
         consultation.rush = rush
         consultation.latest_safe_date = plan.latest_safe_date
-        consultation.reschedule_count += 1
+        consultation.reschedule_count += 1  # the invite's SEQUENCE: calendars replace the old one
         consultation.reminder_sent_at = None  # the new time deserves its own reminder
         consultation.updated_at = now
+    db.session.expire(consultation, ["artisan"])  # artisan_id may have changed
     _notify(consultation, "consultation_rescheduled", "Your Diadem consultation has moved", now)
     return consultation

@@ -5,7 +5,7 @@ BOOKING_GUEST_HOLD_MINUTES pass); one buyer, known by email address, by session 
 holds at most BOOKING_MAX_UPCOMING upcoming consultations. Together they stop one anonymous
 client from emptying the calendar.
 
-Lock order, as in every booking path: the studio days (``_lock_days``), then consultation rows
+Lock order, as in every booking path: the artisan's days (``_lock_days``), then consultation rows
 on those days, then the buyer's names (``lock_names``). The expiry command updates one row per
 transaction and takes nothing else.
 """
@@ -24,6 +24,7 @@ from app.booking.services.availability import (
     _slot_on_grid,
     _writing_slot,
 )
+from app.booking.services.calendars import artisan_rules
 from app.booking.services.errors import (
     ChangesClosed,
     HoldLapsed,
@@ -33,7 +34,6 @@ from app.booking.services.errors import (
 )
 from app.booking.services.notifications import _notify
 from app.booking.services.reading import get_consultation
-from app.booking.services.settings import studio_rules
 from app.common.locks import lock_names, lock_row
 from app.common.visitors import Buyer
 from app.domain.scheduling import StudioRules
@@ -119,9 +119,13 @@ def confirm_booking(*, consultation_id: int, now: datetime) -> Consultation:
         raise ChangesClosed(
             f"This consultation is {consultation.status_label.lower()}; it cannot be confirmed."
         )
-    rules = studio_rules(now=now)
+    rules = artisan_rules(consultation.artisan_id, now=now)
     _lock_days(
-        consultation.starts_at, consultation.ends_at, rules.buffer, consultation.studio_timezone
+        consultation.starts_at,
+        consultation.ends_at,
+        rules.buffer,
+        consultation.studio_timezone,
+        consultation.artisan_id,
     )
     consultation = lock_row(Consultation, consultation_id)
     if consultation is None:
@@ -153,6 +157,7 @@ def _take_again(consultation: Consultation, *, rules: StudioRules, now: datetime
             ends_at=consultation.ends_at,
             buffer=rules.buffer,
             now=now,
+            artisan_id=consultation.artisan_id,
             exclude_id=consultation.id,
         )
     except (SlotTaken, SlotUnavailable) as exc:

@@ -48,7 +48,7 @@ def invite_ics(*, consultation: Consultation, now: datetime) -> bytes:
         link = meeting_link_for(consultation)
         url, location = (link, link) if link else (manage_url, VIDEO_LINK_TO_FOLLOW)
     description = (
-        f"Bespoke consultation {consultation.reference} with Diadem Atelier "
+        f"Bespoke consultation {consultation.reference} with {_with_whom(consultation)} "
         f"({consultation.mode_label.lower()}).\n"
         f"Event: {consultation.event_kind_label} on {dates.day(consultation.event_date, 'long')}.\n"
         f"Reschedule or cancel: {manage_url}"
@@ -74,13 +74,21 @@ def invite_ics(*, consultation: Consultation, now: datetime) -> bytes:
     )
 
 
+def _with_whom(consultation: Consultation) -> str:
+    """Who the customer meets, as the invite says it: the artisan's public name, else us."""
+    artisan = consultation.public_artisan
+    return f"{artisan.name} of Diadem Atelier" if artisan else "Diadem Atelier"
+
+
 def invite_filename(consultation: Consultation) -> str:
     return f"diadem-consultation-{consultation.reference}.ics"
 
 
 def _mail_context(consultation: Consultation) -> dict[str, object]:
+    artisan = consultation.public_artisan
     return {
         "consultation": consultation,
+        "artisan_url": public_url("atelier.show", slug=artisan.slug) if artisan else None,
         "manage_url": public_url("booking.manage", token=manage_token(consultation)),
         "book_url": public_url("booking.new_consultation"),
         "fit_guide_url": public_url("main.fit_guide"),
