@@ -159,6 +159,8 @@ class ConsultationForm(FlaskForm):
         default="studio",
         validators=[InputRequired("Choose the studio or a video call.")],
     )
+    # Choices set by the view from the bookable artisans; removed when none take bookings.
+    artisan = SelectField("Who you would like to meet", choices=choices([("", "Any artisan")]))
     slot = StringField("Time", validators=[InputRequired("Pick a time for the consultation.")])
     accept_rush = BooleanField("I understand my event is close: go ahead as a rush commission")
     tz = HiddenField()

@@ -92,11 +92,23 @@ def _product_id(value: str | None) -> int | None:
     return parse_id(value)
 
 
-def _fill_choices(form: forms.ConsultationForm, user_id: int | None) -> None:
+def _chosen_artisan(artisans: list) -> int | None:
+    """The bookable artisan the form (or a link's ?artisan=) names; None for any artisan."""
+    chosen = parse_id(request.values.get("artisan"))
+    return chosen if chosen in {a.id for a in artisans} else None
+
+
+def _fill_choices(form: forms.ConsultationForm, user_id: int | None, artisans: list) -> None:
     form.product.choices = choices(
         [("", "Not sure yet")] + [(str(p.id), p.name) for p in services.custom_products()]
     )
     fill_metal_choices(form)
+    if artisans:
+        form.artisan.choices = choices(
+            [("", "Any artisan (the first free)")] + [(str(a.id), a.display_name) for a in artisans]
+        )
+    else:
+        del form.artisan
     if user_id is None:
         del form.snapshot
         return
@@ -157,6 +169,7 @@ def _booking_request(form: forms.ConsultationForm) -> services.BookingRequest:
         snapshot_id=int(snapshot.data) if snapshot is not None and snapshot.data else None,
         customer_timezone=form.tz.data or None,
         accept_rush=form.accept_rush.data,
+        artisan_id=parse_id(form.artisan.data) if "artisan" in form else None,
     )
 
 
@@ -188,11 +201,15 @@ def new_consultation():
     now = utcnow()
     today = _today()
     user_id = current_user.id if current_user.is_authenticated else None
-    slots = services.available_slots(now=now)
+    artisans = services.bookable_artisans()
+    artisan_id = _chosen_artisan(artisans)
+    slots = services.available_slots(now=now, artisan_id=artisan_id)
     form = forms.ConsultationForm(today=today, slot_keys={s.key for s in slots})
-    _fill_choices(form, user_id)
+    _fill_choices(form, user_id, artisans)
     if request.method == "GET":
         _prefill(form, user_id)
+        if artisan_id is not None:
+            form.artisan.data = str(artisan_id)
 
     checking = form.is_submitted() and form.check.data
     status = 400 if form.is_submitted() and not checking else 200
@@ -208,7 +225,7 @@ def new_consultation():
         except services.BookingError as exc:
             _show_error(form, exc)
             if isinstance(exc, services.SlotTaken):
-                slots = services.available_slots(now=utcnow())
+                slots = services.available_slots(now=utcnow(), artisan_id=artisan_id)
             if isinstance(exc, services.TooManyUpcoming):
                 status = 409  # the buyer's existing bookings conflict with another
         else:
@@ -234,6 +251,7 @@ def new_consultation():
             settings=services.get_settings(),
             hold_minutes=services.guest_hold_minutes(),
             video_offered=services.video_offered(),
+            artisan=next((a for a in artisans if a.id == artisan_id), None),
         ),
         status,
     )
@@ -268,7 +286,11 @@ def _render_consultation(consultation: Consultation, *, reschedule=None, status=
     slots = (
         [
             s
-            for s in services.available_slots(now=now, exclude_id=consultation.id)
+            for s in services.available_slots(
+                now=now,
+                exclude_id=consultation.id,
+                artisan_id=services.keeps_artisan(consultation.artisan_id),
+            )
             if s.starts_at != consultation.starts_at
         ]
         if changeable
@@ -409,7 +431,11 @@ def _by_confirm_token(token: str) -> Consultation:
 def reschedule(token: str):
     consultation = consultation_by_token(token)
     now = utcnow()
-    slots = services.available_slots(now=now, exclude_id=consultation.id)
+    slots = services.available_slots(
+        now=now,
+        exclude_id=consultation.id,
+        artisan_id=services.keeps_artisan(consultation.artisan_id),
+    )
     form = forms.RescheduleForm(slot_keys={s.key for s in slots})
     if form.validate_on_submit():
         try:

@@ -73,6 +73,7 @@ class World:
     email_change_token: str
     artisan_user_id: int  # staff with a published profile on /atelier
     artisan_slug: str
+    artisan_profile_id: int  # that profile (its consultation calendar, for staff)
 
 
 def _ship(atelier: Atelier, order_id: int, line_id: int) -> None:
@@ -331,6 +332,7 @@ def _artisan_profile(user_id: int) -> str:
 
 def build_world(app: Flask) -> World:
     """Seed the demo atelier (without drawing artwork) and the rest; return the URL values."""
+    from app.accounts.artisans import profile_of
     from app.catalog.models import EditionRun, Metal, Product
     from app.demo.seed import seed_demo
     from app.qc.models import QcCheck
@@ -362,6 +364,7 @@ def build_world(app: Flask) -> World:
             email_change_token=_email_change_token(app, atelier.customer_id),
             artisan_user_id=atelier.artisan_id,
             artisan_slug=artisan_slug,
+            artisan_profile_id=profile_of(atelier.artisan_id).id,
             **orders,
             **repairs,
             **consultations,

@@ -131,6 +131,7 @@ def defaults(world: World) -> dict:
         "check_id": world.qc_check_id,
         "return_id": world.return_id,
         "user_id": world.artisan_user_id,
+        "artisan_id": world.artisan_profile_id,
     }
 
 
