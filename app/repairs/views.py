@@ -22,6 +22,7 @@ from app.common.uploads import send_upload
 from app.extensions import limiter
 from app.repairs import forms, services
 from app.repairs.staff_views import staff_bp as staff_bp  # registered by the app factory
+from app.repairs.view_actions import attempt
 
 bp = Blueprint("repairs", __name__)
 
@@ -45,6 +46,15 @@ def _request_form(template_context: dict, *, status: int, open_ticket_url: str |
 
 
 # --- the owner's side -----------------------------------------------------------------------
+
+DECISION_RECEIVED = "Thank you: we have your decision."
+
+
+def _customer_ticket_or_404(ticket_id: int):
+    try:
+        return services.get_customer_ticket(ticket_id=ticket_id, user_id=current_user.id)
+    except services.TicketNotFound:
+        abort(404)
 
 
 @bp.get("/account/repairs")
@@ -91,10 +101,7 @@ def new_request(line_id: int):
 @bp.get("/account/repairs/<int:ticket_id>")
 @login_required
 def show(ticket_id: int):
-    try:
-        ticket = services.get_customer_ticket(ticket_id=ticket_id, user_id=current_user.id)
-    except services.TicketNotFound:
-        abort(404)
+    ticket = _customer_ticket_or_404(ticket_id)
     return render_template(
         "repairs/repair_show.html",
         ticket=ticket,
@@ -106,25 +113,18 @@ def show(ticket_id: int):
 @bp.post("/account/repairs/<int:ticket_id>/decision")
 @login_required
 def decide(ticket_id: int):
-    try:
-        ticket = services.get_customer_ticket(ticket_id=ticket_id, user_id=current_user.id)
-    except services.TicketNotFound:
-        abort(404)
+    ticket = _customer_ticket_or_404(ticket_id)
     form = forms.DecisionForm()
     if form.validate_on_submit():
-        try:
-            with atomic():
-                services.decide_quote(
-                    ticket_id=ticket.id,
-                    accept=form.decision.data == "accept",
-                    comment=form.comment.data or "",
-                    by_user_id=current_user.id,
-                )
-        except REPAIR_ERRORS as exc:
-            flash(str(exc), "warning")
-        else:
-            flash("Thank you: we have your decision.", "success")
-            return redirect(url_for("repairs.show", ticket_id=ticket.id))
+        attempt(
+            lambda: services.decide_quote(
+                ticket_id=ticket.id,
+                accept=form.decision.data == "accept",
+                comment=form.comment.data or "",
+                by_user_id=current_user.id,
+            ),
+            done=DECISION_RECEIVED,
+        )
     else:
         flash("Choose accept or decline.", "warning")
     return redirect(url_for("repairs.show", ticket_id=ticket.id))
@@ -149,10 +149,7 @@ def _pay_page(ticket, *, back_url: str, return_url: str):
 @bp.get("/account/repairs/<int:ticket_id>/pay")
 @login_required
 def pay(ticket_id: int):
-    try:
-        ticket = services.get_customer_ticket(ticket_id=ticket_id, user_id=current_user.id)
-    except services.TicketNotFound:
-        abort(404)
+    ticket = _customer_ticket_or_404(ticket_id)
     return _pay_page(
         ticket,
         back_url=url_for("repairs.show", ticket_id=ticket.id),
@@ -171,8 +168,8 @@ def payment_return(ticket_id: int):
 @bp.get("/account/repairs/<int:ticket_id>/photos/<int:photo_id>")
 @login_required
 def customer_photo(ticket_id: int, photo_id: int):
+    ticket = _customer_ticket_or_404(ticket_id)
     try:
-        ticket = services.get_customer_ticket(ticket_id=ticket_id, user_id=current_user.id)
         photo = services.photo_for(ticket=ticket, photo_id=photo_id)
     except services.TicketNotFound:
         abort(404)
@@ -274,20 +271,19 @@ def guest_decide(ticket_id: int):
     form = forms.DecisionForm()
     if form.validate_on_submit():
         try:
-            with atomic():
-                services.decide_guest_quote(
+            attempt(
+                lambda: services.decide_guest_quote(
                     ticket_id=ticket.id,
                     accept=form.decision.data == "accept",
                     comment=form.comment.data or "",
                     token=request.args.get("t"),
                     remembered_ids=session.get(GUEST_TICKETS, []),
-                )
+                ),
+                done=DECISION_RECEIVED,
+                escalate=(services.TicketNotFound,),
+            )
         except services.TicketNotFound:
             abort(404)
-        except REPAIR_ERRORS as exc:
-            flash(str(exc), "warning")
-        else:
-            flash("Thank you: we have your decision.", "success")
     else:
         flash("Choose accept or decline.", "warning")
     return redirect(url_for("repairs.guest_show", ticket_id=ticket.id))
