@@ -57,24 +57,24 @@ def test_read_model_renders_the_orm_page_exactly(seeded: Flask):
         _vary_the_shop()
     with seeded.app_context():
         slugs = db.session.execute(select(Product.slug).order_by(Product.id)).scalars().all()
-    compared = 0
-    for slug in slugs:
-        for size_code, metal_code in OPTIONS:
-            with seeded.test_request_context(f"/shop/{slug}"):
-                product = services.get_product(slug)
-                orm = services.product_page(product, size_code=size_code, metal_code=metal_code)
-                read_model.page_model(slug)  # the second call reads it back from the cache
-                model = read_model.page_model(slug)
-                fast = read_model.product_page(model, size_code=size_code, metal_code=metal_code)
-                assert fast.problem == orm.problem
-                assert [(e.run.batch_code, e.available_numbers) for e in fast.editions] == [
-                    (e.run.batch_code, e.available_numbers) for e in orm.editions
-                ]
-                template = "catalog/product_show.html"
-                expected = render_template(template, **orm.context())
-                assert render_template(template, **fast.context()) == expected, (slug, size_code)
-                compared += 1
-    assert compared == len(slugs) * len(OPTIONS) >= 40
+    # Every piece in its defaults; the varied ones (the first four) in every option too.
+    cases = [(slug, None, None) for slug in slugs]
+    cases += [(slug, *option) for slug in slugs[:4] for option in OPTIONS[1:]]
+    template = "catalog/product_show.html"
+    for slug, size_code, metal_code in cases:
+        with seeded.test_request_context(f"/shop/{slug}"):
+            product = services.get_product(slug)
+            orm = services.product_page(product, size_code=size_code, metal_code=metal_code)
+            read_model.page_model(slug)  # the second call reads it back from the cache
+            model = read_model.page_model(slug)
+            fast = read_model.product_page(model, size_code=size_code, metal_code=metal_code)
+            assert fast.problem == orm.problem
+            assert [(e.run.batch_code, e.available_numbers) for e in fast.editions] == [
+                (e.run.batch_code, e.available_numbers) for e in orm.editions
+            ]
+            expected = render_template(template, **orm.context())
+            assert render_template(template, **fast.context()) == expected, (slug, size_code)
+    assert len(slugs) >= 10
 
 
 FILTERS = [
