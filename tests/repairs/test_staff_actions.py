@@ -45,6 +45,7 @@ def test_staff_actions_answer_each_outcome(app, client, atelier, delivered):
         404
     )
     assert client.post(f"{page}/photos", data={}).status_code == 400  # no CSRF token
+    assert client.get(f"{page}/photos/999999").status_code == 404  # not this ticket's photo
     warn = "warning"
     assert post("assess") == (302, [(warn, "Write the assessment.")])
     assert post("quote", amount="-1") == (302, [(warn, "A quote cannot be negative.")])
@@ -90,6 +91,7 @@ def test_the_owner_is_told_to_choose_when_the_decision_is_missing(app, client, a
         ).id
     login(client, "bea@example.com", PASSWORD)
     page = f"/account/repairs/{ticket_id}"
+    assert client.get(f"{page}/photos/999999").status_code == 404  # not this ticket's photo
     response = client.post(f"{page}/decision", data={"csrf_token": csrf_token(client, page)})
     assert response.status_code == 302 and response.headers["Location"] == page
     assert flashes(client.get(page)) == [("warning", "Choose accept or decline.")]
