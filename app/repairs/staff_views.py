@@ -11,12 +11,11 @@ from flask_wtf import FlaskForm
 from app.accounts.access import staff_required
 from app.common.forms import choices
 from app.common.transactions import atomic
-from app.common.uploads import send_upload
 from app.domain import production
 from app.qc import services as qc
 from app.qc.forms import QcForm
 from app.repairs import forms, services
-from app.repairs.view_actions import attempt
+from app.repairs.view_actions import attempt, send_photo
 
 staff_bp = Blueprint("repairs_staff", __name__, url_prefix="/staff/repairs")
 staff_bp.before_request(staff_required(lambda: None))
@@ -326,8 +325,4 @@ def add_photos(ticket_id: int):
 @staff_bp.get("/<int:ticket_id>/photos/<int:photo_id>")
 def staff_photo(ticket_id: int, photo_id: int):
     ticket = _ticket_or_404(ticket_id)
-    try:
-        photo = services.photo_for(ticket=ticket, photo_id=photo_id)
-    except services.TicketNotFound:
-        abort(404)
-    return send_upload(photo.upload_name)
+    return send_photo(ticket, photo_id)

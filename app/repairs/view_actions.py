@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import flash
+from flask import abort, flash
 
 from app.common.transactions import atomic
+from app.common.uploads import send_upload
 from app.repairs import services
 
 
@@ -31,3 +32,12 @@ def attempt(
         return False
     flash(done, "success")
     return True
+
+
+def send_photo(ticket, photo_id: int):
+    """One of the ticket's photos (404 if it is not the ticket's)."""
+    try:
+        photo = services.photo_for(ticket=ticket, photo_id=photo_id)
+    except services.TicketNotFound:
+        abort(404)
+    return send_upload(photo.upload_name)

@@ -18,11 +18,10 @@ from flask_login import current_user, login_required
 from app.checkout import services as checkout
 from app.common.links import public_url
 from app.common.transactions import atomic
-from app.common.uploads import send_upload
 from app.extensions import limiter
 from app.repairs import forms, services
 from app.repairs.staff_views import staff_bp as staff_bp  # registered by the app factory
-from app.repairs.view_actions import attempt
+from app.repairs.view_actions import attempt, send_photo
 
 bp = Blueprint("repairs", __name__)
 
@@ -169,11 +168,7 @@ def payment_return(ticket_id: int):
 @login_required
 def customer_photo(ticket_id: int, photo_id: int):
     ticket = _customer_ticket_or_404(ticket_id)
-    try:
-        photo = services.photo_for(ticket=ticket, photo_id=photo_id)
-    except services.TicketNotFound:
-        abort(404)
-    return send_upload(photo.upload_name)
+    return send_photo(ticket, photo_id)
 
 
 # --- guest buyers (no account): through the order's signed link ------------------------------
@@ -302,8 +297,4 @@ def guest_pay(ticket_id: int):
 @bp.get("/repairs/<int:ticket_id>/photos/<int:photo_id>")
 def guest_photo(ticket_id: int, photo_id: int):
     ticket = _guest_ticket_or_404(ticket_id)
-    try:
-        photo = services.photo_for(ticket=ticket, photo_id=photo_id)
-    except services.TicketNotFound:
-        abort(404)
-    return send_upload(photo.upload_name)
+    return send_photo(ticket, photo_id)
