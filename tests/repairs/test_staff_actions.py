@@ -49,6 +49,10 @@ def test_staff_actions_answer_each_outcome(app, client, atelier, delivered):
     warn = "warning"
     assert post("assess") == (302, [(warn, "Write the assessment.")])
     assert post("quote", amount="-1") == (302, [(warn, "A quote cannot be negative.")])
+    assert post("quote", amount="1.234") == (
+        302,
+        [(warn, "'1.234' has more than 2 decimal places")],
+    )
     assert post("decision") == (302, [(warn, "Choose accept or decline.")])
     assert post("move", target="in_repair") == (
         302,
