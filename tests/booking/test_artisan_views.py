@@ -105,6 +105,7 @@ def test_staff_move_a_booking_to_another_artisan(app, client, artisans):
     )
     assert moved.status_code == 302
     assert "with Noor" in unescape(client.get(path).get_data(as_text=True))
+    assert "· with Noor" in client.get("/staff/consultations").get_data(as_text=True)
     with app.app_context():
         assert db.session.get(Consultation, consultation_id).artisan_id == noor
     assert "has moved" in read_outbox(app.config["MAIL_OUTBOX_DIR"])[-1]["Subject"]

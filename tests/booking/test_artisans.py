@@ -11,7 +11,7 @@ from app.booking import services
 from app.booking.models import Consultation
 from app.common.mail import read_outbox
 from app.common.transactions import atomic
-from app.domain.scheduling import OpeningInterval
+from app.domain.scheduling import OpeningInterval, parse_hours
 from app.extensions import db
 from tests.booking.artisans import make_artisan
 from tests.booking.builders import NOW, TUESDAY_10, TUESDAY_1115, book
@@ -159,3 +159,23 @@ def studio_outbox() -> str:
     from flask import current_app
 
     return current_app.config["MAIL_OUTBOX_DIR"]
+
+
+def test_staff_are_told_of_bookings_outside_their_artisans_new_hours(pair):
+    mira, noor = pair
+    with atomic():  # Mira also works Mondays, when the studio itself is closed
+        services.update_artisan_calendar(
+            artisan_id=mira,
+            takes_consultations=True,
+            own_hours=True,
+            weekly_hours={0: parse_hours("12:30-17:00")},
+        )
+    monday = book(datetime(2027, 3, 8, 12, 30), artisan_id=mira)
+    tuesday = book(TUESDAY_10, artisan_id=noor, email="b@example.com")
+    assert services.bookings_clashing_with_exceptions(now=NOW) == []
+    with atomic():  # Noor's day off flags her booking; Mira's Monday stays inside her hours
+        services.set_artisan_exception(
+            artisan_id=noor, first_day=date(2027, 3, 2), last_day=None, hours=(), note=""
+        )
+    assert services.bookings_clashing_with_exceptions(now=NOW) == [tuesday]
+    assert monday.artisan_id == mira

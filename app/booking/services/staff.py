@@ -6,14 +6,20 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy.orm import selectinload
 
-from app.booking.models import Consultation, ConsultationNote, ConsultationStatus
+from app.booking.models import (
+    ArtisanException,
+    Consultation,
+    ConsultationNote,
+    ConsultationStatus,
+)
 from app.booking.services.availability import occupies_slot
+from app.booking.services.calendars import rules_for
 from app.booking.services.errors import BookingError
 from app.booking.services.reading import get_consultation
 from app.booking.services.settings import list_exceptions, studio_rules, studio_timezone
 from app.domain import scheduling
 from app.domain.clock import utcnow
-from app.domain.scheduling import local_date, to_local, to_utc
+from app.domain.scheduling import StudioRules, local_date, to_local, to_utc
 from app.extensions import db
 
 
@@ -55,6 +61,7 @@ def staff_schedule(
     today_start, _ = _day_bounds(local_date(now, studio_timezone()), studio_timezone())
     stmt = db.select(Consultation).options(
         selectinload(Consultation.product),
+        selectinload(Consultation.artisan),
         selectinload(Consultation.staff_notes).selectinload(ConsultationNote.author),
     )
     if past:
@@ -100,15 +107,26 @@ def add_staff_note(*, consultation_id: int, author_id: int, body: str) -> Consul
 
 
 def bookings_clashing_with_exceptions(*, now: datetime) -> list[Consultation]:
-    """Active bookings that now fall on a closed day, for staff to contact."""
-    closed = [row.day for row in list_exceptions(since=local_date(now, studio_timezone()))]
-    if not closed:
+    """Active bookings now outside their artisan's hours (after a closure, a day off or new
+    hours), for staff to contact."""
+    today = local_date(now, studio_timezone())
+    if (
+        not list_exceptions(since=today)
+        and not db.session.execute(
+            db.select(ArtisanException.id).where(ArtisanException.day >= today).limit(1)
+        ).first()
+    ):
         return []
+    base = studio_rules(now=now)
+    rules_by_artisan: dict[int | None, StudioRules] = {}
     clashes = []
-    rules = studio_rules(now=now)
     for consultation in staff_schedule(now=now, days=400):
         if not consultation.is_active:
             continue
+        artisan_id = consultation.artisan_id
+        if artisan_id not in rules_by_artisan:
+            rules_by_artisan[artisan_id] = rules_for(artisan_id, base=base, now=now)
+        rules = rules_by_artisan[artisan_id]
         day = local_date(consultation.starts_at, consultation.studio_timezone)
         hours = rules.hours_on(day)
         local_start = to_local(consultation.starts_at, consultation.studio_timezone)
