@@ -22,6 +22,14 @@ def photo_bytes(field) -> list[bytes]:
     return [f.read() for f in field.data or [] if f and f.filename]
 
 
+def _amount_minor(field, currency: str) -> int:
+    """The field's amount in minor units; ValidationError when it is not an amount of money."""
+    try:
+        return parse_major(field.data or "", currency).minor
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from exc
+
+
 class RepairRequestForm(FlaskForm):
     description = TextAreaField(
         "What needs repairing?",
@@ -60,13 +68,10 @@ class QuoteForm(FlaskForm):
     currency = "USD"
 
     def validate_amount(self, field) -> None:
-        try:
-            money = parse_major(field.data or "", self.currency)
-        except ValueError as exc:
-            raise ValidationError(str(exc)) from exc
-        if money.minor < 0:
+        minor = _amount_minor(field, self.currency)
+        if minor < 0:
             raise ValidationError("A quote cannot be negative.")
-        self.amount_minor = money.minor
+        self.amount_minor = minor
 
 
 class DecisionForm(FlaskForm):
@@ -104,13 +109,10 @@ class BankTransferForm(FlaskForm):
     currency = "USD"
 
     def validate_amount(self, field) -> None:
-        try:
-            money = parse_major(field.data or "", self.currency)
-        except ValueError as exc:
-            raise ValidationError(str(exc)) from exc
-        if money.minor <= 0:
+        minor = _amount_minor(field, self.currency)
+        if minor <= 0:
             raise ValidationError("Enter the amount that arrived.")
-        self.amount_minor = money.minor
+        self.amount_minor = minor
 
 
 class ShipBackForm(FlaskForm):
