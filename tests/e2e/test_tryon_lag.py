@@ -13,8 +13,10 @@ A busy machine also stalls Chromium's fake camera: it then delivers the file's n
 stamped with the late time, so the head in the video stands still while the clock runs on, which
 no real camera does (its head keeps moving; frames are dropped instead) and no prediction from
 frame times can follow. So the lag is judged on the frames where the camera kept pace with its
-own clock (each of the last few steps in frame index matches the step in frame time), and also
-reported over all frames. The figures go to artifacts/tryon-lag.json (the samples beside them).
+own clock (each of the last few steps in frame index matches the step in frame time) and the
+server was answering (the newest answer's frame is at most MAX_ANSWER_AGE old: a busy machine
+can hold answers back for most of a second, and no prediction bridges that); the lag over all
+frames is reported too. The figures go to artifacts/tryon-lag.json (the samples beside them).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ MAX_SECONDS = 20.0  # ...or as many as this long gives
 HOLD_FRAMES = 6  # drawn frames (a fifth of a second) in each mode before switching
 STEADY_STEPS = 8  # drawn frames before a sample whose index and time steps must agree...
 STEADY_SLACK = 0.010  # ...within this many seconds each
+MAX_ANSWER_AGE = 0.2  # seconds: three answer cycles at 15 a second
 
 
 def shift(n: float) -> float:
@@ -109,9 +112,9 @@ SAMPLER = """({bits, block, hold}) => {
         if (px[i] > 215 && px[i + 1] < 40 && px[i + 2] > 215) { sum += x; count += 1; }
       }
     }
-    const { time, predicted } = event.detail;
+    const { time, predicted, age } = event.detail;
     const x = count > 20 ? sum / count : null;
-    window.__lag.push({ t: performance.now(), time, n, x, predict: predicted });
+    window.__lag.push({ t: performance.now(), time, n, x, predict: predicted, age });
     if (x !== null) window.__lagCount[predicted ? "on" : "off"] += 1;
     drawn += 1;
     if (drawn % hold === 0) root.dataset.predict = root.dataset.predict === "off" ? "on" : "off";
@@ -158,17 +161,21 @@ def rounded(value: float | None, digits: int) -> float | None:
     return None if value is None else round(value, digits)
 
 
+def kept_time(drawn: list[dict], j: int) -> bool:
+    """Whether the video's frame index moved as far as its time from drawn frame j - 1 to j."""
+    seconds = drawn[j]["time"] - drawn[j - 1]["time"]
+    frames = (drawn[j]["n"] - drawn[j - 1]["n"]) % PERIOD
+    return abs(seconds - frames / 30) <= STEADY_SLACK
+
+
 def mark_steady(drawn: list[dict]) -> None:
-    """Mark the drawn frames whose last STEADY_STEPS steps kept the video's index with its time."""
+    """Mark the drawn frames with a fresh answer whose last STEADY_STEPS steps kept time."""
     for i, sample in enumerate(drawn):
-        steps = range(max(i - STEADY_STEPS, 0) + 1, i + 1)
-        sample["steady"] = i >= STEADY_STEPS and all(
-            abs(
-                (drawn[j]["time"] - drawn[j - 1]["time"])
-                - ((drawn[j]["n"] - drawn[j - 1]["n"]) % PERIOD) / 30
-            )
-            <= STEADY_SLACK
-            for j in steps
+        fed = sample["age"] is not None and sample["age"] <= MAX_ANSWER_AGE
+        sample["steady"] = (
+            fed
+            and i >= STEADY_STEPS
+            and all(kept_time(drawn, j) for j in range(i - STEADY_STEPS + 1, i + 1))
         )
 
 
@@ -176,9 +183,12 @@ def frame_figures(drawn: list[dict]) -> dict:
     """How steadily the page drew camera frames: their times' steps and the frames skipped."""
     steps = np.diff([s["time"] for s in drawn]) * 1000
     skipped = np.diff([s["n"] for s in drawn]) % PERIOD - 1
+    ages = [s["age"] * 1000 for s in drawn if s["age"] is not None]
     return {
         "drawn_frames": len(drawn),
         "steady_fraction": round(float(np.mean([s["steady"] for s in drawn])), 2),
+        "answer_age_ms_median": round(float(np.median(ages)), 1),
+        "answer_age_ms_max": round(float(np.max(ages)), 1),
         "camera_frame_ms_median": round(float(np.median(steps)), 1),
         "camera_frame_ms_p95": round(float(np.percentile(steps, 95)), 1),
         "video_frames_skipped": int(np.clip(skipped, 0, None).sum()),

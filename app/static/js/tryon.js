@@ -66,6 +66,7 @@
     tracks: [],
     misses: 0,
     placements: 0,
+    answered: null, // the time of the newest answer's frame
     advice: [],
     pinnedAdvice: null, // advice from a full-size photo outranks live frames
     size: null,
@@ -413,8 +414,10 @@
       }
     }
     ctx.setTransform(1, 0, 0, 1, 0, 0);
-    // For whoever measures the mirror (the lag test): what was just drawn, and for when.
-    root.dispatchEvent(new CustomEvent("diadem:mirror", { detail: { time, predicted } }));
+    // For whoever measures the mirror (the lag test): what was just drawn, for when, and how old
+    // the newest answer's frame is (seconds).
+    const age = state.answered === null ? null : time - state.answered;
+    root.dispatchEvent(new CustomEvent("diadem:mirror", { detail: { time, predicted, age } }));
   }
 
   function draw(session) {
@@ -459,6 +462,7 @@
   }
 
   function onPose(answer, timestamp) {
+    state.answered = timestamp;
     const faces = (answer.faces || []).filter((f) => f.band_left && f.band_right);
     if (!faces.length) {
       state.faces = [];
@@ -580,6 +584,7 @@
     state.running = true;
     state.session += 1;
     state.misses = 0;
+    state.answered = null;
     els.start.hidden = true;
     els.start.disabled = false;
     els.stop.hidden = false;
