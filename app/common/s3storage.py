@@ -25,7 +25,7 @@ from flask import Response, request
 from werkzeug.exceptions import NotFound
 from werkzeug.wsgi import FileWrapper
 
-from app.common.storage import (
+from app.common.storage_contract import (
     PUBLIC_MAX_AGE,
     BadKey,
     ObjectMissing,
