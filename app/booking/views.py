@@ -25,7 +25,12 @@ from flask import (
 from flask_login import current_user, login_required
 
 from app.booking import forms, services
-from app.booking.models import Consultation, head_estimate_note, tryon_estimate_note
+from app.booking.models import (
+    Consultation,
+    ConsultationMode,
+    head_estimate_note,
+    tryon_estimate_note,
+)
 from app.booking.view_helpers import consultation_by_token, fill_metal_choices, fit_notes_from
 from app.booking.view_helpers import show_error as _show_error
 from app.booking.view_helpers import studio_today as _today
@@ -98,14 +103,30 @@ def _chosen_artisan(artisans: list) -> int | None:
     return chosen if chosen in {a.id for a in artisans} else None
 
 
-def _fill_choices(form: forms.ConsultationForm, user_id: int | None, artisans: list) -> None:
+def _wants_video() -> bool:
+    """Whether the form (or a link) asks for video: the times offered are then video times."""
+    return request.values.get("mode") == ConsultationMode.VIDEO.value
+
+
+def _artisan_label(artisan, by_video: set[int], video_offered: bool) -> str:
+    # With video on offer, say who cannot meet by video before the customer picks them.
+    if video_offered and artisan.id not in by_video:
+        return f"{artisan.display_name} (in the studio only)"
+    return artisan.display_name
+
+
+def _fill_choices(
+    form: forms.ConsultationForm, user_id: int | None, artisans: list, video_offered: bool
+) -> None:
     form.product.choices = choices(
         [("", "Not sure yet")] + [(str(p.id), p.name) for p in services.custom_products()]
     )
     fill_metal_choices(form)
     if artisans:
+        by_video = {a.id for a in services.video_artisans(artisans)}
         form.artisan.choices = choices(
-            [("", "Any artisan (the first free)")] + [(str(a.id), a.display_name) for a in artisans]
+            [("", "Any artisan (the first free)")]
+            + [(str(a.id), _artisan_label(a, by_video, video_offered)) for a in artisans]
         )
     else:
         del form.artisan
@@ -203,9 +224,11 @@ def new_consultation():
     user_id = current_user.id if current_user.is_authenticated else None
     artisans = services.bookable_artisans()
     artisan_id = _chosen_artisan(artisans)
-    slots = services.available_slots(now=now, artisan_id=artisan_id)
+    video_offered = services.video_offered()
+    video = video_offered and _wants_video()
+    slots = services.available_slots(now=now, artisan_id=artisan_id, video=video)
     form = forms.ConsultationForm(today=today, slot_keys={s.key for s in slots})
-    _fill_choices(form, user_id, artisans)
+    _fill_choices(form, user_id, artisans, video_offered)
     if request.method == "GET":
         _prefill(form, user_id)
         if artisan_id is not None:
@@ -225,7 +248,7 @@ def new_consultation():
         except services.BookingError as exc:
             _show_error(form, exc)
             if isinstance(exc, services.SlotTaken):
-                slots = services.available_slots(now=utcnow(), artisan_id=artisan_id)
+                slots = services.available_slots(now=utcnow(), artisan_id=artisan_id, video=video)
             if isinstance(exc, services.TooManyUpcoming):
                 status = 409  # the buyer's existing bookings conflict with another
         else:
@@ -250,7 +273,7 @@ def new_consultation():
             studio_tz=services.studio_timezone(),
             settings=services.get_settings(),
             hold_minutes=services.guest_hold_minutes(),
-            video_offered=services.video_offered(),
+            video_offered=video_offered,
             artisan=next((a for a in artisans if a.id == artisan_id), None),
         ),
         status,
@@ -290,6 +313,7 @@ def _render_consultation(consultation: Consultation, *, reschedule=None, status=
                 now=now,
                 exclude_id=consultation.id,
                 artisan_id=services.keeps_artisan(consultation.artisan_id),
+                video=consultation.mode == ConsultationMode.VIDEO.value,
             )
             if s.starts_at != consultation.starts_at
         ]
@@ -435,6 +459,7 @@ def reschedule(token: str):
         now=now,
         exclude_id=consultation.id,
         artisan_id=services.keeps_artisan(consultation.artisan_id),
+        video=consultation.mode == ConsultationMode.VIDEO.value,
     )
     form = forms.RescheduleForm(slot_keys={s.key for s in slots})
     if form.validate_on_submit():

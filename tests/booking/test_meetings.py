@@ -89,6 +89,11 @@ def test_an_unpublished_artisans_link_does_not_offer_video(studio):
     assert not services.video_offered()  # nobody could book that artisan
     with atomic():
         profile.published = True
+    assert not services.video_offered()  # published, but not taking consultations
+    with atomic():
+        services.update_artisan_calendar(
+            artisan_id=profile.id, takes_consultations=True, own_hours=False, weekly_hours={}
+        )
     assert services.video_offered()
 
 

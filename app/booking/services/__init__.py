@@ -55,8 +55,10 @@ from app.booking.services.links import (
 )
 from app.booking.services.links import consultation_for_token as consultation_for_token
 from app.booking.services.links import manage_token as manage_token
+from app.booking.services.meetings import VIDEO_NOT_WITH_ARTISAN as VIDEO_NOT_WITH_ARTISAN
 from app.booking.services.meetings import VIDEO_UNAVAILABLE as VIDEO_UNAVAILABLE
 from app.booking.services.meetings import meeting_link_for as meeting_link_for
+from app.booking.services.meetings import video_artisans as video_artisans
 from app.booking.services.meetings import video_offered as video_offered
 from app.booking.services.notifications import REMINDER_HOURS as REMINDER_HOURS
 from app.booking.services.notifications import atelier_email as atelier_email

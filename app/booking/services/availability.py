@@ -19,6 +19,7 @@ from app.booking.models import (
 )
 from app.booking.services.calendars import bookable_artisan, bookable_artisans, rules_for
 from app.booking.services.errors import SlotTaken, SlotUnavailable
+from app.booking.services.meetings import video_artisans
 from app.booking.services.settings import _insert, studio_rules
 from app.common.transactions import atomic
 from app.domain import scheduling
@@ -65,21 +66,33 @@ def _busy_periods(
     return [BusyPeriod(s, e) for s, e in db.session.execute(stmt)]
 
 
-def calendars_for(artisan_id: int | None) -> list[int | None]:
+def calendars_for(artisan_id: int | None, *, video: bool = False) -> list[int | None]:
     """The calendars a booking may go on: the named artisan's; for None ("any artisan") every
-    bookable artisan's in the fixed order, or the studio's own when no artisan takes bookings."""
+    bookable artisan's in the fixed order, or the studio's own when no artisan takes bookings.
+
+    By video, "any artisan" means those with a link to join by (every one when the studio has a
+    default). Booking refuses video when there is none; a move of an older video booking then
+    falls back to every artisan, its customer told the link will follow.
+    """
     if artisan_id is not None:
         return [bookable_artisan(artisan_id).id]
-    return [artisan.id for artisan in bookable_artisans()] or [None]
+    artisans = bookable_artisans()
+    if video:
+        artisans = video_artisans(artisans) or artisans
+    return [artisan.id for artisan in artisans] or [None]
 
 
 def available_slots(
-    *, now: datetime, exclude_id: int | None = None, artisan_id: int | None = None
+    *,
+    now: datetime,
+    exclude_id: int | None = None,
+    artisan_id: int | None = None,
+    video: bool = False,
 ) -> list[Slot]:
     """Free slots from now to the end of the booking horizon: the named artisan's, or for None
-    the union of every bookable artisan's free slots."""
+    the union of the free slots of every artisan "any artisan" may go to (``calendars_for``)."""
     base = studio_rules(now=now)
-    calendars = calendars_for(artisan_id)
+    calendars = calendars_for(artisan_id, video=video)
     stmt = db.select(Consultation.artisan_id, Consultation.starts_at, Consultation.ends_at).where(
         occupies_slot(now),
         Consultation.starts_at < now + timedelta(days=base.horizon_days + 2),
@@ -235,6 +248,7 @@ def claim_slot(
     now: datetime,
     artisan_id: int | None,
     exclude_id: int | None = None,
+    video: bool = False,
 ) -> Claim:
     """Claim the slot on the named artisan's calendar, or for None on the first bookable
     artisan's (in the fixed order) that has it on their grid and free.
@@ -245,7 +259,7 @@ def claim_slot(
     """
     base = studio_rules(now=now)
     refusal: SlotTaken | SlotUnavailable | None = None
-    for calendar in calendars_for(artisan_id):
+    for calendar in calendars_for(artisan_id, video=video):
         rules = rules_for(calendar, base=base, now=now)
         try:
             slot = _slot_on_grid(rules, starts_at, now)

@@ -6,12 +6,12 @@ import secrets
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
-from app.booking.models import Consultation, ConsultationStatus
+from app.booking.models import Consultation, ConsultationMode, ConsultationStatus
 from app.booking.services.availability import _writing_slot, claim_slot
 from app.booking.services.calendars import keeps_artisan
 from app.booking.services.errors import BookingError, ChangesClosed, InvalidBooking
 from app.booking.services.holds import check_upcoming_cap, guest_hold_minutes
-from app.booking.services.meetings import check_video_link
+from app.booking.services.meetings import check_video_choice, check_video_link
 from app.booking.services.notifications import _notify, _notify_hold
 from app.booking.services.pieces import snapshot_for_user
 from app.booking.services.reading import get_consultation
@@ -193,8 +193,14 @@ def book_consultation(
         plan=plan,
         accept_rush=request.accept_rush,
     )
+    check_video_choice(mode=request.mode, artisan_id=request.artisan_id)
     # "Any artisan" picks the first free one here, under the same locks the insert runs under.
-    claim = claim_slot(starts_at=request.starts_at, now=now, artisan_id=request.artisan_id)
+    claim = claim_slot(
+        starts_at=request.starts_at,
+        now=now,
+        artisan_id=request.artisan_id,
+        video=request.mode == ConsultationMode.VIDEO.value,
+    )
     consultation = _new_consultation(
         request,
         user_id=user_id,
@@ -309,7 +315,11 @@ def _move(
         accept_rush=accept_rush,
     )
     claim = claim_slot(
-        starts_at=starts_at, now=now, artisan_id=artisan_id, exclude_id=consultation.id
+        starts_at=starts_at,
+        now=now,
+        artisan_id=artisan_id,
+        exclude_id=consultation.id,
+        video=consultation.mode == ConsultationMode.VIDEO.value,
     )
     with _writing_slot():
         consultation.starts_at = claim.slot.starts_at

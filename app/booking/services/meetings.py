@@ -1,18 +1,17 @@
 """Video consultations: which meeting link a consultation uses, and whether video is offered.
 
 A consultation's link is its artisan's, else the studio default from the booking settings.
-Without any link configured the booking form does not offer video, and booking refuses it.
-The link is only ever sent to the consultation's customer: in its calendar invite and in the
-reminder email, never on a web page.
+Without any link configured the booking form does not offer video, and booking refuses it; with
+no studio default, a video booking only goes to an artisan who has their own link. The link is
+only ever sent to the consultation's customer: in its calendar invite and in the reminder email,
+never on a customer's web page.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import exists
-
-from app.accounts.artisans import ArtisanProfile, profile_of
-from app.accounts.models import User
+from app.accounts.artisans import ArtisanProfile
 from app.booking.models import Consultation, ConsultationMode
+from app.booking.services.calendars import bookable_artisans
 from app.booking.services.errors import InvalidBooking
 from app.booking.services.settings import get_settings
 from app.extensions import db
@@ -26,50 +25,44 @@ VIDEO_NOT_WITH_ARTISAN = (
 )
 
 
-def _artisan_link(artisan: object) -> str | None:
-    """The meeting link of a consultation's artisan (a profile, or the staff member's user)."""
-    if isinstance(artisan, ArtisanProfile):
-        return artisan.meeting_link
-    if isinstance(artisan, User):
-        profile = profile_of(artisan.id)
-        return profile.meeting_link if profile is not None else None
-    return None
-
-
 def studio_meeting_link() -> str | None:
     return get_settings().default_meeting_link
 
 
-def _artisan_of(consultation: Consultation) -> object | None:
-    artisan = getattr(consultation, "artisan", None)
-    artisan_id = getattr(consultation, "artisan_id", None)
-    if artisan is None and artisan_id is not None:
-        # A consultation being booked has its artisan's id before the relationship is loaded.
-        artisan = db.session.get(ArtisanProfile, artisan_id)
-    return artisan
-
-
 def meeting_link_for(consultation: Consultation) -> str | None:
     """The link the consultation's customer joins by: the artisan's, else the studio default."""
-    artisan = _artisan_of(consultation)
-    if artisan is not None and (link := _artisan_link(artisan)):
-        return link
+    artisan = consultation.artisan
+    if artisan is None and consultation.artisan_id is not None:
+        # A consultation being booked has its artisan's id before the relationship is loaded.
+        artisan = db.session.get(ArtisanProfile, consultation.artisan_id)
+    if artisan is not None and artisan.meeting_link:
+        return artisan.meeting_link
     return studio_meeting_link()
 
 
-def video_offered() -> bool:
-    """Whether the booking form offers video: the studio or a published artisan has a link."""
+def video_artisans(artisans: list[ArtisanProfile]) -> list[ArtisanProfile]:
+    """Those of ``artisans`` a video consultation can be with: all when the studio has a default
+    link, else the ones with their own."""
     if studio_meeting_link():
-        return True
-    return bool(
-        db.session.execute(
-            db.select(
-                exists().where(
-                    ArtisanProfile.published.is_(True), ArtisanProfile.meeting_link.is_not(None)
-                )
-            )
-        ).scalar()
-    )
+        return artisans
+    return [artisan for artisan in artisans if artisan.meeting_link]
+
+
+def video_offered() -> bool:
+    """Whether the booking form offers video: the studio, or an artisan who takes consultations,
+    has a link."""
+    return bool(studio_meeting_link()) or bool(video_artisans(bookable_artisans()))
+
+
+def check_video_choice(*, mode: str, artisan_id: int | None) -> None:
+    """Refuse video before a slot is claimed when nobody, or the named artisan, has a link."""
+    if mode != ConsultationMode.VIDEO.value:
+        return
+    if not video_offered():
+        raise InvalidBooking(VIDEO_UNAVAILABLE, field="mode")
+    artisan = db.session.get(ArtisanProfile, artisan_id) if artisan_id is not None else None
+    if artisan is not None and not video_artisans([artisan]):
+        raise InvalidBooking(VIDEO_NOT_WITH_ARTISAN, field="mode")
 
 
 def check_video_link(consultation: Consultation) -> None:
