@@ -50,6 +50,9 @@
     frames: $("tryon-frames"),
   };
   const ctx = els.canvas.getContext("2d");
+  const { affine, bandLength } = window.DiademMotion;
+  const { DiademSize } = window;
+  const motion = new window.DiademMotion.Tracker();
 
   const NO_FACE = "We can’t see a face just now. Face the camera in good light, with your whole head in view.";
   const ON_HEAD = "The piece is on your head in the mirror; take a photo when you are ready.";
@@ -63,7 +66,6 @@
     running: false,
     session: 0, // one per camera start: loops from an earlier start stop themselves
     faces: [], // smoothed placements, canvas pixels
-    tracks: [],
     misses: 0,
     placements: 0,
     answered: null, // the time of the newest answer's frame
@@ -75,160 +77,12 @@
   };
 
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-  // Prediction never runs further ahead than this (seconds): a stalled answer must not send the
-  // piece off across the screen.
-  const MAX_PREDICTION = 0.25;
-  // The One Euro filter on each placement (centre and size in band widths, angle in radians):
-  // a 1 Hz cut-off when the head is still, rising by 5 Hz per band width a second of movement,
-  // with its speed estimate smoothed at 1 Hz.
-  const ONE_EURO = { minCutoff: 1.0, beta: 5.0, dCutoff: 1.0 };
-  // Hz: the velocity (steps between answers) is smoothed by a plain low-pass at this cut-off.
-  const VELOCITY_CUTOFF = 5.0;
-  // Band widths a second: slower than this is taken for jitter more than movement.
-  const REST_SPEED = 0.1;
-
   // The words over the mirror, and what the live region (#tryon-status) tells a screen reader:
   // the same, or what the picture shows when nothing is written over it. Only changes are read.
   function say(text, spoken = text) {
     els.message.textContent = text;
     els.message.hidden = !text;
     if (els.status && els.status.textContent !== spoken) els.status.textContent = spoken;
-  }
-
-  // ---- One Euro filter (Casiez, Roussel & Vogel, CHI 2012), on arrays ---------------------
-  function alpha(cutoff, dt) {
-    const tau = 1 / (2 * Math.PI * cutoff);
-    return 1 / (1 + tau / dt);
-  }
-
-  class OneEuroFilter {
-    constructor(minCutoff, beta, dCutoff) {
-      this.minCutoff = minCutoff;
-      this.beta = beta;
-      this.dCutoff = dCutoff;
-      this.value = null;
-      this.speed = null;
-      this.time = 0;
-    }
-
-    filter(x, t) {
-      if (this.value === null) {
-        this.value = x.slice();
-        this.speed = x.map(() => 0);
-        this.lag = x.map(() => 0);
-        this.time = t;
-        return x.slice();
-      }
-      const dt = Math.max(t - this.time, 1e-3);
-      const ad = alpha(this.dCutoff, dt);
-      this.speed = x.map((v, i) => ad * ((v - this.value[i]) / dt) + (1 - ad) * this.speed[i]);
-      this.value = x.map((v, i) => {
-        const cutoff = this.minCutoff + this.beta * Math.abs(this.speed[i]);
-        // A first-order low-pass trails a steady motion by its time constant.
-        this.lag[i] = 1 / (2 * Math.PI * cutoff);
-        const a = alpha(cutoff, dt);
-        return a * v + (1 - a) * this.value[i];
-      });
-      this.time = Math.max(t, this.time);
-      return this.value.slice();
-    }
-  }
-
-  // Positions are filtered in units of the band's width, so one setting suits near and far faces.
-  // Each track keeps the filtered state, its velocity (a second One Euro filter on the steps
-  // between answers) and when the frame was taken, for predict() to extrapolate from.
-  function smooth(raw, t, bandLength) {
-    raw.forEach((face, i) => {
-      const cx = (face.left[0] + face.right[0]) / 2;
-      const cy = (face.left[1] + face.right[1]) / 2;
-      const dx = face.right[0] - face.left[0];
-      const dy = face.right[1] - face.left[1];
-      const width = Math.hypot(dx, dy);
-      let angle = Math.atan2(dy, dx);
-      let track = state.tracks[i];
-      if (!track || Math.hypot(cx - track.cx, cy - track.cy) > track.width) {
-        track = {
-          filter: new OneEuroFilter(ONE_EURO.minCutoff, ONE_EURO.beta, ONE_EURO.dCutoff),
-          velocity: new OneEuroFilter(VELOCITY_CUTOFF, 0, 1.0),
-          ref: width, cx, cy, width, angle, v: null, measured: null, vel: [0, 0, 0, 0, 0, 0], t,
-        };
-        state.tracks[i] = track;
-      }
-      angle += 2 * Math.PI * Math.round((track.angle - angle) / (2 * Math.PI));
-      const ref = track.ref;
-      const measured = [cx / ref, cy / ref, angle, Math.log(width / ref), (face.up[0] * bandLength) / ref, (face.up[1] * bandLength) / ref];
-      const v = track.filter.filter(measured, t);
-      // Velocity from the answers themselves: differences of the filtered values would trail
-      // by the filter's lag once more.
-      if (track.measured && t > track.t) {
-        track.vel = track.velocity.filter(measured.map((x, k) => (x - track.measured[k]) / (t - track.t)), t);
-      }
-      track.measured = measured;
-      track.v = v;
-      track.t = t;
-      track.cx = v[0] * ref;
-      track.cy = v[1] * ref;
-      track.width = Math.exp(v[3]) * ref;
-      track.angle = v[2];
-    });
-    state.tracks.length = raw.length;
-    return state.tracks.map((track) => placementFrom(track, track.v, bandLength));
-  }
-
-  function placementFrom(track, v, bandLength) {
-    const ref = track.ref;
-    const c = [v[0] * ref, v[1] * ref];
-    const w = Math.exp(v[3]) * ref;
-    const half = [(Math.cos(v[2]) * w) / 2, (Math.sin(v[2]) * w) / 2];
-    return {
-      left: [c[0] - half[0], c[1] - half[1]],
-      right: [c[0] + half[0], c[1] + half[1]],
-      up: [(v[4] * ref) / bandLength, (v[5] * ref) / bandLength],
-    };
-  }
-
-  // Where each face's piece is at time now (seconds on the frames' clock): the filtered placement
-  // moved on at its velocity for the time since its frame was taken, plus the filter's own lag.
-  // Only position, angle and width move; the seat's tilt (up) is held.
-  function predict(now, bandLength) {
-    return state.tracks.map((track) => {
-      // A head held still shows only the landmarks' jitter as speed: fade the prediction out
-      // below REST_SPEED so the piece stays as steady as the One Euro filter keeps it.
-      const speed2 = track.vel[0] ** 2 + track.vel[1] ** 2;
-      const gain = speed2 / (speed2 + REST_SPEED ** 2);
-      const ahead = track.v.map((x, k) => {
-        if (k > 3) return x;
-        const horizon = Math.min(Math.max(now - track.t, 0) + track.filter.lag[k], MAX_PREDICTION);
-        return x + gain * track.vel[k] * horizon;
-      });
-      return placementFrom(track, ahead, bandLength);
-    });
-  }
-
-  // The 2x3 affine (canvas setTransform order a, b, c, d, e, f) taking the PNG's pixels onto the
-  // frame so the spec's band lands on left..right, as ar.placement.placement_from_band does.
-  // Canvas pixels are edge-based; ar's are centre-based, hence the half-pixel shifts.
-  function affine(face, spec) {
-    const px = spec.band_left[0] + 0.5;
-    const py = spec.band_left[1] + 0.5;
-    const ax = spec.band_right[0] - spec.band_left[0];
-    const ay = spec.band_right[1] - spec.band_left[1];
-    const len = Math.hypot(ax, ay);
-    const ux = ax / len;
-    const uy = ay / len;
-    const pux = uy; // PNG direction towards the piece's top
-    const puy = -ux;
-    const dx = face.right[0] - face.left[0];
-    const dy = face.right[1] - face.left[1];
-    const a = (dx * ux) / len + face.up[0] * pux;
-    const c = (dx * uy) / len + face.up[0] * puy;
-    const b = (dy * ux) / len + face.up[1] * pux;
-    const d = (dy * uy) / len + face.up[1] * puy;
-    return [a, b, c, d, face.left[0] - (a * px + c * py), face.left[1] - (b * px + d * py)];
-  }
-
-  function bandLength(spec) {
-    return Math.hypot(spec.band_right[0] - spec.band_left[0], spec.band_right[1] - spec.band_left[1]);
   }
 
   // ---- choosing a piece and metal, in place --------------------------------------------------
@@ -248,7 +102,7 @@
     state.generation += 1;
     state.overlay = null;
     state.faces = [];
-    state.tracks = [];
+    motion.reset();
     const generation = state.generation;
     const image = new Image();
     image.onload = () => {
@@ -315,63 +169,7 @@
     updateSizeLink();
   }
 
-  // ---- combining live frames: as ar.headsize.combine_estimates and ar.sizing read a range -----
-  const Z80 = 1.2815515655446008; // NormalDist().inv_cdf(0.9): an 80 % interval, two-sided
-  const MEDIAN_EFFICIENCY = Math.sqrt(Math.PI / 2);
-  const LEVELS = ["low", "medium", "high"];
   const LIVE_WINDOW = 30; // answers, about two seconds
-
-  function median(values) {
-    const sorted = [...values].sort((a, b) => a - b);
-    const n = sorted.length;
-    return n % 2 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
-  }
-
-  // Only frame-to-frame jitter averages out; what every frame shares stays.
-  function combineEstimates(list) {
-    const centres = list.map((e) => e.mm);
-    const centre = median(centres);
-    const shared = median(list.map((e) => Math.sqrt(Math.max(e.sd * e.sd - e.frameSd * e.frameSd, 0))));
-    let jitter = median(list.map((e) => e.frameSd));
-    if (list.length >= 3) jitter = Math.max(jitter, median(centres.map((c) => Math.abs(c - centre))) * 1.4826);
-    const frameSd = list.length > 1 ? (MEDIAN_EFFICIENCY * jitter) / Math.sqrt(list.length) : jitter;
-    const sd = Math.hypot(shared, frameSd);
-    return { mm: centre, low: centre - Z80 * sd, high: centre + Z80 * sd };
-  }
-
-  // One size when the whole range lies in it, else the sizes it spans (null: beyond the table).
-  function adviseRange(estimate, latest) {
-    const bands = [...(data.sizes || [])].sort((a, b) => a.min_mm - b.min_mm);
-    const reached = bands.filter((b) => b.min_mm <= estimate.high && estimate.low < b.max_mm);
-    if (!reached.length) return null;
-    const distance = (b) =>
-      b.min_mm <= estimate.mm && estimate.mm < b.max_mm ? 0 : Math.min(Math.abs(estimate.mm - b.min_mm), Math.abs(estimate.mm - b.max_mm));
-    const band = reached.reduce((best, b) => (distance(b) < distance(best) ? b : best));
-    const sizes = reached.map((b) => b.code);
-    let fit = "high";
-    let why = `the whole range lies within size ${band.code}`;
-    if (sizes.length === 2) {
-      fit = "medium";
-      why = `the range spans sizes ${sizes[0]} and ${sizes[1]}`;
-    } else if (sizes.length > 2) {
-      fit = "low";
-      why = `the range spans sizes ${sizes[0]} to ${sizes[sizes.length - 1]}`;
-    }
-    const measured = latest.measured_confidence || "high";
-    const capped = LEVELS.indexOf(measured) < LEVELS.indexOf(fit);
-    const others = reached.filter((b) => b !== band);
-    return {
-      size: band.code,
-      label: band.label,
-      confidence: capped ? measured : fit,
-      reason: capped ? latest.measured_reason : why,
-      head_circumference_mm: estimate.mm,
-      head_circumference_range_mm: [estimate.low, estimate.high],
-      sizes,
-      summary: sizes.length > 1 ? `between ${sizes[0]} and ${sizes[sizes.length - 1]}: measure to be sure` : `size ${band.code}`,
-      alternative: others.length ? others[0].code : null,
-    };
-  }
 
   // Live frames are small and noisy: combine the last answers (median and spread) so the range
   // narrows while the buyer holds still.
@@ -383,7 +181,7 @@
     }
     state.advice.push({ mm: advice.head_circumference_mm, sd: advice.sd_mm, frameSd: advice.frame_sd_mm });
     if (state.advice.length > LIVE_WINDOW) state.advice.shift();
-    const combined = adviseRange(combineEstimates(state.advice), advice);
+    const combined = DiademSize.adviseRange(DiademSize.combineEstimates(state.advice), advice, data.sizes);
     showAdvice(combined || advice, state.advice.length > 1 ? state.advice.length : 0);
   }
 
@@ -406,7 +204,7 @@
     const predicted = root.dataset.predict !== "off";
     if (state.overlay && state.faces.length) {
       const spec = state.piece.metal.spec;
-      const faces = predicted ? predict(time, bandLength(spec)) : state.faces;
+      const faces = predicted ? motion.predict(time, bandLength(spec)) : state.faces;
       for (const face of faces) {
         const [a, b, c, d, e, f] = affine(face, spec);
         ctx.setTransform(-a, b, -c, d, W - e, f); // the same mirror after the placement
@@ -466,7 +264,7 @@
     const faces = (answer.faces || []).filter((f) => f.band_left && f.band_right);
     if (!faces.length) {
       state.faces = [];
-      state.tracks = [];
+      motion.reset();
       state.misses += 1;
       // Whoever steps back in may be someone else: their frames start a new estimate.
       if (state.misses >= 2) state.advice = [];
@@ -491,7 +289,7 @@
         : [(right[1] - left[1]) / length, -(right[0] - left[0]) / length];
       return { left, right, up };
     });
-    state.faces = smooth(raw, timestamp, bandLength(state.piece.metal.spec));
+    state.faces = motion.smooth(raw, timestamp, bandLength(state.piece.metal.spec));
     state.placements += 1;
     root.dataset.placements = String(state.placements);
     if (answer.size_advice) recordLiveAdvice(answer.size_advice);
@@ -601,7 +399,7 @@
     state.stream = null;
     els.video.srcObject = null;
     state.faces = [];
-    state.tracks = [];
+    motion.reset();
     ctx.clearRect(0, 0, els.canvas.width, els.canvas.height);
     els.stop.hidden = true;
     els.start.hidden = false;
