@@ -52,6 +52,8 @@ bp = Blueprint("booking", __name__)
 
 
 bp.add_app_template_global(head_estimate_note, "head_estimate_note")
+# Staff pages show a video consultation's link (customers get it only by email and invite).
+bp.add_app_template_global(services.meeting_link_for, "meeting_link_for")
 
 
 @bp.app_template_filter("booking_date")

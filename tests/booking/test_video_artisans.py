@@ -3,19 +3,28 @@ the times offered follow the same rule, and only artisans who take consultations
 
 from __future__ import annotations
 
+from datetime import datetime
 from html import unescape
 
 import pytest
 
 from app.accounts.artisans import ArtisanProfile
 from app.booking import services
+from app.booking.cli import send_reminders
 from app.booking.models import Consultation
 from app.common.transactions import atomic
 from app.extensions import db
 from tests.booking.artisans import make_artisan
-from tests.booking.builders import NOW, TUESDAY_10, book
-from tests.booking.test_meetings import ARTISAN_LINK, STUDIO_LINK, set_studio_link
+from tests.booking.builders import NOW, TUESDAY_10, TUESDAY_1115, book
+from tests.booking.test_meetings import (
+    ARTISAN_LINK,
+    STUDIO_LINK,
+    ics_event,
+    mails,
+    set_studio_link,
+)
 from tests.booking.test_views import form_page, post, valid_data
+from tests.helpers import login, make_user
 
 
 def give_link(artisan_id: int, link: str | None = ARTISAN_LINK) -> None:
@@ -88,3 +97,28 @@ def test_the_form_marks_an_artisan_without_video_and_refuses_a_forged_post(app, 
     assert services.VIDEO_NOT_WITH_ARTISAN in unescape(response.get_data(as_text=True))
     with app.app_context():
         assert db.session.execute(db.select(Consultation.id)).first() is None
+
+
+def test_the_reminder_carries_the_latest_invite(studio):
+    set_studio_link(STUDIO_LINK)
+    consultation = book(mode="video")
+    with atomic():
+        services.reschedule_consultation(
+            consultation_id=consultation.id, starts_at=TUESDAY_1115, now=NOW
+        )
+    moved = ics_event(mails(studio)[-1])
+    assert send_reminders(now=datetime(2027, 3, 1, 18, 0)) == 1
+    reminder = ics_event(mails(studio)[-1])
+    assert str(reminder["uid"]) == str(moved["uid"]) and reminder["sequence"] == 1
+    assert str(reminder["url"]) == STUDIO_LINK
+
+
+def test_staff_see_the_meeting_link_on_the_consultation(app, client):
+    with app.app_context():
+        bea = make_artisan("Bea")
+        give_link(bea)
+        consultation_id = book(TUESDAY_10, mode="video", now=NOW).id
+    make_user(app, email="owner@example.com", role="admin", name="Ada Owner")
+    login(client, email="owner@example.com")
+    page = client.get(f"/staff/consultations/{consultation_id}").get_data(as_text=True)
+    assert f'<a href="{ARTISAN_LINK}" rel="noopener noreferrer" data-meeting-link>' in page

@@ -97,18 +97,21 @@ def _mail_context(consultation: Consultation) -> dict[str, object]:
     }
 
 
-def _notify(consultation: Consultation, template: str, subject: str, now: datetime) -> None:
-    """Email the customer with the invite once the change commits; a mail failure is only logged."""
-    attachment = Attachment(
+def _invite_attachment(consultation: Consultation, now: datetime) -> Attachment:
+    return Attachment(
         filename=invite_filename(consultation),
         content_type="text/calendar; charset=utf-8",
         data=invite_ics(consultation=consultation, now=now),
     )
+
+
+def _notify(consultation: Consultation, template: str, subject: str, now: datetime) -> None:
+    """Email the customer with the invite once the change commits; a mail failure is only logged."""
     send_mail_after_commit(
         to=consultation.email,
         subject=f"{subject} ({consultation.reference})",
         template=template,
-        attachments=[attachment],
+        attachments=[_invite_attachment(consultation, now)],
         **_mail_context(consultation),
     )
 
@@ -170,6 +173,9 @@ def send_reminder(*, consultation_id: int, now: datetime) -> bool:
         subject=f"Reminder: your Diadem consultation ({consultation.reference})",
         template="consultation_reminder",
         dedupe_key=f"consultation-reminder:{consultation.id}:{consultation.starts_at:%Y%m%dT%H%M}",
+        # The invite again, same UID and SEQUENCE as the latest sent: calendars update, not add,
+        # and pick up a meeting link set since the booking.
+        attachments=[_invite_attachment(consultation, now)],
         # The reminder is the email that carries the link to join (see _consultation_details).
         meeting_link=(
             meeting_link_for(consultation)
