@@ -61,6 +61,15 @@ def booking_date(day: date) -> str:
     return dates.day(day, "long")
 
 
+@bp.app_template_global("consultation_url_for")
+def consultation_url_for(artisan_id: int) -> str | None:
+    """The booking form with this artisan chosen, for their public page; None if they take no
+    consultations."""
+    if artisan_id not in {a.id for a in services.bookable_artisans()}:
+        return None
+    return url_for("booking.new_consultation", artisan=artisan_id)
+
+
 # ------------------------------------------------------------------------------------ helpers
 
 
