@@ -69,6 +69,9 @@ def from_environment(instance_path: str) -> dict[str, object]:
         "MAIL_DEFAULT_SENDER": env.get(
             "MAIL_DEFAULT_SENDER", "Diadem Atelier <atelier@diadem.test>"
         ),
+        # Werkzeug's password hash: scrypt (its default, about 0.1 s a hash) in every real
+        # deployment; the tests' own apps choose a cheap one, as Django's test settings do.
+        "PASSWORD_HASH_METHOD": "scrypt",
         "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
         # Stated for every app: Flask-Limiter's one limiter otherwise takes the last app's
         # setting as its default, so an app built with limits off left them off for the next.

@@ -68,6 +68,9 @@ def _settings(database_url: str, tmp_path: Path) -> dict:
         "RATELIMIT_STORAGE_URI": "memory://",
         "REDIS_URL": None,  # jobs run in-process unless a test gives Redis
         "PAGE_CACHE_SECONDS": 0,
+        # A cheap password hash: scrypt costs ~0.1 s a hash and was a third of some modules'
+        # time. The real configuration's scrypt is pinned by tests/accounts/test_passwords.py.
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         "SERVER_NAME": "diadem.test",
         "PUBLIC_BASE_URL": "http://diadem.test",
     }

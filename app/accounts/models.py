@@ -3,12 +3,18 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
+from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.extensions import db
+
+
+def password_hash_method() -> str:
+    """The configured Werkzeug hash method for new passwords (scrypt unless a test app says)."""
+    return current_app.config.get("PASSWORD_HASH_METHOD") or "scrypt"
 
 
 class Role(enum.StrEnum):
@@ -41,7 +47,7 @@ class User(UserMixin, db.Model):
         return f"{self.id}:{self.session_key}"
 
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password)
+        self.password_hash = generate_password_hash(password, method=password_hash_method())
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)

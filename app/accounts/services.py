@@ -14,7 +14,7 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.accounts.models import Role, User
+from app.accounts.models import Role, User, password_hash_method
 from app.accounts.sessions import end_all_sessions
 from app.common.links import LinkExpired, public_url, read_signed, sign
 from app.common.mail import send_mail_after_commit
@@ -94,7 +94,7 @@ def request_registration(*, email: str, password: str, name: str, next_path: str
     """
     address = normalise_email(email)
     # Hash first on every path, so the time taken does not tell a taken address from a new one.
-    password_hash = generate_password_hash(password)
+    password_hash = generate_password_hash(password, method=password_hash_method())
     user = find_user_by_email(address)
     if user is None:
         user = User(email=address, name=name.strip(), role=Role.CUSTOMER.value)
@@ -182,7 +182,8 @@ def confirm_address(*, user_id: int, password: str) -> None:
     user.unconfirmed_since = None
 
 
-_UNKNOWN_ACCOUNT_HASH: list[str] = []  # a hash of nothing anyone knows, made on first use
+# A hash of nothing anyone knows, per hash method, made on first use.
+_UNKNOWN_ACCOUNT_HASH: dict[str, str] = {}
 
 
 def authenticate(*, email: str, password: str) -> User | None:
@@ -195,9 +196,12 @@ def authenticate(*, email: str, password: str) -> User | None:
     """
     user = find_user_by_email(email)
     if user is None:
-        if not _UNKNOWN_ACCOUNT_HASH:
-            _UNKNOWN_ACCOUNT_HASH.append(generate_password_hash(secrets.token_hex(16)))
-        check_password_hash(_UNKNOWN_ACCOUNT_HASH[0], password)
+        method = password_hash_method()
+        if method not in _UNKNOWN_ACCOUNT_HASH:
+            _UNKNOWN_ACCOUNT_HASH[method] = generate_password_hash(
+                secrets.token_hex(16), method=method
+            )
+        check_password_hash(_UNKNOWN_ACCOUNT_HASH[method], password)
         return None
     if not user.check_password(password):
         return None
