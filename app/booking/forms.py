@@ -160,7 +160,10 @@ class ConsultationForm(FlaskForm):
         validators=[InputRequired("Choose the studio or a video call.")],
     )
     # Choices set by the view from the bookable artisans; removed when none take bookings.
-    artisan = SelectField("Who you would like to meet", choices=choices([("", "Any artisan")]))
+    # A post without the field (an older page, a script) means any artisan, as the blank choice.
+    artisan = SelectField(
+        "Who you would like to meet", choices=choices([("", "Any artisan")]), default=""
+    )
     slot = StringField("Time", validators=[InputRequired("Pick a time for the consultation.")])
     accept_rush = BooleanField("I understand my event is close: go ahead as a rush commission")
     tz = HiddenField()

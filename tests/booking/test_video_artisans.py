@@ -122,3 +122,12 @@ def test_staff_see_the_meeting_link_on_the_consultation(app, client):
     login(client, email="owner@example.com")
     page = client.get(f"/staff/consultations/{consultation_id}").get_data(as_text=True)
     assert f'<a href="{ARTISAN_LINK}" rel="noopener noreferrer" data-meeting-link>' in page
+
+
+def test_a_post_without_the_artisan_field_books_any_artisan(app, client):
+    with app.app_context():
+        ana = make_artisan("Ana")
+    response = post(client, valid_data(client))  # no "artisan" in the form data
+    assert response.status_code == 302, unescape(response.get_data(as_text=True))
+    with app.app_context():
+        assert db.session.execute(db.select(Consultation.artisan_id)).scalar_one() == ana
