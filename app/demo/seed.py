@@ -1,4 +1,5 @@
-"""The demo atelier: metals, sizes, a dozen crowns and tiaras with artwork, editions and pieces.
+"""The demo atelier: metals, sizes, a dozen crowns and tiaras with artwork, editions and pieces,
+and two artisans who take consultations (app.demo.artisans).
 
 Seeding is idempotent: rows are found by their natural keys (metal code, size code, product slug,
 batch code) and artwork files are only drawn when missing, so running it twice adds nothing.
@@ -30,6 +31,7 @@ from app.catalog.models import (
 )
 from app.common.storage import LocalStorage, Storage, media_storage
 from app.common.transactions import atomic
+from app.demo.artisans import seed_artisans
 from app.extensions import db
 from app.staff.policies import ensure_default_policies
 
@@ -401,6 +403,7 @@ class SeedReport:
     products_created: int = 0
     runs_created: int = 0
     pieces_created: int = 0
+    artisans_created: int = 0
 
 
 def _upsert_reference_data() -> tuple[dict[str, Metal], dict[str, FitSize]]:
@@ -438,6 +441,7 @@ def seed_demo(*, media_root: str | None = None, draw_artwork: bool = True) -> Se
     metals, _ = _upsert_reference_data()
     ensure_default_policies()
     _set_demo_meeting_link()
+    report.artisans_created = seed_artisans(draw_pictures=draw_artwork)
     existing = {p.slug: p for p in db.session.execute(db.select(Product)).scalars()}
     existing_runs = set(db.session.execute(db.select(EditionRun.batch_code)).scalars())
     for demo in PRODUCTS:
@@ -538,5 +542,6 @@ def seed_demo_command(no_artwork: bool) -> None:
         report = seed_demo(draw_artwork=not no_artwork)
     click.echo(
         f"Demo atelier ready: {report.products_created} new products, "
-        f"{report.runs_created} new edition runs, {report.pieces_created} new pieces."
+        f"{report.runs_created} new edition runs, {report.pieces_created} new pieces, "
+        f"{report.artisans_created} new artisans."
     )
