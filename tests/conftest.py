@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from jinja2.bccache import Bucket, BytecodeCache
 
 from app import create_app
 from app.extensions import db
@@ -53,6 +54,28 @@ def _reuse_compiled_url_rules() -> None:
 
 
 _reuse_compiled_url_rules()
+
+
+class _SessionBytecodeCache(BytecodeCache):
+    """Compiled templates kept for the session's apps (tests only).
+
+    Each test's app has its own Jinja environment, which compiled every template it rendered
+    again (lexing, parsing, code generation: a few seconds a module). Jinja checks each entry
+    against the template's source checksum, so an edited template is compiled afresh.
+    """
+
+    def __init__(self) -> None:
+        self._compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        if bucket.key in self._compiled:
+            bucket.bytecode_from_string(self._compiled[bucket.key])
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self._compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+_TEMPLATES = _SessionBytecodeCache()
 
 
 def _settings(database_url: str, tmp_path: Path) -> dict:
@@ -163,6 +186,7 @@ def app(database_url: str, tmp_path: Path, _empty_schema: str) -> Iterator[Flask
     if not POSTGRES_URL:
         shutil.copyfile(_empty_schema, tmp_path / "test.sqlite3")
     app = create_app(_settings(database_url, tmp_path))
+    app.jinja_env.bytecode_cache = _TEMPLATES
     if POSTGRES_URL:
         with app.app_context():
             _reset_postgres(_empty_schema)
