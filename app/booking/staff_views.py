@@ -19,7 +19,7 @@ from flask_login import current_user
 from app.accounts.access import staff_required
 from app.accounts.permissions import Permission, can, permission_required
 from app.booking import artisan_forms, forms, services
-from app.booking.models import Consultation
+from app.booking.models import Consultation, ConsultationMode
 from app.booking.view_helpers import show_error, studio_today
 from app.catalog import services as catalog
 from app.common import dates
@@ -98,7 +98,12 @@ def _move_form(consultation: Consultation, formdata=None) -> artisan_forms.MoveF
     artisan_id = wanted if wanted in {a.id for a in artisans} else None
     form.artisan.data = str(artisan_id) if artisan_id else ""
     now = utcnow()
-    slots = services.available_slots(now=now, exclude_id=consultation.id, artisan_id=artisan_id)
+    slots = services.available_slots(
+        now=now,
+        exclude_id=consultation.id,
+        artisan_id=artisan_id,
+        video=consultation.mode == ConsultationMode.VIDEO.value,  # as the move will claim
+    )
     form.slot.choices = choices(
         (s.key, dates.when(s.starts_at, "full", tz=consultation.studio_timezone))
         for s in slots

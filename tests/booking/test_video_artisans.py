@@ -13,6 +13,8 @@ from app.booking import services
 from app.booking.cli import send_reminders
 from app.booking.models import Consultation
 from app.common.transactions import atomic
+from app.domain.clock import utcnow
+from app.domain.scheduling import slot_key
 from app.extensions import db
 from tests.booking.artisans import make_artisan
 from tests.booking.builders import NOW, TUESDAY_10, TUESDAY_1115, book
@@ -131,3 +133,22 @@ def test_a_post_without_the_artisan_field_books_any_artisan(app, client):
     assert response.status_code == 302, unescape(response.get_data(as_text=True))
     with app.app_context():
         assert db.session.execute(db.select(Consultation.artisan_id)).scalar_one() == ana
+
+
+def test_staff_move_times_for_a_video_booking_follow_the_video_rule(app, client):
+    """Staff's "any artisan" times for a video booking leave out times only a link-less artisan
+    has free: moving there would be refused ("slot taken")."""
+    with app.app_context():
+        make_artisan("Ana")  # first in "any artisan" order, no link
+        bea = make_artisan("Bea")
+        give_link(bea)
+        now = utcnow()
+        first, second = (s.starts_at for s in services.available_slots(now=now, video=True)[:2])
+        consultation_id = book(first, now=now, mode="video").id
+        book(second, now=now, email="b@example.com", artisan_id=bea)  # only Ana is free then
+        assert second in {s.starts_at for s in services.available_slots(now=now)}
+    make_user(app, email="owner@example.com", role="admin", name="Ada Owner")
+    login(client, email="owner@example.com")
+    page = client.get(f"/staff/consultations/{consultation_id}?artisan=").get_data(as_text=True)
+    assert "Move this booking" in page
+    assert f'value="{slot_key(second)}"' not in page
