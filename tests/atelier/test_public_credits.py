@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
 from PIL import Image, ImageChops
 from pypdf import PdfReader
 
@@ -156,3 +158,36 @@ def test_staff_name_who_did_a_step_from_the_passport_page(app, client, atelier):
     assert done.status_code == 302
     html = client.get(f"/p/{code}").get_data(as_text=True)
     assert '· <a class="artisan-link" href="/atelier/theo">Theo Setter</a>' in html
+
+
+def test_the_certificate_pdf_shows_the_signature_where_a_reader_looks(app, client, atelier):
+    """Rendered, not only embedded: PDFium draws the page, and where the page places the
+    signature image the pixels are the signature's ink on white, at its own proportions."""
+    uploaded = signature_png()
+    with app.app_context():
+        give_profile(atelier.artisan_id, "Mira Goldsmith", "mira", signature=uploaded)
+        code = _piece_passport(atelier, made_by=atelier.artisan_id, actor="")
+    document = pdfium.PdfDocument(client.get(f"/p/{code}/certificate.pdf").data)
+    page = document[0]
+    scale = 4.0  # 288 dpi
+    rendered = page.render(scale=scale).to_pil().convert("L")
+    page_height = page.get_height()
+    signature = Image.open(io.BytesIO(images.clean_signature(uploaded))).convert("RGBA")
+    placed = []
+    for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE]):
+        left, bottom, right, top = obj.get_bounds()
+        width, height = right - left, top - bottom
+        if abs(width / height - signature.width / signature.height) < 0.02:
+            placed.append((left, page_height - top, right, page_height - bottom))
+    document.close()
+    assert len(placed) == 1, placed  # the QR code and the seal are square
+    box = tuple(round(v * scale) for v in placed[0])
+    drawn = rendered.crop(box)
+    on_white = Image.new("RGBA", signature.size, "white")
+    on_white.alpha_composite(signature)
+    expected = on_white.convert("L").resize(drawn.size, Image.Resampling.LANCZOS)
+    ink = sum(1 for v in expected.getdata() if v < 128)
+    assert ink > 0.02 * drawn.width * drawn.height  # the sample signature has ink to compare
+    difference = ImageChops.difference(drawn, expected)
+    mean_error = sum(difference.getdata()) / (drawn.width * drawn.height)
+    assert mean_error < 12, mean_error  # 3.7 drawn; 23 with a blank image in its place
