@@ -11,6 +11,7 @@ import pytest
 from app.accounts.models import Role
 from app.common.transactions import atomic
 from app.staff import services as staff
+from tests.e2e.conftest import screenshot
 from tests.e2e.test_staff import press, sign_in, sign_out
 from tests.staff.builders import build_atelier, make_fast_user, only_line, paid_order, png_bytes
 
@@ -45,6 +46,14 @@ def flashes(page) -> str:
     return page.locator(".flashes").inner_text()
 
 
+def shoot(page, name: str) -> None:
+    """The page at the desk's width and a phone's, for a person to look at."""
+    screenshot(page, f"{name}-1280")
+    page.set_viewport_size({"width": 390, "height": 844})
+    screenshot(page, f"{name}-390")
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+
 def test_bench_time_gates_qc_until_an_admin_overrides(
     in_hand_finishing, live_server, page, tmp_path
 ):
@@ -69,6 +78,7 @@ def test_bench_time_gates_qc_until_an_admin_overrides(
     press(page, "Record bench time")
     assert "Recorded 30 minutes" in flashes(page)
     assert page.locator(".bench-sessions img").count() == 1
+    shoot(page, "bench-record")
     press(page, "Show on the passport")
     page.goto(f"{base}/staff/orders/{number}")
     press(page, "Hand finishing done: send to QC")
@@ -88,6 +98,7 @@ def test_bench_time_gates_qc_until_an_admin_overrides(
 
     fill_qc()
     assert "30 of the 90 minutes" in page.locator("[role=alert]").inner_text()
+    shoot(page, "bench-qc-refused")
     sign_out(page)
 
     sign_in(page, base, "ada@example.org")
@@ -96,6 +107,7 @@ def test_bench_time_gates_qc_until_an_admin_overrides(
     press(page, "Record an override")
     assert "Override recorded" in flashes(page)
     assert "Ada Admin" in page.locator("[data-testid=override]").inner_text()
+    shoot(page, "bench-qc-override")
     sign_out(page)
 
     sign_in(page, base, "theo@example.org")
@@ -114,3 +126,4 @@ def test_bench_time_gates_qc_until_an_admin_overrides(
         "(img) => img.complete && img.naturalWidth > 0", arg=bench.element_handle()
     )
     assert page.evaluate("(img) => img.naturalWidth", bench.element_handle()) == 64
+    shoot(page, "bench-passport")
