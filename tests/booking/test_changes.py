@@ -9,12 +9,15 @@ from html import unescape
 
 import pytest
 
+from app.accounts.artisans import ArtisanProfile
+from app.accounts.models import User
 from app.booking import forms, services
 from app.booking.models import Consultation, ConsultationNote
 from app.common.mail import read_outbox
 from app.common.transactions import atomic
 from app.extensions import db
-from tests.booking.builders import NOW, book
+from tests.booking.artisans import make_artisan
+from tests.booking.builders import NOW, TUESDAY_1115, book
 
 # The guest's booking made and confirmed through the pages, as test_views makes it.
 from tests.booking.test_views import booked_guest, guest, held_guest  # noqa: F401
@@ -207,3 +210,32 @@ def test_a_signed_in_customers_page_offers_the_same_changes(app, client):
     edit = re.search(r'href="(/consultations/manage/[^"/]+)/fit-notes"', page).group(1)
     assert f'href="{edit}/cancel"' in page
     assert client.get(edit + "/fit-notes").status_code == 200
+
+
+def test_changed_fit_notes_reach_the_artisan_who_holds_the_consultation(app, studio):
+    """The paired artisan hears what changed (the atelier's inbox when nobody is paired), with
+    the staff page's link and never the customer's signed manage link; no change, no email."""
+    unpaired = book(TUESDAY_1115, email="b@example.com")  # booked before any artisan was
+    artisan_id = make_artisan("Mira")
+    consultation = book(artisan_id=artisan_id)
+    before = len(read_outbox(app.config["MAIL_OUTBOX_DIR"]))
+    later = NOW.replace(minute=30)
+    for booked in (consultation, unpaired):
+        with atomic():
+            services.update_fit_notes(
+                consultation_id=booked.id,
+                fit=replace(services.fit_notes_of(booked), hairstyle="updo"),
+                now=later,
+            )
+    with atomic():  # the same notes again: nothing changed, nobody is told
+        services.update_fit_notes(
+            consultation_id=consultation.id, fit=services.fit_notes_of(consultation), now=later
+        )
+    to_artisan, to_atelier = read_outbox(app.config["MAIL_OUTBOX_DIR"])[before:]
+    mira = db.session.get_one(ArtisanProfile, artisan_id)
+    assert to_artisan["To"] == db.session.get_one(User, mira.user_id).email
+    assert to_atelier["To"] == "atelier@diadem.test"
+    body = to_artisan.get_body(("plain",)).get_content()
+    assert "Hairstyle: (blank) → Updo / bun" in body
+    assert f"/staff/consultations/{consultation.id}" in body
+    assert "/consultations/manage/" not in body and consultation.reference in to_artisan["Subject"]

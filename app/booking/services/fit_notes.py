@@ -6,6 +6,7 @@ from datetime import datetime
 
 from app.booking.models import FIT_NOTES_CHANGED_HEADING, Consultation, ConsultationNote
 from app.booking.services.bookings import FitNotes, apply_fit, check_can_change
+from app.booking.services.notifications import notify_fit_notes_changed
 from app.booking.services.reading import get_consultation
 from app.extensions import db
 
@@ -51,7 +52,8 @@ def update_fit_notes(*, consultation_id: int, fit: FitNotes, now: datetime) -> l
     """Replace the fit notes before the cut-off; return what changed (empty: nothing did).
 
     What changed is kept as a note without an author at ``now``, so staff see when and what,
-    old and new. Raises ChangesClosed after the cut-off or once it is no longer booked.
+    old and new, and emailed to whoever holds the consultation. Raises ChangesClosed after the
+    cut-off or once it is no longer booked.
     """
     consultation = get_consultation(consultation_id=consultation_id)
     check_can_change(consultation, now=now)
@@ -69,4 +71,5 @@ def update_fit_notes(*, consultation_id: int, fit: FitNotes, now: datetime) -> l
                 created_at=now,
             )
         )
+        notify_fit_notes_changed(consultation, changes)
     return changes

@@ -8,6 +8,7 @@ from flask import current_app
 from flask_mail import Attachment
 from sqlalchemy import update
 
+from app.accounts.models import User
 from app.booking.invites import Invite, build_ics
 from app.booking.models import Consultation, ConsultationMode, ConsultationStatus
 from app.booking.services.links import confirm_token, manage_token
@@ -185,3 +186,25 @@ def send_reminder(*, consultation_id: int, now: datetime) -> bool:
         **_mail_context(consultation),
     )
     return True
+
+
+def _holder_email(consultation: Consultation) -> str:
+    """Who holds the consultation: the paired artisan's login, else the atelier's inbox."""
+    artisan = consultation.artisan
+    holder = db.session.get(User, artisan.user_id) if artisan else None
+    return holder.email if holder and holder.email else atelier_email()
+
+
+def notify_fit_notes_changed(consultation: Consultation, changes: list[str]) -> None:
+    """Tell whoever holds the consultation what the customer changed, once the change commits.
+
+    Staff's copy carries the staff page's link, never the customer's signed manage link.
+    """
+    send_mail_after_commit(
+        to=_holder_email(consultation),
+        subject=f"Fit notes changed by {consultation.name} ({consultation.reference})",
+        template="consultation_fit_notes_changed",
+        consultation=consultation,
+        changes=changes,
+        staff_url=public_url("booking_staff.staff_consultation", consultation_id=consultation.id),
+    )
