@@ -51,8 +51,12 @@ def _picture(slug: str, which: str):
         key = services.picture(profile, which)
     except services.ProfileNotFound:
         abort(404)
-    # Not cached: the address stays the same when a picture is replaced or removed.
-    return uploads_storage().serve(key, private=True)
+    # Public, but asked again each time (a 304 when unchanged): the address stays the same
+    # when a picture is replaced or removed.
+    response = uploads_storage().serve(key, private=False)
+    response.cache_control.max_age = 0
+    response.cache_control.no_cache = True
+    return response
 
 
 @bp.get("/<slug>/portrait")

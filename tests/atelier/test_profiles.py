@@ -129,3 +129,22 @@ def test_a_large_portrait_is_shrunk_and_replacing_it_deletes_the_old_file(app, a
         assert second != first and not uploads_storage().exists(first)
         with pytest.raises(UploadError, match="JPEG or PNG"):
             images.clean_portrait(photo("WEBP"))
+
+
+def test_a_published_picture_is_kept_by_browsers_and_asked_again_each_time(app, client, atelier):
+    """Public and revalidated: an unchanged picture costs a 304, a replaced one shows at once."""
+    path = "/atelier/mira/signature.png"
+    with app.app_context():
+        give_profile(atelier.artisan_id, "Mira Goldsmith", "mira", signature=signature_png())
+    with client.get(path) as first:
+        assert first.status_code == 200
+        assert first.cache_control.public and first.cache_control.no_cache
+        assert not first.cache_control.no_store and first.cache_control.max_age == 0
+        etag, data = first.headers["ETag"], first.data
+    with client.get(path, headers={"If-None-Match": etag}) as again:
+        assert again.status_code == 304
+    with app.app_context():
+        replaced = signature_png((240, 80))
+        give_profile(atelier.artisan_id, "Mira Goldsmith", "mira", signature=replaced)
+    with client.get(path, headers={"If-None-Match": etag}) as fresh:
+        assert fresh.status_code == 200 and fresh.data != data
