@@ -18,6 +18,7 @@ from flask import g
 from sqlalchemy import select, update
 
 from app.catalog import editions as edition_service
+from app.catalog import waitlist
 from app.catalog.models import (
     EditionRun,
     FitSize,
@@ -31,6 +32,7 @@ from app.catalog.rates import set_metal_rate
 from app.catalog.services import refresh_list_price
 from app.catalog.transfer_rules import FORMAT, Problem, validate
 from app.common import caching
+from app.common.locks import lock_row
 from app.domain.clock import utcnow
 from app.extensions import db
 
@@ -234,14 +236,27 @@ def apply(document: Any) -> ImportReport:
     products = {p.slug: p for p in db.session.execute(select(Product)).scalars()}
     runs = {r.batch_code: r for r in db.session.execute(select(EditionRun)).scalars()}
     sizes = {s.code: s for s in db.session.execute(select(FitSize)).scalars()}
+    existing_runs = set(runs)
     for item in document["products"]:
         _apply_product(item, products, runs, metals, sizes, report)
+    for code in sorted(set(runs) - existing_runs):
+        _batch_opened(runs[code])
     if sizes_changed:
         for product in products.values():
             refresh_list_price(product)
     if report.anything_done:
         caching.catalogue_changed()
     return report
+
+
+def _batch_opened(run: EditionRun) -> None:
+    """A batch the import opened tells the design's waiting list, as staff's opening does.
+
+    Once the whole file is applied, so a design the same file publishes is published by then;
+    the product row is locked as open_batch locks it, so each entry is written to once.
+    """
+    lock_row(Product, run.product_id)
+    waitlist.notify_waiting(run=run)
 
 
 def _apply_metal(item: dict[str, Any], metals: dict[str, Metal], report: ImportReport) -> None:

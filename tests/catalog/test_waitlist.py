@@ -206,3 +206,24 @@ def test_staff_see_how_many_wait_and_how_many_the_opening_emailed(app, client, s
     assert "We emailed the 2 addresses on its waiting list." in opened.get_data(as_text=True)
     page = client.get(f"/staff/catalog/products/{sold_out}/edit").get_data(as_text=True)
     assert 'data-waitlist-count="0"' in page
+
+
+def test_a_batch_opened_by_a_catalogue_import_emails_the_waiting_list(app_ctx, sold_out):
+    """The import is the other way a batch opens: it writes to the waiting list the same way."""
+    from app.catalog import transfer
+
+    _join("ada@example.com", sold_out)
+    document = transfer.export_catalogue()
+    (product,) = (p for p in document["products"] if p["slug"] == "aurora-tiara")
+    product["editions"].append(
+        {**product["editions"][0], "batch_code": "AUR-YG-IMPORT", "released_on": "2027-03-01"}
+    )
+    with atomic():
+        transfer.apply(document)
+    opened = [m for m in _mail(app_ctx) if "new batch" in m["Subject"]]
+    assert [m["To"] for m in opened] == ["ada@example.com"]
+    assert "batch AUR-YG-IMPORT" in _body(opened[0])
+    assert waitlist.waiting_count(sold_out) == 0
+    with atomic():
+        transfer.apply(transfer.export_catalogue())  # nothing new: nobody is written to again
+    assert len([m for m in _mail(app_ctx) if "new batch" in m["Subject"]]) == 1
