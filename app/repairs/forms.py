@@ -115,6 +115,27 @@ class BankTransferForm(FlaskForm):
         self.amount_minor = minor
 
 
+class RefundForm(FlaskForm):
+    amount = StringField("Amount to refund", validators=[Optional(), Length(max=20)])
+    reason = TextAreaField(
+        "Why (the owner is told)",
+        validators=[DataRequired("Say why the money goes back."), Length(max=500)],
+        render_kw={"rows": 2},
+    )
+
+    currency = "USD"
+    amount_minor: int | None = None
+
+    def validate_amount(self, field) -> None:
+        if not (field.data or "").strip():
+            self.amount_minor = None  # all that is left
+            return
+        minor = _amount_minor(field, self.currency)
+        if minor <= 0:
+            raise ValidationError("Enter an amount to refund, or leave it empty for all of it.")
+        self.amount_minor = minor
+
+
 class ShipBackForm(FlaskForm):
     expected_status = HiddenField(validators=[DataRequired(), Length(max=16)])
     carrier = StringField("Carrier", validators=[DataRequired(), Length(max=80)])

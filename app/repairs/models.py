@@ -183,3 +183,32 @@ class RepairPayment(db.Model):
     settled_at: Mapped[datetime | None]
 
     ticket: Mapped[RepairTicket] = relationship(back_populates="payments")
+    refunds: Mapped[list[RepairRefund]] = relationship(
+        back_populates="payment", order_by="RepairRefund.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def refundable_minor(self) -> int:
+        """What is left to give back: a settled payment less what was refunded."""
+        return self.amount_minor - self.refunded_minor if self.status == "succeeded" else 0
+
+
+class RepairRefund(db.Model):
+    """Money given back on a repair payment: who, how much, why (the owner is told the why)."""
+
+    __tablename__ = "repair_refunds"
+    __table_args__ = (CheckConstraint("amount_minor > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_id: Mapped[int] = mapped_column(
+        ForeignKey("repair_payments.id", ondelete="CASCADE"), index=True
+    )
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(String(500))
+    # Stripe's refund id for a card; empty for money staff send back by bank.
+    provider_id: Mapped[str] = mapped_column(String(255), default="")
+    by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    payment: Mapped[RepairPayment] = relationship(back_populates="refunds")
+    by_user = relationship("User")

@@ -92,7 +92,8 @@ def staff_show(ticket_id: int):
     return _show(_ticket_or_404(ticket_id))
 
 
-def _show(ticket, *, bank_form=None, ship_form=None):
+def _show(ticket, *, bank_form=None, ship_form=None, refund_form=None):
+    refund_forms = _refund_forms(ticket, posted=refund_form)
     quote_form = forms.QuoteForm(formdata=None)
     quote_form.currency = ticket.currency
     if ticket.under_warranty:
@@ -109,6 +110,7 @@ def _show(ticket, *, bank_form=None, ship_form=None):
         photos_form=forms.PhotosForm(formdata=None),
         bank_form=bank_form or forms.BankTransferForm(formdata=None),
         ship_form=ship_form or forms.ShipBackForm(formdata=None),
+        refund_forms=refund_forms,
         warranty_until=services.warranty_until(ticket),
         cover=services.cover_for(ticket),
         may_start=may_start,
@@ -245,6 +247,44 @@ def bank_transfer(ticket_id: int):
         ),
         done="Bank transfer recorded.",
         slot="bank_form",
+    )
+
+
+def _refund_forms(ticket, *, posted=None) -> dict[int, forms.RefundForm]:
+    """One refund form per payment with money left to give back; the posted one as sent."""
+    shown = {}
+    for payment in ticket.payments:
+        if posted is not None and posted.payment_id == payment.id:
+            shown[payment.id] = posted  # with its errors, even once nothing is left
+        elif payment.refundable_minor:
+            shown[payment.id] = _refund_form(payment.id, formdata=None)
+    return shown
+
+
+def _refund_form(payment_id: int, **kwargs) -> forms.RefundForm:
+    """A payment's own refund form: its fields' ids and names carry the payment's id."""
+    form = forms.RefundForm(prefix=f"refund-{payment_id}", **kwargs)
+    form.payment_id = payment_id
+    return form
+
+
+@staff_bp.post("/<int:ticket_id>/payments/<int:payment_id>/refund")
+def refund(ticket_id: int, payment_id: int):
+    ticket = _ticket_or_404(ticket_id)
+    form = _refund_form(payment_id)
+    form.currency = ticket.currency
+    return _run_on_page(
+        ticket,
+        form,
+        lambda: services.refund_repair_payment(
+            ticket_id=ticket.id,
+            payment_id=payment_id,
+            amount_minor=form.amount_minor,
+            reason=form.reason.data,
+            by_user_id=current_user.id,
+        ),
+        done="Refund recorded; the owner is emailed.",
+        slot="refund_form",
     )
 
 
