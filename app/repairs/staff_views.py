@@ -9,6 +9,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from app.accounts.access import staff_required
+from app.accounts.permissions import Permission, can, permission_required
 from app.common.forms import choices
 from app.common.transactions import atomic
 from app.domain import production
@@ -251,8 +252,11 @@ def bank_transfer(ticket_id: int):
 
 
 def _refund_forms(ticket, *, posted=None) -> dict[int, forms.RefundForm]:
-    """One refund form per payment with money left to give back; the posted one as sent."""
-    shown = {}
+    """One refund form per payment with money left to give back; the posted one as sent.
+    Only for those who may refund."""
+    shown: dict[int, forms.RefundForm] = {}
+    if not can(current_user, Permission.REFUND):
+        return shown
     for payment in ticket.payments:
         if posted is not None and posted.payment_id == payment.id:
             shown[payment.id] = posted  # with its errors, even once nothing is left
@@ -269,6 +273,7 @@ def _refund_form(payment_id: int, **kwargs) -> forms.RefundForm:
 
 
 @staff_bp.post("/<int:ticket_id>/payments/<int:payment_id>/refund")
+@permission_required(Permission.REFUND)  # as refunds of orders and returns: admins
 def refund(ticket_id: int, payment_id: int):
     ticket = _ticket_or_404(ticket_id)
     form = _refund_form(payment_id)

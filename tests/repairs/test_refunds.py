@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from app.accounts.models import Role
 from app.checkout import payments
 from app.common.mail import read_outbox
 from app.extensions import db
@@ -12,7 +13,13 @@ from app.repairs import services as repairs
 from app.repairs.models import RepairPayment, RepairRefund, RepairTicket
 from tests.helpers import csrf_token, login
 from tests.repairs.test_payments import approved_ticket, card_app, deliver, succeeded  # noqa: F401
-from tests.staff.builders import PASSWORD
+from tests.staff.builders import PASSWORD, make_fast_user
+
+
+def _admin(app) -> None:
+    """Ada, an admin: refunds are an admin's, as for orders and returns."""
+    with app.app_context():
+        make_fast_user(email="ada@example.org", name="Ada Admin", role=Role.ADMIN)
 
 
 def _paid_by_bank(app, client, atelier, line_id) -> tuple[int, int, str]:
@@ -38,6 +45,9 @@ def test_staff_refund_part_then_the_rest_of_a_transfer_and_the_owner_hears_why(
 ):
     ticket_id, payment_id, reference = _paid_by_bank(app, client, atelier, delivered[1])
     page = f"/staff/repairs/{ticket_id}"
+    _admin(app)
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    login(client, "ada@example.org", PASSWORD)
     assert "Refund this payment" in client.get(page).get_data(as_text=True)
     url = f"{page}/payments/{payment_id}/refund"
     token = csrf_token(client, page)
@@ -79,11 +89,16 @@ def test_staff_refund_part_then_the_rest_of_a_transfer_and_the_owner_hears_why(
     assert mails[0]["To"] == "bea@example.com"
 
 
-def test_only_staff_refund_and_only_with_the_form_token(app, client, atelier, delivered):
+def test_only_admins_refund_and_only_with_the_form_token(app, client, atelier, delivered):
     ticket_id, payment_id, _ = _paid_by_bank(app, client, atelier, delivered[1])
-    url = f"/staff/repairs/{ticket_id}/payments/{payment_id}/refund"
+    page = f"/staff/repairs/{ticket_id}"
+    url = f"{page}/payments/{payment_id}/refund"
     data = {f"refund-{payment_id}-reason": "x"}
     assert client.post(url, data=data).status_code == 400  # no CSRF token
+    # Mira is workshop staff: she records the transfer but neither sees nor uses a refund.
+    assert "Refund this payment" not in client.get(page).get_data(as_text=True)
+    token = csrf_token(client, page)
+    assert client.post(url, data={**data, "csrf_token": token}).status_code == 403
     client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
     login(client, "bea@example.com", PASSWORD)
     data["csrf_token"] = csrf_token(client, "/")
@@ -117,7 +132,8 @@ def test_a_card_refund_goes_to_stripe_once_and_a_refusal_records_nothing(
         assert deliver(succeeded("evt_paid", "pi_refund_1", 4_550)) == "repair paid"
         payment_id = db.session.execute(db.select(RepairPayment.id)).scalar_one()
     client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
-    login(client, "mira@example.org", PASSWORD)
+    _admin(app)
+    login(client, "ada@example.org", PASSWORD)
     page = f"/staff/repairs/{ticket_id}"
     url = f"{page}/payments/{payment_id}/refund"
     prefix = f"refund-{payment_id}-"
