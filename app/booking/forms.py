@@ -285,16 +285,10 @@ def _int_field(label: str, low: int, high: int, unit: str) -> IntegerField:
     )
 
 
-class SettingsForm(FlaskForm):
-    consultation_minutes = _int_field("Consultation length", 15, 240, "minutes")
-    buffer_minutes = _int_field("Buffer between consultations", 0, 120, "minutes")
-    horizon_days = _int_field("Bookings open this far ahead", 1, 365, "days")
-    min_notice_hours = _int_field("Minimum notice", 0, 336, "hours")
-    change_cutoff_hours = _int_field("Online changes close before", 0, 336, "hours")
-    default_lead_time_weeks = _int_field("Default custom lead time", 1, 52, "weeks")
-    shipping_days = _int_field("Shipping time", 0, 60, "days")
-    safety_days = _int_field("Safety buffer", 0, 60, "days")
-    default_meeting_link = MeetingLinkField("Studio video link")
+class WeeklyHoursForm(FlaskForm):
+    """A week of opening hours, one field a weekday ("10:00-13:00, 14:00-17:00"; blank: closed),
+    parsed into ``parsed_hours`` when the form validates."""
+
     hours_0 = StringField(WEEKDAYS[0])
     hours_1 = StringField(WEEKDAYS[1])
     hours_2 = StringField(WEEKDAYS[2])
@@ -316,6 +310,18 @@ class SettingsForm(FlaskForm):
                 field.errors = [*field.errors, str(exc)]
                 ok = False
         return ok
+
+
+class SettingsForm(WeeklyHoursForm):
+    consultation_minutes = _int_field("Consultation length", 15, 240, "minutes")
+    buffer_minutes = _int_field("Buffer between consultations", 0, 120, "minutes")
+    horizon_days = _int_field("Bookings open this far ahead", 1, 365, "days")
+    min_notice_hours = _int_field("Minimum notice", 0, 336, "hours")
+    change_cutoff_hours = _int_field("Online changes close before", 0, 336, "hours")
+    default_lead_time_weeks = _int_field("Default custom lead time", 1, 52, "weeks")
+    shipping_days = _int_field("Shipping time", 0, 60, "days")
+    safety_days = _int_field("Safety buffer", 0, 60, "days")
+    default_meeting_link = MeetingLinkField("Studio video link")
 
 
 class ExceptionForm(FlaskForm):
