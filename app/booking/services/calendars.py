@@ -17,7 +17,7 @@ from sqlalchemy import delete
 from app.accounts.artisans import ArtisanProfile
 from app.booking.models import ArtisanCalendar, ArtisanException, ArtisanHours
 from app.booking.services.errors import BookingError
-from app.booking.services.settings import studio_rules
+from app.booking.services.settings import exception_days, studio_rules
 from app.domain.scheduling import OpeningInterval, StudioRules, local_date
 from app.extensions import db
 
@@ -162,16 +162,8 @@ def set_artisan_exception(
     """Give the artisan days off (no hours) or special hours on each day of a range."""
     if artisan_profile(artisan_id) is None:
         raise BookingError("We could not find that artisan.")
-    last_day = last_day or first_day
-    if last_day < first_day:
-        raise BookingError("The last day is before the first.", field="last_day")
-    if (last_day - first_day).days > 366:
-        raise BookingError("Set at most a year of exceptions at once.", field="last_day")
-    if len(hours) > 1:
-        raise BookingError("Give one stretch of hours, e.g. 12:00-16:00.", field="hours")
-    opens, closes = (hours[0].opens, hours[0].closes) if hours else (None, None)
-    day, count = first_day, 0
-    while day <= last_day:
+    days, opens, closes = exception_days(first_day, last_day, hours)
+    for day in days:
         db.session.execute(
             delete(ArtisanException).where(
                 ArtisanException.artisan_id == artisan_id, ArtisanException.day == day
@@ -182,9 +174,7 @@ def set_artisan_exception(
                 artisan_id=artisan_id, day=day, opens_at=opens, closes_at=closes, note=note.strip()
             )
         )
-        day += timedelta(days=1)
-        count += 1
-    return count
+    return len(days)
 
 
 def delete_artisan_exception(*, artisan_id: int, exception_id: int) -> None:

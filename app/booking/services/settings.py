@@ -182,6 +182,20 @@ def set_exception(
     note: str,
 ) -> int:
     """Close the studio (no hours) or set special hours on each day of a range; return days set."""
+    days, opens, closes = exception_days(first_day, last_day, hours)
+    for day in days:
+        db.session.execute(delete(CalendarException).where(CalendarException.day == day))
+        db.session.add(
+            CalendarException(day=day, opens_at=opens, closes_at=closes, note=note.strip())
+        )
+    return len(days)
+
+
+def exception_days(
+    first_day: date, last_day: date | None, hours: tuple[OpeningInterval, ...]
+) -> tuple[list[date], time | None, time | None]:
+    """The days of an exception's range (a year at most) and its one stretch of hours (none: a
+    day off); BookingError, naming the field, for a range or hours that make no sense."""
     last_day = last_day or first_day
     if last_day < first_day:
         raise BookingError("The last day is before the first.", field="last_day")
@@ -190,16 +204,8 @@ def set_exception(
     if len(hours) > 1:
         raise BookingError("Give one stretch of hours, e.g. 12:00-16:00.", field="hours")
     opens, closes = (hours[0].opens, hours[0].closes) if hours else (None, None)
-    day = first_day
-    count = 0
-    while day <= last_day:
-        db.session.execute(delete(CalendarException).where(CalendarException.day == day))
-        db.session.add(
-            CalendarException(day=day, opens_at=opens, closes_at=closes, note=note.strip())
-        )
-        day += timedelta(days=1)
-        count += 1
-    return count
+    days = [first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)]
+    return days, opens, closes
 
 
 def delete_exception(*, exception_id: int) -> None:
