@@ -157,30 +157,15 @@ class ProductPageModel:
 
     def resolve(self, *, size_code: str | None, metal_code: str | None) -> PricedView:
         """The chosen option priced; UnknownOption (services' words) for one not offered."""
-        product, sizes = self.product, self.sizes
-        if not sizes:
-            raise UnknownOption("No sizes are set up.")
-        if size_code is None or size_code == "":
-            size = next((s for s in sizes if s.code == "M"), sizes[0])
-        else:
-            size = next((s for s in sizes if s.code == size_code), None)
-            if size is None:
-                offered = ", ".join(s.code for s in sizes)
-                if size_code in self.all_size_codes:
-                    raise UnknownOption(
-                        f"{product.name} is not offered in size {size_code}; "
-                        f"choose one of {offered}."
-                    )
-                raise UnknownOption(f"Unknown size {size_code[:20]!r}; choose one of {offered}.")
-        if metal_code is None or metal_code == "":
-            metal = product.default_metal
-        else:
-            metal = next((m for m in product.metals if m.code == metal_code), None)
-            if metal is None:
-                offered = ", ".join(m.code for m in product.metals)
-                raise UnknownOption(
-                    f"{product.name} is not made in {metal_code[:30]!r}; choose one of {offered}."
-                )
+        metal, size = services.pick_options(
+            name=self.product.name,
+            sizes=self.sizes,
+            metals=self.product.metals,
+            default_metal=self.product.default_metal,
+            known_size_codes=self.all_size_codes,
+            size_code=size_code,
+            metal_code=metal_code,
+        )
         return PricedView(metal=metal, size=size, breakdown=self.prices[(metal.code, size.code)])
 
 

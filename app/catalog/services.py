@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
 
 from flask import g
 from sqlalchemy import String, cast, exists, func, select
@@ -371,11 +372,43 @@ def offered_sizes(product: Product) -> list[FitSize]:
     return [s for s in sizes if s.id in ids] if ids else sizes
 
 
+class _Coded(Protocol):
+    @property
+    def code(self) -> str: ...
+
+
+M = TypeVar("M", bound=_Coded)  # a metal: an ORM row or the read model's value
+S = TypeVar("S", bound=_Coded)  # a size, likewise
+
+
 def resolve_options(
     product: Product, *, size_code: str | None, metal_code: str | None
 ) -> tuple[Metal, FitSize]:
     """Return the chosen metal and size (defaults when not given); UnknownOption if not offered."""
-    sizes = offered_sizes(product)
+    return pick_options(
+        name=product.name,
+        sizes=offered_sizes(product),
+        metals=product.metals,
+        default_metal=product.default_metal,
+        known_size_codes={s.code for s in all_sizes()},
+        size_code=size_code,
+        metal_code=metal_code,
+    )
+
+
+def pick_options(
+    *,
+    name: str,
+    sizes: Sequence[S],
+    metals: Sequence[M],
+    default_metal: M,
+    known_size_codes: Collection[str],
+    size_code: str | None,
+    metal_code: str | None,
+) -> tuple[M, S]:
+    """The chosen metal and size among those offered (size M and the default metal when not
+    given), for ORM rows and the read model's values alike; UnknownOption, in words a buyer can
+    act on, for one not offered."""
     if not sizes:
         raise UnknownOption("No sizes are set up.")
     if size_code is None or size_code == "":
@@ -384,19 +417,19 @@ def resolve_options(
         size = next((s for s in sizes if s.code == size_code), None)
         if size is None:
             offered = ", ".join(s.code for s in sizes)
-            if any(s.code == size_code for s in all_sizes()):
+            if size_code in known_size_codes:
                 raise UnknownOption(
-                    f"{product.name} is not offered in size {size_code}; choose one of {offered}."
+                    f"{name} is not offered in size {size_code}; choose one of {offered}."
                 )
             raise UnknownOption(f"Unknown size {size_code[:20]!r}; choose one of {offered}.")
     if metal_code is None or metal_code == "":
-        metal = product.default_metal
+        metal = default_metal
     else:
-        metal = next((m for m in product.metals if m.code == metal_code), None)
+        metal = next((m for m in metals if m.code == metal_code), None)
         if metal is None:
-            offered = ", ".join(m.code for m in product.metals)
+            offered = ", ".join(m.code for m in metals)
             raise UnknownOption(
-                f"{product.name} is not made in {metal_code[:30]!r}; choose one of {offered}."
+                f"{name} is not made in {metal_code[:30]!r}; choose one of {offered}."
             )
     return metal, size
 
