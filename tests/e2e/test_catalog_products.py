@@ -61,8 +61,8 @@ def test_staff_draft_preview_publish_and_retire(staff_user, live_server, page):
     page.get_by_label("Packaging").fill("45")
     page.get_by_label("Shipping", exact=True).fill("65")
     page.get_by_label("Insurance (% of the goods)").fill("1.5")
-    page.get_by_role("button", name="Save").first.click()
-    page.wait_for_load_state()
+    with page.expect_navigation():  # the answer's page, not the one the click left
+        page.get_by_role("button", name="Save").first.click()
 
     summary = page.locator(".error-summary")
     assert summary.is_visible()
@@ -74,7 +74,8 @@ def test_staff_draft_preview_publish_and_retire(staff_user, live_server, page):
     assert page.get_by_text("saved as a draft").is_visible()
     screenshot(page, "catalog-products-edit")
 
-    page.get_by_role("link", name="Preview", exact=True).click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="Preview", exact=True).click()
     assert page.get_by_text("Preview — not published").is_visible()
     assert page.locator("#size option").all_inner_texts()[0].startswith("S —")
     assert [o.get_attribute("value") for o in page.locator("#size option").all()] == ["S", "L"]
@@ -92,14 +93,14 @@ def test_staff_draft_preview_publish_and_retire(staff_user, live_server, page):
 
     page.goto(f"{live_server}/staff/catalog/products")
     row = page.locator('tr[data-product="celeste-tiara"]')
-    row.get_by_role("button", name=re.compile("Publish")).click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        row.get_by_role("button", name=re.compile("Publish")).click()
     assert page.locator('tr[data-product="celeste-tiara"][data-status="published"]').is_visible()
     assert page.locator('tr[data-product="celeste-tiara"] [data-awaits-edition]').is_visible()
-    page.locator('tr[data-product="aurelia-crown"]').get_by_role(
-        "button", name=re.compile("Retire")
-    ).click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator('tr[data-product="aurelia-crown"]').get_by_role(
+            "button", name=re.compile("Retire")
+        ).click()
     assert page.locator('tr[data-product="aurelia-crown"][data-status="retired"]').is_visible()
     screenshot(page, "catalog-products-list")
 
