@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from flask import current_app
 
-if TYPE_CHECKING:
-    from app.repairs.models import RepairTicket
+from app.common.locks import lock_row
+from app.domain.money import Money, format_money
+from app.repairs.models import RepairTicket
 
 MAX_PHOTOS = 6  # photos an owner (or staff at a walk-in) attach when a ticket opens; see below
 TICKET_LINK_SALT = "diadem.repair"
+
+
+def lock_ticket(ticket_id: int) -> RepairTicket:
+    """The ticket, its row locked for the rest of the transaction; TicketNotFound if none."""
+    ticket = lock_row(RepairTicket, ticket_id)
+    if ticket is None:
+        raise TicketNotFound("No such repair ticket.")
+    return ticket
+
+
+def money_text(minor: int, currency: str) -> str:
+    """An amount as the repairs pages and emails write it."""
+    return format_money(Money(minor, currency))
 
 
 def max_photos() -> int:

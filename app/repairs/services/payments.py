@@ -22,14 +22,12 @@ from app.checkout.services.stripe_webhooks import (
     payment_for_intent,
     register_intent_purpose,
 )
-from app.common.locks import lock_row
 from app.common.transactions import on_commit
 from app.domain import aftersale
 from app.domain.clock import utcnow
-from app.domain.money import Money, format_money
 from app.extensions import db
 from app.repairs.models import RepairPayment, RepairTicket
-from app.repairs.services.common import RepairError, TicketNotFound
+from app.repairs.services.common import RepairError, lock_ticket, money_text
 from app.repairs.services.tickets import _notify, owner_email
 
 PURPOSE = "repair"
@@ -48,17 +46,6 @@ class RepairCard:
     client_secret: str = field(repr=False)
     publishable_key: str
     ready: bool  # False when the intent is already processing or paid
-
-
-def _lock(ticket_id: int) -> RepairTicket:
-    ticket = lock_row(RepairTicket, ticket_id)
-    if ticket is None:
-        raise TicketNotFound("No such repair ticket.")
-    return ticket
-
-
-def _money(minor: int, currency: str) -> str:
-    return format_money(Money(minor, currency))
 
 
 def cover_for(ticket: RepairTicket) -> aftersale.Cover:
@@ -92,7 +79,7 @@ def may_start(ticket: RepairTicket) -> tuple[bool, str]:
     if is_paid(ticket):
         return True, "Paid." if ticket.quote_minor else "Nothing to pay on this quote."
     cover = cover_for(ticket)
-    due = _money(ticket.due_minor, ticket.currency)
+    due = money_text(ticket.due_minor, ticket.currency)
     return False, f"{due} is still to pay. {cover.reason}"
 
 
@@ -124,7 +111,7 @@ def start_card_payment(*, ticket_id: int) -> RepairPayment:
     """The pending card payment for what is due on the quote (reused while the amount holds)."""
     if not payments.stripe_enabled():
         raise RepairError("Card payments are not available; please pay by bank transfer.")
-    ticket = _lock(ticket_id)
+    ticket = lock_ticket(ticket_id)
     _payable(ticket)
     pending = [p for p in ticket.payments if p.method == "stripe" and p.status == "pending"]
     reusable = [p for p in pending if p.amount_minor == ticket.due_minor]
@@ -200,7 +187,7 @@ def _intent_succeeded(event: payments.WebhookEvent) -> str:
             "Stripe: succeeded for unknown repair intent %s", event.object_id
         )
         return "unknown repair payment intent"
-    ticket = _lock(payment.ticket_id)
+    ticket = lock_ticket(payment.ticket_id)
     db.session.refresh(payment)
     if payment.status == "succeeded":
         return "already paid"
@@ -238,7 +225,7 @@ def _intent_failed(event: payments.WebhookEvent) -> str:
     payment = _payment_for(event)
     if payment is None:
         return "unknown repair payment intent"
-    _lock(payment.ticket_id)
+    lock_ticket(payment.ticket_id)
     db.session.refresh(payment)
     if payment.status != "pending":
         return f"ignored ({payment.status})"
@@ -262,13 +249,13 @@ def record_bank_transfer(
     by_user_id: int,
 ) -> RepairPayment:
     """Staff record a transfer that arrived for the quote; it counts towards the quote at once."""
-    ticket = _lock(ticket_id)
+    ticket = lock_ticket(ticket_id)
     _payable(ticket)
     if amount_minor <= 0:
         raise RepairError("Enter the amount that arrived.")
     if amount_minor > ticket.due_minor:
         raise RepairError(
-            f"Only {_money(ticket.due_minor, ticket.currency)} is due on this quote; "
+            f"Only {money_text(ticket.due_minor, ticket.currency)} is due on this quote; "
             "record what the quote asks for and refund the rest from the bank."
         )
     if received_on > utcnow().date():

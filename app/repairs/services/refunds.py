@@ -11,15 +11,12 @@ after a lost answer cannot refund twice.
 from __future__ import annotations
 
 from app.checkout import payments
-from app.common.locks import lock_row
 from app.domain.clock import utcnow
-from app.domain.money import Money, format_money
 from app.extensions import db
-from app.repairs.models import RepairRefund, RepairTicket
-from app.repairs.services.common import RepairError, TicketNotFound
+from app.repairs.models import RepairRefund
+from app.repairs.services.common import RepairError, lock_ticket, money_text
+from app.repairs.services.payments import PURPOSE
 from app.repairs.services.tickets import _notify, owner_email
-
-PURPOSE = "repair"
 
 
 def refund_repair_payment(
@@ -30,9 +27,7 @@ def refund_repair_payment(
     The ticket's paid total drops by the refund, so a quote refunded before work starts is
     due again and work cannot start on it. The owner is emailed the amount and the reason.
     """
-    ticket = lock_row(RepairTicket, ticket_id)
-    if ticket is None:
-        raise TicketNotFound("No such repair.")
+    ticket = lock_ticket(ticket_id)
     payment = next((p for p in ticket.payments if p.id == payment_id), None)
     if payment is None:
         raise RepairError("That payment is not one of this repair's.")
@@ -44,7 +39,7 @@ def refund_repair_payment(
         raise RepairError("Enter an amount to refund, or leave it empty to refund all of it.")
     if amount > left:
         raise RepairError(
-            f"Only {_money(left, payment.currency)} of that payment is left to refund."
+            f"Only {money_text(left, payment.currency)} of that payment is left to refund."
         )
     reason = " ".join(reason.split())
     if not reason:
@@ -86,7 +81,3 @@ def _card_refund(intent_id: str | None, payment_id: int, amount: int, refunded_a
     except payments.PaymentProviderError as exc:
         raise RepairError(f"Stripe refused the refund: {exc}") from exc
     return info.id
-
-
-def _money(minor: int, currency: str) -> str:
-    return format_money(Money(minor, currency))

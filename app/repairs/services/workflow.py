@@ -7,7 +7,6 @@ from datetime import datetime
 
 from app.accounts.models import User
 from app.checkout.models import OrderLine
-from app.common.locks import lock_row
 from app.common.uploads import sniff
 from app.domain import production
 from app.domain.clock import utcnow
@@ -24,18 +23,12 @@ from app.repairs.models import (
 from app.repairs.services.common import (
     RepairError,
     TicketNotFound,
+    lock_ticket,
     max_photos,
 )
 from app.repairs.services.payments import check_cover, check_may_start
 from app.repairs.services.reading import get_guest_ticket, get_ticket, send_in_details
 from app.repairs.services.tickets import _add_photos, _notify, owner_email
-
-
-def _lock(ticket_id: int) -> RepairTicket:
-    ticket = lock_row(RepairTicket, ticket_id)
-    if ticket is None:
-        raise TicketNotFound("No such repair ticket.")
-    return ticket
 
 
 def _entered_qc_at(ticket: RepairTicket) -> datetime | None:
@@ -96,7 +89,7 @@ def _transition(
 
 
 def assess(*, ticket_id: int, assessment: str, under_warranty: bool, by_user_id: int) -> None:
-    ticket = _lock(ticket_id)
+    ticket = lock_ticket(ticket_id)
     if not assessment.strip():
         raise RepairError("Write the assessment: what is wrong and what the repair involves.")
     if under_warranty:
@@ -108,7 +101,7 @@ def assess(*, ticket_id: int, assessment: str, under_warranty: bool, by_user_id:
 
 def send_quote(*, ticket_id: int, quote_minor: int, note: str, by_user_id: int) -> None:
     """Send the quote (zero when the warranty covers it) and email the owner a link to decide."""
-    ticket = _lock(ticket_id)
+    ticket = lock_ticket(ticket_id)
     if quote_minor < 0:
         raise RepairError("A quote cannot be negative.")
     if ticket.under_warranty and quote_minor != 0:
@@ -175,7 +168,7 @@ def _decide(
     on_behalf: bool,
     guest: bool,
 ) -> None:
-    ticket = _lock(ticket_id)
+    ticket = lock_ticket(ticket_id)
     if on_behalf and ticket.source != "walk_in":
         raise RepairError("The owner accepts or declines online quotes themselves.")
     if guest and ticket.source != GUEST_SOURCE:
@@ -225,7 +218,7 @@ def move_ticket(
 
     Returning a repaired piece appends the repair to its passport in the same transaction.
     """
-    ticket = _lock(ticket_id)
+    ticket = lock_ticket(ticket_id)
     if target == "qc":
         if not work_done.strip():
             raise RepairError("Describe the work done (it goes into the piece's passport).")
@@ -342,7 +335,7 @@ def add_staff_photos(*, ticket_id: int, photos: Sequence[bytes], by_user_id: int
     """Staff add photos; a ticket holds twice what a request may attach (the owner's and ours)."""
     if not photos:
         raise RepairError("Choose at least one photo.")
-    ticket = _lock(ticket_id)  # two uploads at once cannot both fit under the cap
+    ticket = lock_ticket(ticket_id)  # two uploads at once cannot both fit under the cap
     held = db.session.execute(
         db.select(db.func.count(RepairPhoto.id)).where(RepairPhoto.ticket_id == ticket.id)
     ).scalar_one()
