@@ -72,8 +72,22 @@ class StoneView:
     treatment: str
 
 
+class _TierFlags:
+    """The ORM Product's tier questions, for the read model's product values."""
+
+    tier: str
+
+    @property
+    def is_studio(self) -> bool:
+        return self.tier == "studio"
+
+    @property
+    def is_custom(self) -> bool:
+        return self.tier == "custom"
+
+
 @dataclass(frozen=True)
-class ProductView:
+class ProductView(_TierFlags):
     """A published or retired product as its page shows it (the ORM Product's names)."""
 
     id: int
@@ -99,14 +113,6 @@ class ProductView:
     metals: tuple[MetalView, ...]
     images: tuple[ImageView, ...]
     stones: tuple[StoneView, ...]
-
-    @property
-    def is_studio(self) -> bool:
-        return self.tier == "studio"
-
-    @property
-    def is_custom(self) -> bool:
-        return self.tier == "custom"
 
     @property
     def is_published(self) -> bool:
@@ -335,7 +341,7 @@ CATALOG_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
-class CardProduct:
+class CardProduct(_TierFlags):
     """What a catalog card shows of a product (the ORM Product's names)."""
 
     id: int
@@ -346,14 +352,6 @@ class CardProduct:
     currency: str
     list_price_minor: int
     created_at: datetime
-
-    @property
-    def is_studio(self) -> bool:
-        return self.tier == "studio"
-
-    @property
-    def is_custom(self) -> bool:
-        return self.tier == "custom"
 
 
 @dataclass(frozen=True)
