@@ -126,6 +126,7 @@ def register_blueprints(app: Flask) -> None:
     from app.catalog import batch_views
     from app.catalog import views as catalog
     from app.checkout import address_views as checkout_addresses
+    from app.checkout import staff_views as checkout_staff
     from app.checkout import views as checkout
     from app.dashboard import views as dashboard
     from app.main import discovery, policy_views
@@ -159,7 +160,7 @@ def register_blueprints(app: Flask) -> None:
         accounts.bp,
         tryon.bp,
         checkout.bp,
-        checkout.staff_bp,
+        checkout_staff.staff_bp,
         checkout_addresses.bp,
         booking.bp,
         booking_changes.bp,
