@@ -14,7 +14,7 @@ from app.accounts.access import staff_required
 from app.accounts.permissions import Permission, permission_required
 from app.checkout import forms, services
 from app.checkout.models import Order
-from app.checkout.views import _flash_form_errors
+from app.checkout.views import flash_form_errors
 from app.common.transactions import atomic
 from app.domain.money import parse_major
 
@@ -63,7 +63,7 @@ def mark_paid(number: str):
     order = _staff_order(number)
     form = forms.MarkPaidForm()
     if not form.validate_on_submit():
-        _flash_form_errors(form)
+        flash_form_errors(form)
         return _back(order)
     try:
         with atomic():
@@ -87,7 +87,7 @@ def refund(number: str, payment_id: int):
     order = _staff_order(number)
     form = forms.RefundForm()
     if not form.validate_on_submit():
-        _flash_form_errors(form)
+        flash_form_errors(form)
         return _back(order)
     amount = parse_major(form.amount.data, order.currency).minor if form.amount.data else None
     try:
@@ -115,7 +115,7 @@ def cancel(number: str):
     order = _staff_order(number)
     form = forms.CancelOrderForm()
     if not form.validate_on_submit():
-        _flash_form_errors(form)
+        flash_form_errors(form)
         return _back(order)
     try:
         with atomic():

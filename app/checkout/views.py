@@ -6,6 +6,9 @@ flashes or status codes outside that block, so a refused action leaves nothing b
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from flask import (
     Blueprint,
     Response,
@@ -38,6 +41,7 @@ def invoice_seller() -> list[str]:
 
 
 GUEST_CART = cart_badge.GUEST_CART
+T = TypeVar("T")
 
 
 # --- whose cart -----------------------------------------------------------------------------
@@ -109,7 +113,7 @@ def show_cart():
     return render_template("checkout/cart_show.html", summary=summary)
 
 
-def _flash_form_errors(form) -> None:
+def flash_form_errors(form) -> None:
     for errors in form.errors.values():
         for error in errors:
             flash(error if isinstance(error, str) else "Please check the form.", "warning")
@@ -120,7 +124,7 @@ def _flash_form_errors(form) -> None:
 def add_item():
     form = forms.AddToCartForm()
     if not form.validate_on_submit():
-        _flash_form_errors(form)
+        flash_form_errors(form)
         return redirect(url_for("checkout.show_cart"))
     owner = _owner()
     try:
@@ -147,7 +151,7 @@ def add_item():
 def update_item():
     form = forms.CartLineForm()
     if not form.validate_on_submit():
-        _flash_form_errors(form)
+        flash_form_errors(form)
         return redirect(url_for("checkout.show_cart"))
     owner = _owner()
     try:
@@ -363,40 +367,39 @@ def payment_return(number: str):
     return redirect(url_for("checkout.show_order", number=order.number))
 
 
-@bp.post("/account/orders/<number>/retry")
-def retry(number: str):
+def _pay_by_chosen_method(number: str, start: Callable[..., T]) -> tuple[Order, T | None]:
+    """Run ``start(order_id=, payment_method=)`` with the method the buyer chose on the order page.
+
+    A malformed form is a 400; a refusal is flashed and gives None, for the caller to send the
+    buyer back to the order.
+    """
     order = _viewable(number)
     form = forms.PaymentMethodForm(payment_methods=services.available_payment_methods())
     if not form.validate_on_submit():
         abort(400)
     try:
         with atomic():
-            order = services.retry_payment(
-                order_id=order.id, payment_method=form.payment_method.data
-            )
+            return order, start(order_id=order.id, payment_method=form.payment_method.data)
     except services.CheckoutError as exc:
         flash(str(exc), "danger")
+        return order, None
+
+
+@bp.post("/account/orders/<number>/retry")
+def retry(number: str):
+    order, retried = _pay_by_chosen_method(number, services.retry_payment)
+    if retried is None:
         return redirect(url_for("checkout.show_order", number=order.number))
-    return _after_placing(order)
+    return _after_placing(retried)
 
 
 @bp.post("/account/orders/<number>/balance")
 def pay_balance(number: str):
-    order = _viewable(number)
-    form = forms.PaymentMethodForm(payment_methods=services.available_payment_methods())
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        with atomic():
-            payment = services.start_balance_payment(
-                order_id=order.id, payment_method=form.payment_method.data
-            )
-    except services.CheckoutError as exc:
-        flash(str(exc), "danger")
-        return redirect(url_for("checkout.show_order", number=order.number))
-    if payment.method == "stripe":
+    order, payment = _pay_by_chosen_method(number, services.start_balance_payment)
+    if payment is not None and payment.method == "stripe":
         return redirect(url_for("checkout.pay", number=order.number))
-    flash("Thank you — transfer the balance with the reference below.", "success")
+    if payment is not None:  # a bank transfer: the order page shows the reference
+        flash("Thank you — transfer the balance with the reference below.", "success")
     return redirect(url_for("checkout.show_order", number=order.number))
 
 
