@@ -92,21 +92,39 @@ class HeadPose:
         return -self.rotation[:2, 1]
 
 
+def _det3(m: list[list[float]]) -> float:
+    # A 3x3 determinant in plain floats: np.linalg.det's call costs more than the arithmetic.
+    return (
+        m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1])
+        - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
+        + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
+    )
+
+
+def _clip_unit(value: float) -> float:
+    return min(max(value, -1.0), 1.0)
+
+
 def estimate_pose(points: np.ndarray) -> HeadPose:
     """Fit the canonical face to (478, 3) landmarks with a similarity transform (Umeyama)."""
+    # Runs on every live frame: small arrays, so numpy's per-call cost dominates and the steps
+    # below avoid the costlier calls (mean, det, clip) for the same values.
     observed = np.asarray(points, dtype=np.float64)[_INDICES]
-    observed_centred = observed - observed.mean(axis=0)
-    covariance = observed_centred.T @ _MODEL_CENTRED / len(_MODEL)
+    count = len(_MODEL)
+    observed_centred = observed - observed.sum(axis=0) / count
+    covariance = observed_centred.T @ _MODEL_CENTRED / count
     u, singular, vt = np.linalg.svd(covariance)
     # Force a proper rotation: a mirror-image fit would swap the face's left and right.
     d = np.ones(3)
-    d[2] = math.copysign(1.0, np.linalg.det(u) * np.linalg.det(vt))
+    d[2] = math.copysign(1.0, _det3(u.tolist()) * _det3(vt.tolist()))
     rotation = (u * d) @ vt
     scale = float((singular * d).sum() / _MODEL_VARIANCE)
     residual = observed_centred - scale * _MODEL_CENTRED @ rotation.T
     size = scale * math.sqrt(_MODEL_VARIANCE)
-    fit_error = float(np.sqrt((residual**2).sum(axis=1).mean()) / size) if size > 0 else math.inf
-    roll = math.degrees(math.atan2(rotation[1, 0], rotation[0, 0]))
-    yaw = math.degrees(math.asin(float(np.clip(rotation[2, 0], -1.0, 1.0))))
-    pitch = math.degrees(math.asin(float(np.clip(-rotation[2, 1], -1.0, 1.0))))
+    rms = math.sqrt(float((residual * residual).sum()) / count)
+    fit_error = rms / size if size > 0 else math.inf
+    r = rotation.tolist()
+    roll = math.degrees(math.atan2(r[1][0], r[0][0]))
+    yaw = math.degrees(math.asin(_clip_unit(r[2][0])))
+    pitch = math.degrees(math.asin(_clip_unit(-r[2][1])))
     return HeadPose(roll, yaw, pitch, rotation, fit_error)

@@ -242,3 +242,37 @@ def test_spec_round_trips_and_checks_the_overlay():
     spec.check_overlay((400, 260))
     with pytest.raises(ar.InvalidSpec, match="outside the 300x200 overlay"):
         spec.check_overlay((300, 200))
+
+
+def _reference_pose(points: np.ndarray) -> tuple[float, float, float, float, np.ndarray]:
+    """Umeyama's fit written with numpy's own mean, det and clip (estimate_pose avoids them)."""
+    from ar.pose import _INDICES, _MODEL_CENTRED, _MODEL_VARIANCE
+
+    observed = points[_INDICES] - points[_INDICES].mean(axis=0)
+    u, singular, vt = np.linalg.svd(observed.T @ _MODEL_CENTRED / len(_MODEL_CENTRED))
+    d = np.array([1.0, 1.0, math.copysign(1.0, np.linalg.det(u) * np.linalg.det(vt))])
+    rotation = (u * d) @ vt
+    scale = float((singular * d).sum() / _MODEL_VARIANCE)
+    residual = observed - scale * _MODEL_CENTRED @ rotation.T
+    fit = float(np.sqrt((residual**2).sum(axis=1).mean()) / (scale * math.sqrt(_MODEL_VARIANCE)))
+    return (
+        math.degrees(math.atan2(rotation[1, 0], rotation[0, 0])),
+        math.degrees(math.asin(float(np.clip(rotation[2, 0], -1, 1)))),
+        math.degrees(math.asin(float(np.clip(-rotation[2, 1], -1, 1)))),
+        fit,
+        rotation,
+    )
+
+
+@pytest.mark.parametrize("mirrored", [False, True])
+def test_pose_fit_matches_the_plain_numpy_steps(synthetic_face, mirrored):
+    rng = np.random.default_rng(5)
+    points = synthetic_face(roll=12, yaw=-20, pitch=8) + rng.normal(0, 1.5, (478, 3))
+    if mirrored:  # a mirror image: the fit must still be a proper rotation
+        points[:, 2] *= -1
+    pose = estimate_pose(points)
+    roll, yaw, pitch, fit, rotation = _reference_pose(points)
+    assert (pose.roll_deg, pose.yaw_deg, pose.pitch_deg) == pytest.approx((roll, yaw, pitch))
+    assert pose.fit_error == pytest.approx(fit)
+    np.testing.assert_allclose(pose.rotation, rotation, atol=1e-12)
+    assert np.linalg.det(pose.rotation) == pytest.approx(1.0)

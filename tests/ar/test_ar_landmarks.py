@@ -53,3 +53,12 @@ def test_other_layouts_are_read_message_by_message():
     landmarks[2].visibility = 0.5  # a longer record: the fast path does not apply
     np.testing.assert_array_equal(_raw_points(FakeLandmarkList(landmarks)), expected)
     assert _raw_points(FakeLandmarkList([])).shape == (0, 3)
+
+
+def test_points_are_mapped_to_pixel_centres():
+    from ar.landmarks import _points_from
+
+    raw = _points(478)
+    points = _points_from(FakeLandmarkList([FakeLandmark(*row) for row in raw]), 320, 240)
+    expected = np.column_stack((raw[:, 0] * 320 - 0.5, raw[:, 1] * 240 - 0.5, raw[:, 2] * 320))
+    np.testing.assert_array_equal(points, expected)
