@@ -283,6 +283,7 @@ def register_cli(app: Flask) -> None:
     from app.common.mail import outbox_sweep_job
     from app.demo.seed import seed_demo_command
     from app.provenance.cli import provenance_keygen_command, verify_provenance_command
+    from app.repairs import cli as repairs_cli
 
     for command in (
         create_staff_command,
@@ -299,5 +300,11 @@ def register_cli(app: Flask) -> None:
     ):
         app.cli.add_command(command)
     scheduling.register(
-        app, [*booking_cli.scheduled_jobs, *checkout_cli.scheduled_jobs, outbox_sweep_job]
+        app,
+        [
+            *booking_cli.scheduled_jobs,
+            *checkout_cli.scheduled_jobs,
+            *repairs_cli.scheduled_jobs,
+            outbox_sweep_job,
+        ],
     )

@@ -23,6 +23,11 @@ class PaymentProviderError(Exception):
     """The provider refused or could not be reached; the message is safe to show people."""
 
 
+class ProviderUnanswered(PaymentProviderError):
+    """No answer came (network, Stripe's own error): the request may or may not have been done;
+    asking again with the same idempotency key tells which."""
+
+
 class InvalidWebhook(Exception):
     """A webhook delivery whose payload or signature does not check out."""
 
@@ -92,6 +97,11 @@ def _provider_error(exc: stripe.StripeError) -> PaymentProviderError:
     current_app.logger.warning("Stripe error: %s", exc)
     if isinstance(exc, stripe.CardError):
         return PaymentProviderError(exc.user_message or "Your card was declined.")
+    if isinstance(exc, stripe.InvalidRequestError) and exc.user_message:
+        # Stripe refused the request itself (say, more than is left to refund): its reason.
+        return PaymentProviderError(exc.user_message)
+    if isinstance(exc, (stripe.APIConnectionError, stripe.APIError)):
+        return ProviderUnanswered("The card payment service did not answer; try again shortly.")
     return PaymentProviderError("The card payment service did not answer; try again shortly.")
 
 

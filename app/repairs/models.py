@@ -25,6 +25,9 @@ SOURCES = ("customer", GUEST_SOURCE, "walk_in")
 # transfer staff saw arrive and recorded).
 PAYMENT_METHODS = ("manual", "stripe")
 PAYMENT_STATUSES = ("pending", "succeeded", "failed", "cancelled")
+# A card refund is recorded "pending" and committed before Stripe is asked, then settled
+# "succeeded" or "failed"; a refund by bank transfer is recorded "succeeded" at once.
+REFUND_STATUSES = ("pending", "succeeded", "failed")
 
 
 class RepairTicket(db.Model):
@@ -197,7 +200,11 @@ class RepairRefund(db.Model):
     """Money given back on a repair payment: who, how much, why (the owner is told the why)."""
 
     __tablename__ = "repair_refunds"
-    __table_args__ = (CheckConstraint("amount_minor > 0", name="amount_positive"),)
+    __table_args__ = (
+        CheckConstraint("amount_minor > 0", name="amount_positive"),
+        CheckConstraint(one_of("status", REFUND_STATUSES), name="status_known"),
+        Index("ix_repair_refunds_status", "status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     payment_id: Mapped[int] = mapped_column(
@@ -207,8 +214,14 @@ class RepairRefund(db.Model):
     reason: Mapped[str] = mapped_column(String(500))
     # Stripe's refund id for a card; empty for money staff send back by bank.
     provider_id: Mapped[str] = mapped_column(String(255), default="")
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    # A card refund's key for Stripe, fixed when the row is recorded: asking again (the sweep
+    # after a crash) can never refund twice. NULL for a bank transfer.
+    idempotency_key: Mapped[str | None] = mapped_column(String(100), unique=True)
+    failure_message: Mapped[str] = mapped_column(String(500), default="")
     by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    settled_at: Mapped[datetime | None]
 
     payment: Mapped[RepairPayment] = relationship(back_populates="refunds")
     by_user = relationship("User")

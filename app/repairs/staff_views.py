@@ -275,22 +275,37 @@ def _refund_form(payment_id: int, **kwargs) -> forms.RefundForm:
 @staff_bp.post("/<int:ticket_id>/payments/<int:payment_id>/refund")
 @permission_required(Permission.REFUND)  # as refunds of orders and returns: admins
 def refund(ticket_id: int, payment_id: int):
+    """Record the refund and commit; a card refund is then asked of Stripe and settled."""
     ticket = _ticket_or_404(ticket_id)
     form = _refund_form(payment_id)
     form.currency = ticket.currency
-    return _run_on_page(
-        ticket,
-        form,
-        lambda: services.refund_repair_payment(
-            ticket_id=ticket.id,
-            payment_id=payment_id,
-            amount_minor=form.amount_minor,
-            reason=form.reason.data,
-            by_user_id=current_user.id,
-        ),
-        done="Refund recorded; the owner is emailed.",
-        slot="refund_form",
-    )
+    if form.validate_on_submit():
+        try:
+            with atomic():
+                recorded = services.refund_repair_payment(
+                    ticket_id=ticket.id,
+                    payment_id=payment_id,
+                    amount_minor=form.amount_minor,
+                    reason=form.reason.data,
+                    by_user_id=current_user.id,
+                )
+                refund_id, by_card = recorded.id, recorded.status == "pending"
+        except REPAIR_ERRORS as exc:
+            form.form_errors.append(str(exc))
+        else:
+            settled = services.complete_card_refund(refund_id) if by_card else None
+            if settled is None or settled.status == "succeeded":
+                flash("Refund recorded; the owner is emailed.", "success")
+                return _back(ticket.id)
+            if settled.status == "pending":
+                flash(
+                    f"Refund recorded as pending: {settled.message} It is settled "
+                    "automatically within minutes; the owner is emailed once Stripe confirms.",
+                    "warning",
+                )
+                return _back(ticket.id)
+            form.form_errors.append(f"Stripe refused the refund: {settled.message}")
+    return _show(services.get_ticket(ticket.id), refund_form=form), 400
 
 
 @staff_bp.post("/<int:ticket_id>/ship")

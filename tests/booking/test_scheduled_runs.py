@@ -105,6 +105,7 @@ def test_every_scheduled_job_at_once_on_three_hosts_still_sends_each_reminder_on
         "expire-booking-holds",
         "expire-reservations",
         "outbox-sweep",
+        "settle-repair-refunds",
     }
     results = _schedulers_together(booked, names, hosts=3)
     assert all(not run.summary.startswith("failed") for runs in results for run in runs)

@@ -4,6 +4,7 @@ import pytest
 
 from app.common.transactions import atomic
 from app.staff import services as staff
+from tests.checkout.conftest import localstripe, stripe_app  # noqa: F401 (card refunds)
 from tests.staff.builders import build_atelier, only_line, paid_order, studio_to_packed
 
 

@@ -108,7 +108,7 @@ def test_only_admins_refund_and_only_with_the_form_token(app, client, atelier, d
 
 
 @pytest.mark.usefixtures("card_app")  # Stripe keys set; the adapter's calls are swapped below
-def test_a_card_refund_goes_to_stripe_once_and_a_refusal_records_nothing(
+def test_a_card_refund_goes_to_stripe_once_and_a_refusal_is_recorded_as_failed(
     app, client, atelier, delivered, monkeypatch
 ):
     asked = []
@@ -142,10 +142,22 @@ def test_a_card_refund_goes_to_stripe_once_and_a_refusal_records_nothing(
     assert refused.status_code == 400
     assert "Stripe refused the refund: charge_already_refunded" in refused.get_data(as_text=True)
     with app.app_context():
-        assert db.session.get(RepairPayment, payment_id).refunded_minor == 0
+        # Recorded before Stripe was asked, then settled as refused: nothing counts against it.
+        payment = db.session.get(RepairPayment, payment_id)
+        assert (payment.refunded_minor, payment.ticket.paid_minor) == (0, 4_550)
+        [failed] = payment.refunds
+        assert (failed.status, failed.failure_message) == ("failed", "charge_already_refunded")
+    assert 'data-refund-status="failed"' in client.get(page).get_data(as_text=True)
     assert client.post(url, data=data).status_code == 302
     assert asked[-1]["intent_id"] == "pi_refund_1" and asked[-1]["amount_minor"] == 4_550
-    assert asked[-1]["idempotency_key"] == f"diadem-repair-refund-{payment_id}-4550"
     with app.app_context():
-        [refund] = db.session.get(RepairPayment, payment_id).refunds
-        assert (refund.provider_id, refund.amount_minor) == ("re_1", 4_550)
+        _, refund = db.session.get(RepairPayment, payment_id).refunds
+        assert (refund.status, refund.provider_id, refund.amount_minor) == (
+            "succeeded",
+            "re_1",
+            4_550,
+        )
+        # Each refund asks Stripe under its own key, the one recorded before asking.
+        assert asked[-1]["idempotency_key"] == refund.idempotency_key
+        assert asked[0]["idempotency_key"] == failed.idempotency_key != refund.idempotency_key
+        assert refund.idempotency_key.startswith(f"diadem-repair-refund-{payment_id}-")

@@ -42,7 +42,11 @@ from app.repairs.services.reading import staff_options as staff_options
 from app.repairs.services.reading import ticket_link_token as ticket_link_token
 from app.repairs.services.reading import tickets_for_customer as tickets_for_customer
 from app.repairs.services.reading import warranty_until as warranty_until
+from app.repairs.services.refunds import Settled as Settled
+from app.repairs.services.refunds import complete_card_refund as complete_card_refund
 from app.repairs.services.refunds import refund_repair_payment as refund_repair_payment
+from app.repairs.services.refunds import settle_pending_refunds as settle_pending_refunds
+from app.repairs.services.refunds import settle_refund as settle_refund
 from app.repairs.services.tickets import open_walk_in as open_walk_in
 from app.repairs.services.tickets import request_guest_repair as request_guest_repair
 from app.repairs.services.tickets import request_repair as request_repair
