@@ -72,7 +72,8 @@ def from_environment(instance_path: str) -> dict[str, object]:
         # Werkzeug's password hash: scrypt (its default, about 0.1 s a hash) in every real
         # deployment; the tests' own apps choose a cheap one, as Django's test settings do.
         "PASSWORD_HASH_METHOD": "scrypt",
-        "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
+        # Without Redis each process counts alone (app.extensions.SweepingMemoryStorage).
+        "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "sweeping-memory://",
         # Stated for every app: Flask-Limiter's one limiter otherwise takes the last app's
         # setting as its default, so an app built with limits off left them off for the next.
         "RATELIMIT_ENABLED": True,

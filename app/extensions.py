@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 
 from flask_caching import Cache
 from flask_limiter import Limiter
@@ -12,6 +14,7 @@ from flask_mail import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
+from limits.storage import MemoryStorage
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
@@ -42,6 +45,35 @@ csrf = CSRFProtect()
 mail = Mail()
 cache = Cache()  # bound by app.common.caching.init_app (Redis or per-process)
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+class SweepingMemoryStorage(MemoryStorage):
+    """``memory://`` without a thread per hit: the rate limits' storage when there is no Redis.
+
+    limits' MemoryStorage starts a 10 ms ``threading.Timer`` to drop expired counters whenever
+    its last one has finished, so a client at the live try-on's pace (a frame every 66 ms) paid
+    for a new thread on nearly every request. Every read here already ignores an expired counter
+    (MemoryStorage.get drops it), so the sweep only bounds memory: it runs in the request that
+    finds the last one SWEEP_SECONDS old. Its URI is ``sweeping-memory://``.
+    """
+
+    STORAGE_SCHEME = ["sweeping-memory"]
+    SWEEP_SECONDS = 1.0
+
+    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options: str):
+        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
+        self._next_sweep = time.monotonic() + self.SWEEP_SECONDS
+        self._sweep_lock = threading.Lock()
+
+    def _MemoryStorage__schedule_expiry(self) -> None:  # noqa: N802 (replaces the timer's start)
+        now = time.monotonic()
+        if now < self._next_sweep or not self._sweep_lock.acquire(blocking=False):
+            return
+        try:
+            self._next_sweep = now + self.SWEEP_SECONDS
+            self._MemoryStorage__expire_events()
+        finally:
+            self._sweep_lock.release()
 
 
 @event.listens_for(Engine, "connect")

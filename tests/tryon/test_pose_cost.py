@@ -65,3 +65,52 @@ def test_a_pose_request_writes_no_cookie_and_asks_the_database_nothing(
     assert response.status_code == 200
     assert statements == []
     assert "Set-Cookie" not in response.headers
+
+
+class _CountedTimer:
+    """Stands in for threading.Timer in limits' memory storage: counts threads it would start."""
+
+    started = 0
+
+    def __init__(self, interval: float, function) -> None:
+        self.function = function
+
+    def start(self) -> None:
+        type(self).started += 1
+
+    def is_alive(self) -> bool:
+        return False  # as after the 10 ms each real timer lives, at the page's 66 ms pace
+
+
+def _shop_limit_storage(monkeypatch, tmp_path):
+    from limits.storage import storage_from_string
+
+    from app.config import from_environment
+
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    return storage_from_string(from_environment(str(tmp_path))["RATELIMIT_STORAGE_URI"])
+
+
+def test_without_redis_a_rate_limit_hit_starts_no_thread(monkeypatch, tmp_path):
+    import limits.storage.memory
+
+    monkeypatch.setattr(limits.storage.memory.threading, "Timer", _CountedTimer)
+    storage = _shop_limit_storage(monkeypatch, tmp_path)
+    _CountedTimer.started = 0
+    for _ in range(15):  # a second of live frames
+        storage.incr("pose/client", 1)
+    assert storage.get("pose/client") == 15
+    assert _CountedTimer.started == 0
+
+
+def test_without_redis_expired_counters_are_still_dropped(monkeypatch, tmp_path):
+    storage = _shop_limit_storage(monkeypatch, tmp_path)
+    storage.incr("gone", 1)
+    storage.expirations["gone"] = 0.0  # its window ended long ago
+    assert storage.get("gone") == 0  # never counted once expired
+    storage.incr("old", 1)
+    storage.expirations["old"] = 0.0
+    storage._next_sweep = 0.0  # the sweep is due: the next hit runs it
+    storage.incr("pose/client", 1)
+    assert "old" not in storage.storage and "old" not in storage.expirations
+    assert storage.get("pose/client") == 1
