@@ -17,7 +17,14 @@ in this process in the same run. It also times MediaPipe's own face mesh (still 
 refined landmarks: what the live engine runs) on the same decoded frames, the live engine's
 measure + place, and prints the endpoint's one-client p50 against that floor.
 
-Targets (issue 16): endpoint p50 <= 1.3 x raw face mesh; 8 clients >= 150 frames/s (closed).
+The floor is measured the same way as the row it is compared with. Face mesh itself is slower
+when frames arrive 66 ms apart than back to back (its threads and the CPU's caches go cold
+between frames), so raw face mesh is also timed paced at the page's 15 frames a second, with
+the same idle gap: the paced row's ratio is against that paced floor, the closed row's against
+the back-to-back one. Both floors and both ratios of the paced row are printed.
+
+Targets (issue 16): endpoint p50 <= 1.3 x raw face mesh on the same frames, measured the same
+way (paced or back to back); 8 clients >= 150 frames/s (closed).
 Not a test: figures depend on the machine and its load.
 """
 
@@ -76,7 +83,9 @@ class ArTimings:
     pose: list[float] = field(default_factory=list)  # decode, landmarks, pose, placement, JSON
     full: list[float] = field(default_factory=list)  # the same plus composite and JPEG encode
     engine: list[float] = field(default_factory=list)  # the live engine's measure + place only
-    mesh: list[float] = field(default_factory=list)  # MediaPipe's face mesh alone
+    mesh: list[float] = field(default_factory=list)  # MediaPipe's face mesh alone, back to back
+    # The same at the page's pace: one frame every 1/PAGE_RATE s, idle in between.
+    mesh_paced: list[float] = field(default_factory=list)
     # The pose path step by step: OpenCV decode (the app's), Pillow decode (the old path),
     # measure (landmarks and geometry), place, JSON.
     decode: list[float] = field(default_factory=list)
@@ -113,6 +122,7 @@ def ar_alone(frames: list[bytes], spec: ar.PieceSpec, overlay: ar.Overlay, repea
             timings.full.append((done - start) * 1000)
     engine.close()
     timings.mesh = raw_face_mesh(frames, repeats)
+    timings.mesh_paced = raw_face_mesh(frames, 1, pace=PAGE_RATE)
     return timings
 
 
@@ -123,8 +133,9 @@ def _lap(times: list[float], since: float) -> float:
     return now
 
 
-def raw_face_mesh(frames: list[bytes], repeats: int) -> list[float]:
-    """MediaPipe's own face mesh on the same decoded frames, as the live engine configures it."""
+def raw_face_mesh(frames: list[bytes], repeats: int, pace: float = 0.0) -> list[float]:
+    """MediaPipe's own face mesh on the same decoded frames, as the live engine configures it:
+    back to back, or with pace, one frame every 1/pace s (idle in between, as the page)."""
     # The floor the engine is measured against; the app itself reaches MediaPipe only via ar.
     from mediapipe.python.solutions import face_mesh
 
@@ -138,6 +149,8 @@ def raw_face_mesh(frames: list[bytes], repeats: int) -> list[float]:
                 start = time.perf_counter()
                 mesh.process(rgb)
                 times.append((time.perf_counter() - start) * 1000)
+                if pace:
+                    time.sleep(max(0.0, 1 / pace - (time.perf_counter() - start)))
     return times
 
 
@@ -477,6 +490,8 @@ def main() -> None:
     pose_p50 = statistics.median(before.pose + after.pose)
     full_p50 = statistics.median(before.full + after.full)
     mesh_p50 = statistics.median(before.mesh + after.mesh)
+    paced_mesh_p50 = statistics.median(before.mesh_paced + after.mesh_paced)
+    floors = {"closed": mesh_p50, "paced": paced_mesh_p50}
     engine_p50 = statistics.median(before.engine + after.engine)
     print(
         f"# same frames, this process: MediaPipe face mesh alone p50 {mesh_p50:.2f} ms (before "
@@ -485,25 +500,36 @@ def main() -> None:
         f"mesh); ar end-to-end with decode and JSON p50 {pose_p50:.2f} ms; with composite and "
         f"encode {full_p50:.2f} ms"
     )
+    print(
+        f"# raw face mesh paced at {PAGE_RATE} frames/s (idle between frames, as the page): p50 "
+        f"{paced_mesh_p50:.2f} ms (before the load {statistics.median(before.mesh_paced):.2f}, "
+        f"after {statistics.median(after.mesh_paced):.2f}), {paced_mesh_p50 / mesh_p50:.2f} x "
+        "back to back; p50/mesh below is against the floor measured the same way as the row"
+    )
     print_breakdown(before, after, mesh_p50)
     if paired is not None:
         print_interleaved(paired)
     print(f"# load average at the end {os.getloadavg()[0]:.2f}")
     print(f"{'mode':<7} {'clients':>7} {'frames/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
-          f"{'p50/mesh':>8} {'p50/pose':>8} {'faces':>6}  statuses")  # fmt: skip
+          f"{'p50/mesh':>8} {'/b2b':>6} {'p50/pose':>8} {'faces':>6}  statuses")  # fmt: skip
     for r in results:
+        floor = floors.get(r["mode"], mesh_p50)
         print(
             f"{r['mode']:<7} {r['clients']:>7} {r['frames_per_s']:>9.1f} {r['p50']:>8.2f} "
-            f"{r['p99']:>8.2f} {r['p50'] / mesh_p50:>8.2f} {r['p50'] / pose_p50:>8.2f} "
-            f"{r['with_face'] / max(r['ok'], 1):>6.0%}  {dict(sorted(r['statuses'].items()))}"
+            f"{r['p99']:>8.2f} {r['p50'] / floor:>8.2f} {r['p50'] / mesh_p50:>6.2f} "
+            f"{r['p50'] / pose_p50:>8.2f} {r['with_face'] / max(r['ok'], 1):>6.0%}  "
+            f"{dict(sorted(r['statuses'].items()))}"
         )
     for r in results:
         if r["clients"] == 1:
-            ratio = r["p50"] / mesh_p50
+            floor = floors.get(r["mode"], mesh_p50)
+            ratio = r["p50"] / floor
+            how = "paced the same" if r["mode"] == "paced" else "back to back"
             print(
-                f"# target ({r['mode']}) one-client endpoint p50 <= 1.3 x raw face mesh: "
-                f"{r['p50']:.2f} / {mesh_p50:.2f} ms = {ratio:.2f} x "
-                f"({'met' if ratio <= 1.3 else 'MISSED'})"
+                f"# target ({r['mode']}) one-client endpoint p50 <= 1.3 x raw face mesh "
+                f"({how}): {r['p50']:.2f} / {floor:.2f} ms = {ratio:.2f} x "
+                f"({'met' if ratio <= 1.3 else 'MISSED'}); against back to back "
+                f"{r['p50'] / mesh_p50:.2f} x"
             )
         if r["clients"] == 8 and r["mode"] == "closed":
             fps = r["frames_per_s"]
