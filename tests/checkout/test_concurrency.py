@@ -6,7 +6,6 @@ start at the same instant; on SQLite the compare-and-set fallback is raced by 8.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import replace
 
 import pytest
@@ -19,7 +18,7 @@ from app.checkout.models import OrderLine
 from app.common.transactions import atomic
 from app.extensions import db
 from tests.checkout.conftest import POSTGRES
-from tests.checkout.support import DETAILS, item
+from tests.checkout.support import DETAILS, item, race
 from tests.factories import make_product
 
 BUYERS = 24 if POSTGRES else 8
@@ -50,13 +49,9 @@ def race_app(app, database_url, tmp_path):
 def test_buyers_racing_for_the_last_three_pieces(app, race_app):
     with app.app_context():
         product_id = make_product("last-three", edition_size=25, sold=22).id
-    barrier = threading.Barrier(BUYERS)
-    results: list[tuple[str, str]] = []
-    lock = threading.Lock()
 
-    def buyer(number: int) -> None:
+    def buyer(number: int) -> tuple[str, str]:
         with race_app.app_context():
-            barrier.wait(timeout=30)
             try:
                 with atomic():
                     order = services.place_order(
@@ -65,20 +60,13 @@ def test_buyers_racing_for_the_last_three_pieces(app, race_app):
                         payment_method="manual",
                         policy_accepted=True,
                     )
-                outcome = ("reserved", order.lines[0].piece_label)
+                return ("reserved", order.lines[0].piece_label)
             except services.SoldOut as exc:
-                outcome = ("sold out", str(exc))
+                return ("sold out", str(exc))
             finally:
                 db.session.remove()
-            with lock:
-                results.append(outcome)
 
-    threads = [threading.Thread(target=buyer, args=(n,)) for n in range(BUYERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-
+    results = race(BUYERS, buyer)
     assert len(results) == BUYERS
     reserved = sorted(label for kind, label in results if kind == "reserved")
     refusals = [message for kind, message in results if kind == "sold out"]
@@ -104,15 +92,11 @@ def test_one_buyer_racing_many_sessions_holds_at_most_two_pieces(app, race_app):
     """The audit's hoarder: one address, many sessions, orders fired at the same instant."""
     with app.app_context():
         product_id = make_product("hoarded", edition_size=50).id
-    barrier = threading.Barrier(BUYERS)
-    outcomes: list[str] = []
-    lock = threading.Lock()
 
-    def hoarder(number: int) -> None:
+    def hoarder(number: int) -> str:
         owner = services.CartOwner(guest_items=(item(product_id),), session_key=f"session-{number}")
         email = f"Hoarder+{number}@Example.com"  # the +tag and the case do not make a new buyer
         with race_app.app_context():
-            barrier.wait(timeout=30)
             try:
                 with atomic():
                     services.place_order(
@@ -121,20 +105,13 @@ def test_one_buyer_racing_many_sessions_holds_at_most_two_pieces(app, race_app):
                         payment_method="manual",
                         policy_accepted=True,
                     )
-                outcome = "held"
+                return "held"
             except services.HoldLimitReached:
-                outcome = "refused"
+                return "refused"
             finally:
                 db.session.remove()
-            with lock:
-                outcomes.append(outcome)
 
-    threads = [threading.Thread(target=hoarder, args=(n,)) for n in range(BUYERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-
+    outcomes = race(BUYERS, hoarder)
     assert sorted(outcomes) == ["held"] * 2 + ["refused"] * (BUYERS - 2)
     with app.app_context():
         held = db.session.execute(
