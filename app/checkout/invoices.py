@@ -8,7 +8,7 @@ from pathlib import Path
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
-from app.checkout.models import Order, OrderLine, Payment
+from app.checkout.models import Order, OrderLine, Payment, PaymentStatus
 from app.checkout.services.settings import setting
 from app.common import addresses, dates
 from app.domain.money import Money
@@ -46,6 +46,19 @@ def pending_bank_payment(order: Order) -> Payment | None:
 
 def invoice_title(order: Order) -> str:
     return "Invoice" if order.paid_minor > 0 else "Pro-forma invoice"
+
+
+def balance_payment(order: Order) -> Payment | None:
+    """The commission's balance as received (the last settled balance payment), if it was."""
+    settled = [
+        p for p in order.payments if p.kind == "balance" and p.status == PaymentStatus.SUCCEEDED
+    ]
+    return settled[-1] if settled else None
+
+
+def balance_settled(order: Order) -> bool:
+    """Whether a balance was paid and nothing is outstanding: the balance receipt is due."""
+    return balance_payment(order) is not None and order.outstanding_minor == 0
 
 
 class _InvoicePDF(FPDF):
@@ -96,16 +109,13 @@ class _InvoicePDF(FPDF):
 
 def render_invoice_pdf(order: Order) -> bytes:
     """A printable A4 invoice: seller, buyer, each piece with its breakdown, totals, payments."""
-    pdf = _InvoicePDF()
-    pdf.diadem_currency = order.currency
-    pdf.set_title(f"{invoice_title(order)} {order.number}")
-    pdf.set_author(seller_lines()[0])
-    # Dated by the order, not the clock: the same order renders to the same bytes, so a
-    # re-render (storage down, the job and a download racing) is the very document issued.
-    pdf.set_creation_date(_issued_at(order).replace(tzinfo=UTC))
-    pdf.add_page()
-    _heading(pdf, order)
-    _address(pdf, order)
+    issued = _issued_at(order)
+    pdf = _document(
+        order,
+        f"{invoice_title(order)} {order.number}",
+        issued,
+        f"Date: {dates.day(issued)}    Status: {order.status_label}",
+    )
     for line in order.lines:
         _piece(pdf, line)
     _totals(pdf, order)
@@ -126,11 +136,26 @@ def render_invoice_pdf(order: Order) -> bytes:
     return bytes(pdf.output())
 
 
+def _document(order: Order, title: str, dated_at: datetime, dated: str) -> _InvoicePDF:
+    """A new document's first page: seller, title, date line, buyer."""
+    pdf = _InvoicePDF()
+    pdf.diadem_currency = order.currency
+    pdf.set_title(title)
+    pdf.set_author(seller_lines()[0])
+    # Dated by the order, not the clock: the same order renders to the same bytes, so a
+    # re-render (storage down, the job and a download racing) is the very document issued.
+    pdf.set_creation_date(dated_at.replace(tzinfo=UTC))
+    pdf.add_page()
+    _heading(pdf, title, dated)
+    _address(pdf, order)
+    return pdf
+
+
 def _issued_at(order: Order) -> datetime:
     return order.paid_at or order.placed_at or order.created_at
 
 
-def _heading(pdf: _InvoicePDF, order: Order) -> None:
+def _heading(pdf: _InvoicePDF, title: str, dated: str) -> None:
     name, *rest = seller_lines()
     pdf.use_font(18, bold=True)
     pdf.next_line(10, name)
@@ -140,10 +165,9 @@ def _heading(pdf: _InvoicePDF, order: Order) -> None:
     pdf.set_text_color(0)
     pdf.ln(4)
     pdf.use_font(14, bold=True)
-    pdf.next_line(8, f"{invoice_title(order)} {order.number}")
+    pdf.next_line(8, title)
     pdf.use_font(10)
-    issued = dates.day(_issued_at(order))
-    pdf.next_line(6, f"Date: {issued}    Status: {order.status_label}")
+    pdf.next_line(6, dated)
     pdf.ln(2)
 
 
@@ -158,11 +182,16 @@ def _address(pdf: _InvoicePDF, order: Order) -> None:
     pdf.ln(3)
 
 
-def _piece(pdf: _InvoicePDF, line: OrderLine) -> None:
-    breakdown = line.frozen_breakdown()
+def _piece_title(line: OrderLine) -> str:
     title = f"{line.product_name} — {line.metal_name}, size {line.size_code}"
     if line.piece_label:
         title += f", piece No. {line.piece_label}"
+    return title
+
+
+def _piece(pdf: _InvoicePDF, line: OrderLine) -> None:
+    breakdown = line.frozen_breakdown()
+    title = _piece_title(line)
     pdf.use_font(11, bold=True)
     pdf.multi_cell(0, 6, pdf.clean(title), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.use_font(9)
@@ -224,10 +253,73 @@ def _payments(pdf: _InvoicePDF, order: Order) -> None:
             pdf.money(payment.amount_minor),
             size=9,
         )
+    _refund_rows(pdf, order)
+    pdf.ln(2)
+
+
+def _refund_rows(pdf: _InvoicePDF, order: Order) -> None:
     for refund in order.refunds:
         pdf.row(
             f"{dates.day(refund.created_at)}  Refund, {refund.status}",
             "-" + pdf.money(refund.amount_minor),
             size=9,
         )
+
+
+def render_balance_receipt_pdf(order: Order) -> bytes:
+    """A printable A4 receipt for a commission's balance: what the order came to, each payment
+    received against its invoice, and nothing outstanding.
+
+    The invoice (issued at the first payment) stays as it was; this is the document that says
+    the balance it showed was paid. Dated by the balance payment, so a re-render is the same.
+    """
+    balance = balance_payment(order)
+    if balance is None:
+        raise ValueError(f"Order {order.number} has no paid balance to give a receipt for")
+    received = balance.settled_at or balance.created_at
+    title = f"Balance receipt {order.number}"
+    pdf = _document(order, title, received, f"Date: {dates.day(received)}")
+    pdf.use_font(10)
+    pdf.multi_cell(
+        0,
+        5,
+        pdf.clean(
+            f"Received with thanks: the balance of {pdf.money(balance.amount_minor)} on invoice "
+            f"{order.number}, which is now paid in full."
+        ),
+        new_x=XPos.LMARGIN,
+        new_y=YPos.NEXT,
+    )
+    pdf.ln(3)
+    for line in order.lines:
+        pdf.row(_piece_title(line), pdf.money(line.total_minor), size=9)
+    pdf.ln(1)
+    _receipt_totals(pdf, order)
+    return bytes(pdf.output())
+
+
+def _receipt_totals(pdf: _InvoicePDF, order: Order) -> None:
+    pdf.set_draw_color(60)
+    pdf.line(pdf.l_margin, pdf.get_y(), pdf.l_margin + pdf.epw, pdf.get_y())
     pdf.ln(2)
+    pdf.row("Order total", pdf.money(order.total_minor), bold=True, size=11)
+    for payment in order.payments:
+        if payment.status != PaymentStatus.SUCCEEDED:
+            continue
+        method = "bank transfer" if payment.method == "manual" else "card"
+        when = dates.day(payment.settled_at or payment.created_at)
+        label = _received_label(order, payment)
+        line = f"{label}, {when}, by {method} ({payment.reference})"
+        pdf.row(line, pdf.money(payment.amount_minor), size=9)
+    _refund_rows(pdf, order)
+    pdf.row("Paid", pdf.money(order.paid_minor))
+    pdf.row("Outstanding", pdf.money(order.outstanding_minor), bold=True)
+    pdf.ln(3)
+
+
+def _received_label(order: Order, payment: Payment) -> str:
+    if payment.kind == "balance":
+        return "Balance paid"
+    if payment.amount_minor == order.deposit_minor:
+        return "Deposit paid"
+    return "Paid at order, with the deposit"

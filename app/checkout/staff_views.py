@@ -12,9 +12,9 @@ from flask_login import current_user
 
 from app.accounts.access import staff_required
 from app.accounts.permissions import Permission, permission_required
-from app.checkout import forms, services
+from app.checkout import forms, invoice_files, services
 from app.checkout.models import Order
-from app.checkout.views import flash_form_errors
+from app.checkout.views import document_response, flash_form_errors
 from app.common.transactions import atomic
 from app.domain.money import parse_major
 
@@ -50,10 +50,22 @@ def order_payments(number: str):
     return render_template(
         "checkout/staff_order_payments.html",
         order=order,
+        balance_receipt=invoice_files.is_due(order, invoice_files.BALANCE_RECEIPT),
         mark_paid_form=forms.MarkPaidForm(formdata=None),
         refund_form=forms.RefundForm(formdata=None),
         cancel_form=forms.CancelOrderForm(formdata=None),
     )
+
+
+@staff_bp.get("/orders/<number>/payments/invoice.pdf", defaults={"kind": invoice_files.INVOICE})
+@staff_bp.get(
+    "/orders/<number>/payments/balance-receipt.pdf",
+    defaults={"kind": invoice_files.BALANCE_RECEIPT},
+)
+@staff_required
+def document_pdf(number: str, kind: str):
+    """The order's invoice or balance receipt, as the buyer downloads it."""
+    return document_response(_staff_order(number), kind)
 
 
 @staff_bp.post("/orders/<number>/payments/mark-paid")

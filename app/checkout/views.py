@@ -289,6 +289,7 @@ def show_order(number: str):
         method_form=forms.PaymentMethodForm(formdata=None, payment_methods=methods),
         bank=services.setting("BANK_TRANSFER_DETAILS"),
         aftersale=services.aftersale_terms(order),
+        balance_receipt=invoice_files.is_due(order, invoice_files.BALANCE_RECEIPT),
     )
 
 
@@ -478,18 +479,30 @@ def invoice(number: str):
     )
 
 
-@bp.get("/account/orders/<number>/invoice.pdf")
-def invoice_pdf(number: str):
-    order = _viewable(number)
-    pdf = invoice_files.invoice_pdf(order)
+def document_response(order: Order, kind: str) -> Response:
+    """The order's ``kind`` document as a PDF download; 404 while the order has not earned it."""
+    pdf = invoice_files.document_pdf(order, kind)
+    if pdf is None:
+        abort(404)
+    name = invoice_files.download_name(order, kind)
     return Response(
         pdf,
         mimetype="application/pdf",
         headers={
-            "Content-Disposition": f'attachment; filename="diadem-invoice-{order.number}.pdf"',
+            "Content-Disposition": f'attachment; filename="{name}"',
             "Cache-Control": "private, no-store",
         },
     )
+
+
+@bp.get("/account/orders/<number>/invoice.pdf")
+def invoice_pdf(number: str):
+    return document_response(_viewable(number), invoice_files.INVOICE)
+
+
+@bp.get("/account/orders/<number>/balance-receipt.pdf")
+def balance_receipt_pdf(number: str):
+    return document_response(_viewable(number), invoice_files.BALANCE_RECEIPT)
 
 
 # --- Stripe -------------------------------------------------------------------------------

@@ -59,6 +59,8 @@ NOT_PAGES = {
     "catalog_products.preview_price": "price for the preview page's script (JSON)",
     "checkout.order_status": "order status for the order page's script (JSON)",
     "checkout.invoice_pdf": "the invoice as a PDF file",
+    "checkout.balance_receipt_pdf": "a commission's balance receipt as a PDF file",
+    "checkout_staff.document_pdf": "an order's invoice or balance receipt as a PDF file",
     "provenance.certificate_pdf": "the certificate of authenticity as a PDF file",
     "checkout.payment_return": "Stripe's return address: only redirects to the order page",
     "repairs.payment_return": "Stripe's return address: only redirects to the ticket",

@@ -18,6 +18,7 @@ SUBJECTS = {
     "balance_requested": "The balance for your Diadem commission {number}",
     "price_revised": "A revised price for your Diadem commission {number}",
     "order_refunded": "A refund on your Diadem order {number}",
+    "balance_receipt": "Your receipt for the balance of Diadem commission {number}",
 }
 
 

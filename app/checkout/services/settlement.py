@@ -68,6 +68,10 @@ def _settle(
             other.status = PaymentStatus.CANCELLED
         if orders.can(order.status, OrderAction.BALANCE_RECEIVED):
             _move(order, OrderAction.BALANCE_RECEIVED)
+        if order.outstanding_minor == 0:
+            # The invoice showed this balance outstanding and stays as issued: a receipt says
+            # it was paid (issued once, mailed to the buyer by the job that issues it).
+            invoice_files.issue_after_commit(order.id, invoice_files.BALANCE_RECEIPT)
         _event(
             order,
             "balance_paid",
