@@ -116,6 +116,15 @@ class RepairTicket(db.Model):
         return self.status != "returned"
 
     @property
+    def arrived_by_post(self) -> bool:
+        """Whether the owner posted the piece in, so it goes back by carrier with tracking.
+
+        An online request (an account holder's or a guest's) is approved with the address to
+        post the piece to; a walk-in's piece is handed over at the counter and collected there.
+        """
+        return self.source != "walk_in"
+
+    @property
     def due_minor(self) -> int:
         """What is left to pay on the quote (0 before a quote and once paid)."""
         return max((self.quote_minor or 0) - self.paid_minor, 0)

@@ -128,7 +128,8 @@ def _run(
 
     An incomplete form flashes ``incomplete`` (or, without it, the form's own messages); a
     refusal is flashed; starting work that is neither paid nor covered is a conflict with the
-    ticket's state, answered 409 on its page.
+    ticket's state, answered 409 on its page; returning a posted-in piece without its tracking
+    shows the ship-back form with why (400).
     """
     if not form.validate_on_submit():
         said = form.errors.values()
@@ -136,10 +137,15 @@ def _run(
             flash(message, "warning")
         return _back(ticket.id)
     try:
-        attempt(operation, done=done, escalate=(services.WorkNotCovered,))
+        attempt(operation, done=done, escalate=(services.WorkNotCovered, services.NeedsTracking))
     except services.WorkNotCovered as exc:
         flash(str(exc), "warning")
         return _show(services.get_ticket(ticket.id)), 409
+    except services.NeedsTracking as exc:
+        # The ship-back form is the way: shown with the reason, for the carrier and tracking.
+        ship_form = forms.ShipBackForm(formdata=None)
+        ship_form.form_errors.append(str(exc))
+        return _show(services.get_ticket(ticket.id), ship_form=ship_form), 400
     return _back(ticket.id)
 
 

@@ -54,9 +54,10 @@ def return_unrepaired(ticket_id: int, by_user_id: int) -> None:
             ticket_id=ticket_id, accept=False, comment="", by_user_id=ticket.customer_id
         )
     with atomic():
-        repairs.move_ticket(
+        repairs.ship_back(  # posted in, so it goes back by carrier
             ticket_id=ticket_id,
-            target="returned",
+            carrier="DHL",
+            tracking_number="JD0001",
             expected_status="declined",
             by_user_id=by_user_id,
         )

@@ -127,9 +127,10 @@ def test_owner_requests_and_the_repair_goes_into_the_passport(app, client, ateli
             check(ticket_id, a.artisan_id)
         check(ticket_id, a.checker_id)
         with atomic():
-            repairs.move_ticket(
+            repairs.ship_back(  # posted in, so it goes back by carrier
                 ticket_id=ticket_id,
-                target="returned",
+                carrier="DHL",
+                tracking_number="JD0002",
                 expected_status="qc",
                 by_user_id=a.checker_id,
             )

@@ -13,6 +13,7 @@ from app.domain.production import TransitionRefused as TransitionRefused
 from app.repairs.models import REPAIR_STATUSES as REPAIR_STATUSES
 from app.repairs.services.common import MAX_PHOTOS as MAX_PHOTOS
 from app.repairs.services.common import TICKET_LINK_SALT as TICKET_LINK_SALT
+from app.repairs.services.common import NeedsTracking as NeedsTracking
 from app.repairs.services.common import NotYourPiece as NotYourPiece
 from app.repairs.services.common import OrderNotVisible as OrderNotVisible
 from app.repairs.services.common import PieceHasOpenTicket as PieceHasOpenTicket

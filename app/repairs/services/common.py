@@ -38,6 +38,10 @@ class TicketNotFound(RepairError):
     pass
 
 
+class NeedsTracking(RepairError):
+    """A piece that came by post is returned only by shipping it, with carrier and tracking."""
+
+
 class NotYourPiece(RepairError):
     pass
 

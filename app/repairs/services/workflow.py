@@ -21,6 +21,7 @@ from app.repairs.models import (
     RepairTicket,
 )
 from app.repairs.services.common import (
+    NeedsTracking,
     RepairError,
     TicketNotFound,
     lock_ticket,
@@ -216,9 +217,28 @@ def move_ticket(
 ) -> RepairTicket:
     """A staff move from the table (start repair, to QC, rework, return).
 
-    Returning a repaired piece appends the repair to its passport in the same transaction.
+    Returning a repaired piece appends the repair to its passport in the same transaction. A
+    piece that came by post goes back by carrier: ``ship_back``, with its tracking, returns it.
     """
-    ticket = lock_ticket(ticket_id)
+    return _move(
+        lock_ticket(ticket_id),
+        target=target,
+        expected_status=expected_status,
+        by_user_id=by_user_id,
+        work_done=work_done,
+        shipped=False,
+    )
+
+
+def _move(
+    ticket: RepairTicket,
+    *,
+    target: str,
+    expected_status: str,
+    by_user_id: int,
+    work_done: str,
+    shipped: bool,
+) -> RepairTicket:
     if target == "qc":
         if not work_done.strip():
             raise RepairError("Describe the work done (it goes into the piece's passport).")
@@ -229,6 +249,13 @@ def move_ticket(
     _transition(
         ticket, target, via=Via.MOVE, by_user_id=by_user_id, expected_status=expected_status
     )
+    if target == "returned" and ticket.arrived_by_post and not shipped:
+        # After the transition's own checks (QC passed, the status as seen), so staff fix
+        # those first; the caller's rollback undoes the transition.
+        raise NeedsTracking(
+            f"Repair {ticket.reference} came by post: ship it back with the carrier and the "
+            "tracking number, so the owner can follow the parcel."
+        )
     if target == "qc" and ticket.passport_id is not None:
         # The repair goes into the passport when it is done, so its QC check (appended when
         # recorded) follows it; a rework after a failed check is a repair entry of its own.
@@ -260,11 +287,13 @@ def ship_back(
     carrier, tracking_number = carrier.strip(), tracking_number.strip()
     if not carrier or not tracking_number:
         raise RepairError("Enter the carrier and the tracking number.")
-    ticket = move_ticket(
-        ticket_id=ticket_id,
+    ticket = _move(
+        lock_ticket(ticket_id),
         target="returned",
         expected_status=expected_status,
         by_user_id=by_user_id,
+        work_done="",
+        shipped=True,
     )
     ticket.carrier = carrier[:80]
     ticket.tracking_number = tracking_number[:80]
