@@ -272,6 +272,7 @@ def register_cli(app: Flask) -> None:
     from app.booking import cli as booking_cli
     from app.booking.cli import expire_holds_command, send_reminders_command
     from app.catalog.cli import catalog_group
+    from app.catalog.variant_sweep import variant_sweep_job
     from app.checkout import cli as checkout_cli
     from app.checkout.cli import (
         expire_reservations_command,
@@ -306,5 +307,6 @@ def register_cli(app: Flask) -> None:
             *checkout_cli.scheduled_jobs,
             *repairs_cli.scheduled_jobs,
             outbox_sweep_job,
+            variant_sweep_job,
         ],
     )

@@ -106,6 +106,7 @@ def test_every_scheduled_job_at_once_on_three_hosts_still_sends_each_reminder_on
         "expire-reservations",
         "outbox-sweep",
         "settle-repair-refunds",
+        "sweep-photo-sizes",
     }
     results = _schedulers_together(booked, names, hosts=3)
     assert all(not run.summary.startswith("failed") for runs in results for run in runs)
