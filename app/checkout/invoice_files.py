@@ -67,16 +67,18 @@ class DocumentKind:
     filename: str  # the download's name; {number} is the order's
 
 
+# Looked up in ``invoices`` when called, not at import: invoices imports checkout's services,
+# whose settlement imports this module, so either may be imported first.
 KINDS = {
     INVOICE: DocumentKind(
-        render=invoices.render_invoice_pdf,
+        render=lambda order: invoices.render_invoice_pdf(order),
         is_due=lambda order: order.paid_minor > 0,
         key_part="",
         filename="diadem-invoice-{number}.pdf",
     ),
     BALANCE_RECEIPT: DocumentKind(
-        render=invoices.render_balance_receipt_pdf,
-        is_due=invoices.balance_settled,
+        render=lambda order: invoices.render_balance_receipt_pdf(order),
+        is_due=lambda order: invoices.balance_settled(order),
         key_part="receipt-",
         filename="diadem-balance-receipt-{number}.pdf",
     ),

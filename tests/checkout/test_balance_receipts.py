@@ -9,6 +9,8 @@ import hashlib
 import hmac
 import io
 import json
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 
@@ -283,3 +285,13 @@ def test_racing_issuers_record_one_receipt_and_queue_one_mail(
         ).scalars()
     assert keys == [row.storage_key] * RACERS
     assert queued_receipts(app) == 1
+
+
+def test_the_invoice_module_can_be_imported_first():
+    """invoices -> services -> settlement -> invoice_files -> invoices is a cycle, so
+    invoice_files may not use invoices' names at import time (one fresh interpreter, ~3 s CPU:
+    the app's own imports)."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import app.checkout.invoices"], capture_output=True
+    )
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
