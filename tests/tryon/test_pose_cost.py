@@ -114,3 +114,29 @@ def test_without_redis_expired_counters_are_still_dropped(monkeypatch, tmp_path)
     storage.incr("pose/client", 1)
     assert "old" not in storage.storage and "old" not in storage.expirations
     assert storage.get("pose/client") == 1
+
+
+def test_a_signed_in_buyers_pose_request_loads_no_user_and_writes_no_cookie(
+    tryon_app: Flask, tryon_client
+):
+    from tests.helpers import login, make_user
+
+    make_user(tryon_app)
+    assert login(tryon_client).status_code == 302
+    frame = astronaut_jpeg(320)
+    assert _pose(tryon_client, frame).status_code == 200
+    statements: list[str] = []
+    with tryon_app.app_context():
+        engine = db.engine
+
+    def listener(connection, cursor, statement, *args) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        response = _pose(tryon_client, frame)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert response.status_code == 200
+    assert statements == []
+    assert "Set-Cookie" not in response.headers
