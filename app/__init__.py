@@ -92,6 +92,9 @@ def register_extensions(app: Flask) -> None:
     mail.init_app(app)
     limiter.init_app(app)
     caching.init_app(app)
+    from app.catalog import stock_watch
+
+    stock_watch.install()
     dates.init_app(app)
     addresses.init_app(app)
     from app.common import storage

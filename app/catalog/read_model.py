@@ -6,9 +6,13 @@ staff change the catalogue or a rate, and each of those starts a new catalogue g
 the shared cache as plain frozen dataclasses: a page built from them loads no ORM object and
 computes no price.
 
-The free edition numbers change with every reservation and sale, and a reservation lapses by
-the clock without writing anything. They are never cached: each page asks the database for
-them in one Core query (one row per edition run).
+The free edition numbers change with every reservation and sale, and each of those starts a new
+generation too (the services say so, and app.catalog.stock_watch catches any other write to a
+piece). A reservation also lapses by the clock without writing anything, so the shop's free
+stock is kept as one snapshot per generation that is good only until the earliest live
+reservation ends (``StockSnapshot.valid_until``): after that the next page reads it afresh, in
+one Core query. Checkout re-checks every piece under a row lock, so a page a moment behind a
+sale elsewhere can never sell a number twice.
 
 The values mirror the ORM attributes the product templates read (``product.name``,
 ``ed.run.metal.code``, ``priced.breakdown``), so the same templates render both this page and
@@ -30,6 +34,7 @@ from app.catalog.models import (
     EditionRun,
     Metal,
     Piece,
+    PieceStatus,
     Product,
     ProductImage,
     ProductStatus,
@@ -40,6 +45,7 @@ from app.catalog.services import UnknownOption
 from app.common import caching
 from app.domain import pricing
 from app.domain.clock import utcnow
+from app.domain.editions import format_piece_number
 from app.extensions import db
 
 # A product's page values are kept this long in a generation (any change starts a new one;
@@ -138,6 +144,7 @@ class EditionView:
 
     run: RunView
     available_numbers: tuple[int, ...]
+    available_labels: tuple[str, ...] = ()  # the numbers as printed ("07/25"), same order
 
     @property
     def available(self) -> int:
@@ -300,16 +307,66 @@ def page_model(slug: str) -> ProductPageModel | None:
     )
 
 
-def free_numbers(run_ids: Sequence[int]) -> dict[int, tuple[int, ...]]:
-    """Each run's numbers free right now, by run id: one Core query, never cached."""
-    if not run_ids:
-        return {}
+# The free stock is kept at most this long in a generation (a write to any piece starts a new
+# one, and a lapsing reservation ends the snapshot early).
+STOCK_SECONDS = 300.0
+
+
+@dataclass(frozen=True)
+class StockSnapshot:
+    """The numbers free in every edition run at one moment, and until when that holds."""
+
+    free: Mapping[int, tuple[int, ...]]  # run id -> its free numbers, ascending
+    labels: Mapping[int, tuple[str, ...]]  # run id -> the same numbers as printed ("07/25")
+    free_by_product: Mapping[int, int]  # product id -> how many of its pieces are free
+    # The end of the earliest reservation still live when it was taken: one more number is free
+    # after it. None: no live reservation, so only a write (a new generation) changes it.
+    valid_until: datetime | None
+
+    def still_good(self) -> bool:
+        return self.valid_until is None or utcnow() <= self.valid_until
+
+
+EMPTY_STOCK = StockSnapshot(free={}, labels={}, free_by_product={}, valid_until=None)
+
+
+def load_stock() -> StockSnapshot:
+    """Read every run's free numbers and the next reservation to lapse (two Core queries)."""
+    now = utcnow()
     rows = db.session.execute(
-        select(Piece.run_id, func.aggregate_strings(cast(Piece.number, String), ","))
-        .where(Piece.run_id.in_(run_ids), piece_is_free(utcnow()))
-        .group_by(Piece.run_id)
+        select(
+            Piece.run_id,
+            EditionRun.product_id,
+            EditionRun.size,
+            func.aggregate_strings(cast(Piece.number, String), ","),
+        )
+        .join(EditionRun, EditionRun.id == Piece.run_id)
+        .where(piece_is_free(now))
+        .group_by(Piece.run_id, EditionRun.product_id, EditionRun.size)
     ).all()
-    return {run_id: services.parse_numbers(numbers) for run_id, numbers in rows}
+    next_lapse = db.session.scalar(
+        select(func.min(Piece.reserved_until)).where(
+            Piece.status == PieceStatus.RESERVED.value, Piece.reserved_until >= now
+        )
+    )
+    free = {run_id: services.parse_numbers(numbers) for run_id, _, _, numbers in rows}
+    labels = {
+        run_id: tuple(format_piece_number(n, size) for n in free[run_id])
+        for run_id, _, size, _ in rows
+    }
+    by_product: dict[int, int] = {}
+    for run_id, product_id, _, _ in rows:
+        by_product[product_id] = by_product.get(product_id, 0) + len(free[run_id])
+    return StockSnapshot(
+        free=free, labels=labels, free_by_product=by_product, valid_until=next_lapse
+    )
+
+
+def stock() -> StockSnapshot:
+    """The shop's free stock now: kept per generation until a reservation lapses."""
+    return caching.remember(
+        "catalog:stock", load_stock, timeout=STOCK_SECONDS, still_good=StockSnapshot.still_good
+    )
 
 
 def product_page(
@@ -322,13 +379,18 @@ def product_page(
     except UnknownOption as exc:
         problem = str(exc)
         priced = model.resolve(size_code=None, metal_code=None)
-    free = free_numbers([run.id for run in model.runs])
+    snapshot = stock() if model.runs else EMPTY_STOCK  # a commission has no numbers to ask for
     return ProductPageView(
         product=model.product,
         priced=priced,
         sizes=model.sizes,
         editions=[
-            EditionView(run=run, available_numbers=free.get(run.id, ())) for run in model.runs
+            EditionView(
+                run=run,
+                available_numbers=snapshot.free.get(run.id, ()),
+                available_labels=snapshot.labels.get(run.id, ()),
+            )
+            for run in model.runs
         ],
         problem=problem,
     )
@@ -428,14 +490,8 @@ def load_catalog() -> tuple[CatalogEntry, ...]:
 
 
 def free_piece_counts() -> dict[int, int]:
-    """How many numbered pieces of each product are free right now: one query, never cached."""
-    rows = db.session.execute(
-        select(EditionRun.product_id, func.count(Piece.id))
-        .join(Piece, Piece.run_id == EditionRun.id)
-        .where(piece_is_free(utcnow()))
-        .group_by(EditionRun.product_id)
-    ).all()
-    return dict(rows)
+    """How many numbered pieces of each product are free right now, by product id."""
+    return dict(stock().free_by_product)
 
 
 def _matches(entry: CatalogEntry, available: int, f: CatalogFilter) -> bool:
@@ -460,7 +516,7 @@ def _ordered(cards: list[CardView], sort: str) -> list[CardView]:
 
 
 def catalog_cards(catalog_filter: CatalogFilter) -> list[CardView]:
-    """The cards matching the filter, in its order: entries kept per generation, counts fresh."""
+    """The cards matching the filter, in its order: entries and free stock kept per generation."""
     entries = caching.remember("catalog:entries", load_catalog, timeout=CATALOG_SECONDS)
     counts = free_piece_counts()
     cards = [

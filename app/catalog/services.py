@@ -28,6 +28,7 @@ from app.catalog.models import (
 from app.common import caching
 from app.domain import pricing
 from app.domain.clock import utcnow
+from app.domain.editions import format_piece_number
 from app.extensions import db
 
 
@@ -65,6 +66,11 @@ class EditionSummary:
     @property
     def available(self) -> int:
         return len(self.available_numbers)
+
+    @property
+    def available_labels(self) -> tuple[str, ...]:
+        """The free numbers as printed ("07/25")."""
+        return tuple(format_piece_number(n, self.run.size) for n in self.available_numbers)
 
 
 def all_metals() -> list[Metal]:

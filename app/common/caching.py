@@ -23,8 +23,12 @@ twice.
 **Read models.** Values kept with ``remember`` follow the same generation: the product page's
 and the catalog's read model (app.catalog.read_model) keep a product's text, pictures and prices
 until a service calls ``catalogue_changed()``. A change written any other way shows only when that
-entry expires, so every write that changes what those pages show goes through such a service. What
-changes with stock (the free numbers, the free-piece counts) is never kept: each page asks for it.
+entry expires, so every write that changes what those pages show goes through such a service. The
+free stock is kept the same way, with two nets under it: any committed write to a piece starts a
+new generation (app.catalog.stock_watch), and ``remember(..., still_good=...)`` reads a value
+afresh once the clock has made it wrong (a reservation lapsing). Each process also keeps its own
+copies of the values it used (keyed by generation, so never different from the shared ones), so
+a page built from them costs one round trip to Redis, for the generation.
 
 A cache that fails (Redis down) is logged and treated as a miss: pages are rendered, never lost.
 """
@@ -33,6 +37,9 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
@@ -126,14 +133,69 @@ def catalogue_changed() -> None:
         bump_generation()
 
 
-def remember(key: str, load: Callable[[], T], *, timeout: float) -> T:
-    """Return ``load()`` for ``key`` in this catalogue generation, kept ``timeout`` seconds."""
+class _LocalValues:
+    """This process's copies of values kept with ``remember``, newest last, at most ``size``.
+
+    A value's key holds its catalogue generation, so the shared cache can only ever hold that
+    same value under it: a copy kept here is as good as the shared one until its timeout, and
+    a hit costs neither a round trip to Redis nor unpickling.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[str, tuple[float, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Any:
+        with self._lock:
+            item = self._items.get(key)
+            if item is None:
+                return None
+            if item[0] <= time.monotonic():
+                del self._items[key]
+                return None
+            self._items.move_to_end(key)
+            return item[1]
+
+    def set(self, key: str, value: Any, timeout: float) -> None:
+        with self._lock:
+            self._items[key] = (time.monotonic() + timeout, value)
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+def _local_values() -> _LocalValues:
+    values = current_app.extensions.get("diadem_local_values")
+    if values is None:
+        values = current_app.extensions["diadem_local_values"] = _LocalValues(LOCAL_THRESHOLD)
+    return values
+
+
+def remember(
+    key: str,
+    load: Callable[[], T],
+    *,
+    timeout: float,
+    still_good: Callable[[T], bool] | None = None,
+) -> T:
+    """Return ``load()`` for ``key`` in this catalogue generation, kept ``timeout`` seconds.
+
+    ``still_good``, when given, is asked of a kept value before it is used (a value that goes
+    out of date by the clock, not by a write): a value it turns down is loaded afresh.
+    """
     full_key = f"data:{generation()}:{key}"
-    hit = _safely(lambda: cache.get(full_key), None)
-    if hit is not None:
+    local = _local_values()
+    hit = local.get(full_key)
+    if hit is None:
+        hit = _safely(lambda: cache.get(full_key), None)
+        if hit is not None:
+            local.set(full_key, hit, timeout)
+    if hit is not None and (still_good is None or still_good(hit)):
         return hit
     value = load()
     _safely(lambda: cache.set(full_key, value, timeout=max(1, round(timeout))), False)
+    local.set(full_key, value, timeout)
     return value
 
 
