@@ -200,10 +200,12 @@ def register_template_helpers(app: Flask) -> None:
         return format_piece_number(number, size)
 
     from app.checkout.cart_badge import cart_badge
+    from app.common import urls
     from app.common.caching import csrf_token, fragment, register_fragment
     from app.common.links import public_url
 
     app.jinja_env.globals["public_url"] = public_url
+    urls.init_app(app)
 
     from app.accounts.permissions import Permission, can
 

@@ -9,6 +9,9 @@ from urllib.parse import urlsplit
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+# A process keeps at most this many public links it built (odd values cannot grow it further).
+PUBLIC_URLS_KEPT = 4096
+
 
 def public_url(endpoint: str, **values: Any) -> str:
     """The absolute URL of ``endpoint`` on ``PUBLIC_BASE_URL``, whatever host the request named.
@@ -17,11 +20,26 @@ def public_url(endpoint: str, **values: Any) -> str:
     forged ``Host`` header can never send someone a link to another site. Works without a request
     (CLI, cron jobs).
     """
-    base = urlsplit(current_app.config["PUBLIC_BASE_URL"])
-    adapter = current_app.url_map.bind(
-        base.netloc, script_name=base.path or "/", url_scheme=base.scheme or "https"
-    )
-    return adapter.build(endpoint, values, force_external=True)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    public_base = app.config["PUBLIC_BASE_URL"]
+    # The answer depends on nothing else, so each process builds each link once.
+    memo = app.extensions.setdefault("diadem_public_urls", {})
+    key = (public_base, endpoint, tuple(values.items()))
+    try:
+        url = memo.get(key)
+    except TypeError:  # a value that cannot be a key (a list)
+        key, url = None, None
+    if url is None:
+        base = urlsplit(public_base)
+        adapter = app.url_map.bind(
+            base.netloc, script_name=base.path or "/", url_scheme=base.scheme or "https"
+        )
+        url = adapter.build(endpoint, values, force_external=True)
+        if key is not None:
+            if len(memo) > PUBLIC_URLS_KEPT:
+                memo.clear()
+            memo[key] = url
+    return url
 
 
 class LinkExpired(Exception):
