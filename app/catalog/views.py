@@ -12,11 +12,12 @@ from flask import (
 )
 from flask_login import current_user
 
-from app.catalog import forms, read_model, services, structured_data, waitlist
+from app.catalog import forms, gallery, read_model, services, structured_data, waitlist
 from app.catalog.filters import SORTS, parse_filter
 from app.common.caching import cached_page
 from app.common.storage import media_storage
 from app.common.transactions import atomic
+from app.common.urls import template_url_for
 from app.extensions import limiter
 
 bp = Blueprint("catalog", __name__)
@@ -118,6 +119,15 @@ def product_json_ld(product, priced, editions) -> dict:
 @bp.app_template_global()
 def product_image_urls(product) -> list[str]:
     return structured_data.image_urls(product)
+
+
+def _media_link(path: str) -> str:
+    return template_url_for("catalog.product_media", filename=path)
+
+
+@bp.app_template_global()
+def product_gallery(product, chosen_metal_code: str | None) -> gallery.Gallery:
+    return gallery.build(product, chosen_metal_code, _media_link)
 
 
 @bp.get("/shop/<slug>/price.json")
