@@ -140,3 +140,18 @@ def test_a_signed_in_buyers_pose_request_loads_no_user_and_writes_no_cookie(
     assert response.status_code == 200
     assert statements == []
     assert "Set-Cookie" not in response.headers
+
+
+def test_without_redis_the_pose_rate_limit_still_holds(tmp_path):
+    from app import create_app
+    from tests.conftest import _settings
+
+    settings = _settings("sqlite://", tmp_path)
+    settings.update(
+        RATELIMIT_STORAGE_URI="sweeping-memory://", TRYON_POSE_RATE_LIMIT="3 per minute"
+    )
+    client = create_app(settings).test_client()
+    statuses = [
+        client.post(POSE, data=b"x", content_type="text/plain").status_code for _ in range(4)
+    ]
+    assert statuses == [415, 415, 415, 429]
