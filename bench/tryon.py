@@ -23,6 +23,10 @@ between frames), so raw face mesh is also timed paced at the page's 15 frames a 
 the same idle gap: the paced row's ratio is against that paced floor, the closed row's against
 the back-to-back one. Both floors and both ratios of the paced row are printed.
 
+It also times GET /healthz (a view that does nothing) from the same client, paced and back to
+back: what HTTP, gunicorn and Flask cost under any endpoint, to set the pose path's own cost
+(endpoint p50 minus that, minus face mesh) apart from the stack's.
+
 Targets (issue 16): endpoint p50 <= 1.3 x raw face mesh on the same frames, measured the same
 way (paced or back to back); 8 clients >= 150 frames/s (closed).
 Not a test: figures depend on the machine and its load.
@@ -290,6 +294,24 @@ def post(port: int, address: str, path: str, body: bytes, headers: dict) -> tupl
     return response.status, answer
 
 
+def empty_request_p50(port: int, pace: float, count: int = 45) -> float:
+    """p50 ms of GET /healthz (a view that does nothing) from the same kind of client: the part
+    of any endpoint's latency that is HTTP, gunicorn and Flask alone."""
+    times = []
+    for _ in range(count):
+        start = time.perf_counter()
+        connection = http.client.HTTPConnection(
+            "127.0.0.1", port, timeout=30, source_address=("127.0.0.60", 0)
+        )
+        connection.request("GET", "/healthz")
+        connection.getresponse().read()
+        connection.close()
+        times.append((time.perf_counter() - start) * 1000)
+        if pace:
+            time.sleep(max(0.0, 1 / pace - (time.perf_counter() - start)))
+    return statistics.median(times)
+
+
 def interleaved(port: int, frames: list[bytes], seconds: float, body: str) -> dict:
     """One client at the page's pace; after each answer, raw face mesh and the live engine run on
     the same frame in this process, so all three see the same load at the same moment. Each of
@@ -480,6 +502,7 @@ def main() -> None:
         before = ar_alone(frames, spec, overlay, repeats=3)
         results = []
         paired = None
+        empty: dict[str, float] = {}
         for mode in modes:
             if mode == "paced":
                 app_spec, pace = "wsgi:app", PAGE_RATE
@@ -489,6 +512,7 @@ def main() -> None:
             server = Server(env, app_spec, args.app_root)
             try:
                 warm_up(server.port, frames, args.body)
+                empty[mode] = empty_request_p50(server.port, pace)
                 if mode == "paced" and args.interleaved:
                     paired = interleaved(server.port, frames, args.interleaved, args.body)
                 for clients in levels:
@@ -521,6 +545,11 @@ def main() -> None:
     print_breakdown(before, after, mesh_p50)
     if paired is not None:
         print_interleaved(paired)
+    for mode, p50 in empty.items():
+        print(
+            f"# empty request ({mode}, GET /healthz, same server and client): p50 {p50:.2f} ms; "
+            f"the HTTP, gunicorn and Flask floor under any endpoint"
+        )
     print(f"# load average at the end {os.getloadavg()[0]:.2f}")
     print(f"{'mode':<7} {'clients':>7} {'frames/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
           f"{'p50/mesh':>8} {'/b2b':>6} {'p50/pose':>8} {'faces':>6}  statuses")  # fmt: skip
