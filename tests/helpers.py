@@ -1,10 +1,16 @@
-"""Test helpers: read CSRF tokens from pages, sign in, make users."""
+"""Test helpers: read CSRF tokens from pages, sign in, make users, record SQL statements."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import event
+
+from app.extensions import db
 
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
@@ -38,3 +44,20 @@ def login(
     return client.post(
         "/account/login", data={"email": email, "password": password, "csrf_token": token}
     )
+
+
+@contextmanager
+def recorded_statements(app: Flask) -> Iterator[list[str]]:
+    """The SQL statements ``app``'s engine runs inside the block, in order."""
+    statements: list[str] = []
+
+    def note(connection, cursor, statement, *args) -> None:
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", note)

@@ -8,7 +8,7 @@ import re
 from datetime import timedelta
 
 from flask import Flask, render_template
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
 from app.catalog import rates, read_model, reservations, services
 from app.catalog.filters import SORTS, CatalogFilter
@@ -17,6 +17,7 @@ from app.common import caching
 from app.common.transactions import atomic
 from app.domain.clock import utcnow
 from app.extensions import db
+from tests.helpers import recorded_statements
 
 OPTIONS = [
     (None, None),
@@ -191,29 +192,15 @@ def test_a_rate_change_shows_the_new_price_at_once(seeded: Flask):
     assert price == expected.breakdown.as_dict()
 
 
-def _statements_while(app: Flask, action) -> list[str]:
-    statements: list[str] = []
-
-    def note(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        action()
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
-    return statements
-
-
 def test_a_guests_pages_built_from_kept_values_ask_the_database_nothing(seeded: Flask):
     client = seeded.test_client()
     paths = ["/shop/aurelia-crown?size=M&metal=yellow-gold", "/shop", "/shop?available=1"]
     for path in paths:
         assert client.get(path).status_code == 200
     for path in paths:
-        assert _statements_while(seeded, lambda p=path: client.get(p)) == [], path
+        with recorded_statements(seeded) as statements:
+            client.get(path)
+        assert statements == [], path
 
 
 def test_a_bulk_update_of_pieces_starts_a_new_generation(seeded: Flask):

@@ -7,9 +7,9 @@ from collections import Counter
 
 import pytest
 from flask import Flask
-from sqlalchemy import event
 
-from app.extensions import db, limiter
+from app.extensions import limiter
+from tests.helpers import recorded_statements
 from tests.tryon.helpers import astronaut_jpeg
 
 POSE = "/tryon/api/pose"
@@ -50,18 +50,8 @@ def test_a_pose_request_writes_no_cookie_and_asks_the_database_nothing(
 ):
     frame = astronaut_jpeg(320)
     assert _pose(tryon_client, frame).status_code == 200  # the piece is now in the cache
-    statements: list[str] = []
-    with tryon_app.app_context():
-        engine = db.engine
-
-    def listener(connection, cursor, statement, *args) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
+    with recorded_statements(tryon_app) as statements:
         response = _pose(tryon_client, frame)
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
     assert response.status_code == 200
     assert statements == []
     assert "Set-Cookie" not in response.headers
@@ -125,18 +115,8 @@ def test_a_signed_in_buyers_pose_request_loads_no_user_and_writes_no_cookie(
     assert login(tryon_client).status_code == 302
     frame = astronaut_jpeg(320)
     assert _pose(tryon_client, frame).status_code == 200
-    statements: list[str] = []
-    with tryon_app.app_context():
-        engine = db.engine
-
-    def listener(connection, cursor, statement, *args) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
+    with recorded_statements(tryon_app) as statements:
         response = _pose(tryon_client, frame)
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
     assert response.status_code == 200
     assert statements == []
     assert "Set-Cookie" not in response.headers
