@@ -44,8 +44,8 @@ def index():
 @bp.get("/shop/<slug>")
 @cached_page
 def show(slug: str):
-    # The page's values come from the read model (kept per catalogue generation), its free
-    # numbers from one query: no ORM object is loaded and no price computed per request.
+    # The page's values and its free numbers come from the read model (kept per catalogue
+    # generation): no ORM object is loaded and no price computed per request.
     model = read_model.page_model(slug)
     if model is None:  # a draft is not found; a retired piece is
         abort(404)
