@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -12,6 +14,7 @@ from sqlalchemy import event
 
 from app.extensions import db
 
+T = TypeVar("T")
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
@@ -61,3 +64,23 @@ def recorded_statements(app: Flask) -> Iterator[list[str]]:
         yield statements
     finally:
         event.remove(engine, "before_cursor_execute", note)
+
+
+def race(count: int, run: Callable[[int], T]) -> list[T]:
+    """Start ``run(0)`` ... ``run(count - 1)`` in threads at the same instant; their results."""
+    barrier = threading.Barrier(count)
+    results: list[T] = []
+    lock = threading.Lock()
+
+    def racer(number: int) -> None:
+        barrier.wait(timeout=30)
+        result = run(number)
+        with lock:
+            results.append(result)
+
+    threads = [threading.Thread(target=racer, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TypeVar
 
 from flask.testing import FlaskClient
 
@@ -35,7 +32,6 @@ CHECKOUT_FORM = {
     "accept_policy": "y",
 }
 
-T = TypeVar("T")
 ORDER_URL = re.compile(r"/account/orders/(DIA-[A-Z0-9]{6})")
 
 
@@ -112,23 +108,3 @@ def order_number(response) -> str:
     match = ORDER_URL.search(response.headers.get("Location", "") or response.get_data(True))
     assert match, "no order link in the response"
     return match.group(1)
-
-
-def race(count: int, run: Callable[[int], T]) -> list[T]:
-    """Start ``run(0)`` ... ``run(count - 1)`` in threads at the same instant; their results."""
-    barrier = threading.Barrier(count)
-    results: list[T] = []
-    lock = threading.Lock()
-
-    def racer(number: int) -> None:
-        barrier.wait(timeout=30)
-        result = run(number)
-        with lock:
-            results.append(result)
-
-    threads = [threading.Thread(target=racer, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results

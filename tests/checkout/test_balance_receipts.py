@@ -28,10 +28,10 @@ from app.common.transactions import atomic
 from app.domain.money import Money
 from app.extensions import db
 from tests.checkout.conftest import WEBHOOK_SECRET
-from tests.checkout.support import item, place, race
+from tests.checkout.support import item, place
 from tests.checkout.test_concurrency import race_app  # noqa: F401  (fixture)
 from tests.checkout.test_webhook_states import fake_stripe  # noqa: F401  (fixture)
-from tests.helpers import login, make_user
+from tests.helpers import login, make_user, race
 
 RECEIPT_SUBJECT = "Your receipt for the balance"
 

@@ -18,8 +18,9 @@ from app.checkout.models import OrderLine
 from app.common.transactions import atomic
 from app.extensions import db
 from tests.checkout.conftest import POSTGRES
-from tests.checkout.support import DETAILS, item, race
+from tests.checkout.support import DETAILS, item
 from tests.factories import make_product
+from tests.helpers import race
 
 BUYERS = 24 if POSTGRES else 8
 
