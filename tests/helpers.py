@@ -1,11 +1,11 @@
-"""Test helpers: read CSRF tokens from pages, sign in, make users, record SQL statements."""
+"""Test helpers: read CSRF tokens from pages, sign in, make users, record SQL statements, race."""
 
 from __future__ import annotations
 
 import re
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import TypeVar
 
 from flask import Flask
@@ -66,21 +66,55 @@ def recorded_statements(app: Flask) -> Iterator[list[str]]:
         event.remove(engine, "before_cursor_execute", note)
 
 
-def race(count: int, run: Callable[[int], T]) -> list[T]:
-    """Start ``run(0)`` ... ``run(count - 1)`` in threads at the same instant; their results."""
-    barrier = threading.Barrier(count)
-    results: list[T] = []
-    lock = threading.Lock()
+def race(
+    count: int,
+    run: Callable[[int], T],
+    *,
+    app: Flask | None = None,
+    before: Callable[[int], object] | None = None,
+    catch: type[Exception] | tuple[type[Exception], ...] = (),
+) -> list[T | Exception]:
+    """Run ``run(0)`` ... ``run(count - 1)`` in threads released together; results by index.
+
+    With ``app`` each racer works in its own app context (its own session and connection, so
+    the databases really see concurrent transactions) and removes its session afterwards.
+    ``before(i)`` runs in that context before the barrier: work that must happen ahead of the
+    race (a page load's stale copy of a row) without being part of it. An exception of a
+    ``catch`` type becomes that racer's result; any other, or a racer that does not finish, fails
+    the calling test once every thread has stopped.
+    """
+    barrier = threading.Barrier(count, timeout=30)
+    results: list[T | Exception | None] = [None] * count
+    errors: list[BaseException] = []
 
     def racer(number: int) -> None:
-        barrier.wait(timeout=30)
-        result = run(number)
-        with lock:
-            results.append(result)
+        with app.app_context() if app is not None else nullcontext():
+            try:
+                try:
+                    if before is not None:
+                        before(number)
+                    barrier.wait()
+                except BaseException as exc:
+                    errors.append(exc)
+                    barrier.abort()  # the others stop waiting for a racer that will not come
+                    return
+                try:
+                    results[number] = run(number)
+                except catch as exc:
+                    results[number] = exc
+                except BaseException as exc:
+                    errors.append(exc)
+            finally:
+                if app is not None:
+                    db.session.remove()
 
     threads = [threading.Thread(target=racer, args=(n,)) for n in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
-    return results
+    stuck = [n for n, thread in enumerate(threads) if thread.is_alive()]
+    assert not stuck, f"racers {stuck} did not finish within 60 s"
+    if errors:
+        raise errors[0]
+    return results  # type: ignore[return-value]

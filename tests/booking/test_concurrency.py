@@ -1,12 +1,11 @@
 """Simultaneous bookings on PostgreSQL: one slot, one winner; buffers hold; reminders go once.
 
 Each worker is a thread with its own app context, so its own session and connection, released
-together by a barrier so the requests really overlap.
+together by a barrier so the requests really overlap (tests.helpers.race).
 """
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timedelta
 
 import pytest
@@ -20,6 +19,7 @@ from app.domain.scheduling import Slot, to_local
 from app.extensions import db
 from tests.booking.builders import NOW, TUESDAY_10, make_request
 from tests.conftest import POSTGRES_URL
+from tests.helpers import race
 
 pytestmark = [
     pytest.mark.postgres,
@@ -30,26 +30,11 @@ WORKERS = 8
 
 
 def run_together(app, work, count=WORKERS):
-    """Run work(i) in count threads, each in its own app context; return results by index."""
-    barrier = threading.Barrier(count)
-    results: list[object] = [None] * count
+    """Run work(i) in count threads, each in its own app context; results or exceptions by index.
 
-    def worker(i: int) -> None:
-        with app.app_context():
-            barrier.wait()
-            try:
-                results[i] = work(i)
-            except Exception as exc:  # noqa: BLE001 - collected for the assertions
-                results[i] = exc
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return results
+    (test_hold_concurrency and test_artisan_concurrency call this.)
+    """
+    return race(count, work, app=app, catch=Exception)
 
 
 def test_simultaneous_bookings_of_one_slot_have_one_winner(pg_studio):
@@ -58,7 +43,7 @@ def test_simultaneous_bookings_of_one_slot_have_one_winner(pg_studio):
         with atomic():
             return services.book_consultation(request=request, user_id=None, now=NOW).id
 
-    results = run_together(pg_studio, attempt)
+    results = race(WORKERS, attempt, app=pg_studio, catch=services.SlotTaken)
     winners = [r for r in results if isinstance(r, int)]
     losers = [r for r in results if not isinstance(r, int)]
     assert len(winners) == 1, results
@@ -85,7 +70,7 @@ def test_simultaneous_overlapping_starts_respect_the_buffer(pg_studio, monkeypat
         with atomic():
             return services.book_consultation(request=request, user_id=None, now=NOW).id
 
-    results = run_together(pg_studio, attempt)
+    results = race(WORKERS, attempt, app=pg_studio, catch=services.SlotTaken)
     winners = [r for r in results if isinstance(r, int)]
     assert len(winners) == 1, results
     assert all(isinstance(r, services.SlotTaken) for r in results if r not in winners)
@@ -110,7 +95,7 @@ def test_simultaneous_reschedule_and_booking_of_the_same_slot(pg_studio):
             request = make_request(TUESDAY_10, email=f"guest{i}@example.com")
             return services.book_consultation(request=request, user_id=None, now=NOW).id
 
-    results = run_together(pg_studio, attempt, count=4)
+    results = race(4, attempt, app=pg_studio, catch=Exception)
     assert sum(isinstance(r, int) for r in results) == 1, results
     with pg_studio.app_context():
         active = db.session.execute(
@@ -129,7 +114,7 @@ def test_concurrent_reminder_runs_send_each_reminder_once(pg_studio):
             services.confirm_booking(consultation_id=held.id, now=NOW)
     before = len(read_outbox(pg_studio.config["MAIL_OUTBOX_DIR"]))
     evening = datetime(2027, 3, 1, 18, 0)
-    results = run_together(pg_studio, lambda i: send_reminders(now=evening), count=4)
+    results = race(4, lambda i: send_reminders(now=evening), app=pg_studio)
     assert sum(results) == 3, results
     mails = read_outbox(pg_studio.config["MAIL_OUTBOX_DIR"])[before:]
     assert sorted(m["To"] for m in mails) == ["r0@example.com", "r1@example.com", "r2@example.com"]
@@ -151,7 +136,7 @@ def test_two_staff_drafting_at_once_make_one_order(pg_studio):
         with atomic():
             return services.create_order_draft(consultation_id=consultation_id, now=NOW).id
 
-    results = run_together(pg_studio, draft, count=4)
+    results = race(4, draft, app=pg_studio, catch=Exception)
     assert sum(isinstance(r, int) for r in results) == 1, results
     with pg_studio.app_context():
         assert db.session.execute(db.select(db.func.count(Order.id))).scalar() == 1

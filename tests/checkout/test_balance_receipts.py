@@ -272,13 +272,9 @@ def test_racing_issuers_record_one_receipt_and_queue_one_mail(
     assert deliver(client, balance) == "paid"  # the job is lost: no receipt yet
 
     def issue(i: int) -> str | None:
-        with racing.app_context():
-            try:
-                return invoice_files.issue_document(order_id=order_id, kind=BALANCE_RECEIPT)
-            finally:
-                db.session.remove()
+        return invoice_files.issue_document(order_id=order_id, kind=BALANCE_RECEIPT)
 
-    keys = race(RACERS, issue)
+    keys = race(RACERS, issue, app=racing)
     with app.app_context():
         (row,) = db.session.execute(
             select(InvoiceFile).where(InvoiceFile.kind == BALANCE_RECEIPT)

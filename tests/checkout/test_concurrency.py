@@ -52,22 +52,19 @@ def test_buyers_racing_for_the_last_three_pieces(app, race_app):
         product_id = make_product("last-three", edition_size=25, sold=22).id
 
     def buyer(number: int) -> tuple[str, str]:
-        with race_app.app_context():
-            try:
-                with atomic():
-                    order = services.place_order(
-                        owner=services.CartOwner(guest_items=(item(product_id),)),
-                        details=replace(DETAILS, email=f"buyer{number}@example.com"),
-                        payment_method="manual",
-                        policy_accepted=True,
-                    )
-                return ("reserved", order.lines[0].piece_label)
-            except services.SoldOut as exc:
-                return ("sold out", str(exc))
-            finally:
-                db.session.remove()
+        try:
+            with atomic():
+                order = services.place_order(
+                    owner=services.CartOwner(guest_items=(item(product_id),)),
+                    details=replace(DETAILS, email=f"buyer{number}@example.com"),
+                    payment_method="manual",
+                    policy_accepted=True,
+                )
+            return ("reserved", order.lines[0].piece_label)
+        except services.SoldOut as exc:
+            return ("sold out", str(exc))
 
-    results = race(BUYERS, buyer)
+    results = race(BUYERS, buyer, app=race_app)
     assert len(results) == BUYERS
     reserved = sorted(label for kind, label in results if kind == "reserved")
     refusals = [message for kind, message in results if kind == "sold out"]
@@ -97,22 +94,19 @@ def test_one_buyer_racing_many_sessions_holds_at_most_two_pieces(app, race_app):
     def hoarder(number: int) -> str:
         owner = services.CartOwner(guest_items=(item(product_id),), session_key=f"session-{number}")
         email = f"Hoarder+{number}@Example.com"  # the +tag and the case do not make a new buyer
-        with race_app.app_context():
-            try:
-                with atomic():
-                    services.place_order(
-                        owner=owner,
-                        details=replace(DETAILS, email=email),
-                        payment_method="manual",
-                        policy_accepted=True,
-                    )
-                return "held"
-            except services.HoldLimitReached:
-                return "refused"
-            finally:
-                db.session.remove()
+        try:
+            with atomic():
+                services.place_order(
+                    owner=owner,
+                    details=replace(DETAILS, email=email),
+                    payment_method="manual",
+                    policy_accepted=True,
+                )
+            return "held"
+        except services.HoldLimitReached:
+            return "refused"
 
-    outcomes = race(BUYERS, hoarder)
+    outcomes = race(BUYERS, hoarder, app=race_app)
     assert sorted(outcomes) == ["held"] * 2 + ["refused"] * (BUYERS - 2)
     with app.app_context():
         held = db.session.execute(

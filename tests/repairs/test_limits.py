@@ -17,7 +17,7 @@ from app.repairs import services as repairs
 from app.repairs.models import RepairPhoto, RepairTicket
 from app.repairs.services import tickets
 from tests.conftest import POSTGRES_URL
-from tests.helpers import csrf_token, login
+from tests.helpers import csrf_token, login, race
 from tests.repairs.test_guest_repairs import guest_order
 from tests.staff.builders import PASSWORD, png_bytes
 
@@ -309,28 +309,17 @@ def test_simultaneous_requests_for_one_piece_open_one_ticket(app, atelier, deliv
         return found
 
     monkeypatch.setattr(tickets, "_open_ticket_for", check_then_wait)
-    results: list[object] = [None] * workers
 
-    def worker(i: int) -> None:
-        with app.app_context():
-            try:
-                with atomic():
-                    results[i] = repairs.request_repair(
-                        user_id=atelier.customer_id,
-                        order_line_id=line_id,
-                        description=DESCRIPTION,
-                        preferred_return_on=None,
-                    ).id
-            except Exception as exc:  # noqa: BLE001 - collected for the assertions
-                results[i] = exc
-            finally:
-                db.session.remove()
+    def request(i: int) -> int:
+        with atomic():
+            return repairs.request_repair(
+                user_id=atelier.customer_id,
+                order_line_id=line_id,
+                description=DESCRIPTION,
+                preferred_return_on=None,
+            ).id
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    results = race(workers, request, app=app, catch=repairs.PieceHasOpenTicket)
     winners = [r for r in results if isinstance(r, int)]
     assert len(winners) == 1, results
     assert all(isinstance(r, repairs.PieceHasOpenTicket) for r in results if r not in winners)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import threading
 import time
 from datetime import date, timedelta
 
@@ -27,7 +26,7 @@ from app.repairs.models import RepairPayment, RepairRefund, RepairTicket
 from app.repairs.services import refunds
 from tests.checkout.conftest import WEBHOOK_SECRET, stripe_api
 from tests.conftest import POSTGRES_URL
-from tests.helpers import csrf_token, login
+from tests.helpers import csrf_token, login, race
 from tests.repairs.test_payments import approved_ticket
 from tests.staff.builders import PASSWORD, make_fast_user
 
@@ -284,32 +283,21 @@ def test_racing_refunds_never_give_back_more_than_was_paid(app, atelier, deliver
             ).id
         # Loaded before the race, as a view's page load would: the lock must see past it.
         assert db.session.get(RepairPayment, payment_id).refunded_minor == 0
-    barrier = threading.Barrier(workers, timeout=30)
-    results: list[object] = [None] * workers
 
-    def worker(i: int) -> None:
-        with app.app_context():
-            try:
-                db.session.get(RepairPayment, payment_id).refunds  # noqa: B018 - a stale copy
-                barrier.wait()
-                with atomic():
-                    results[i] = repairs.refund_repair_payment(
-                        ticket_id=ticket_id,
-                        payment_id=payment_id,
-                        amount_minor=3_000,
-                        reason="Race",
-                        by_user_id=atelier.checker_id,
-                    ).amount_minor
-            except Exception as exc:  # noqa: BLE001 - collected for the assertions
-                results[i] = exc
-            finally:
-                db.session.remove()
+    def stale_copy(i: int) -> None:
+        db.session.get(RepairPayment, payment_id).refunds  # noqa: B018 - a stale copy
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    def refund(i: int) -> int:
+        with atomic():
+            return repairs.refund_repair_payment(
+                ticket_id=ticket_id,
+                payment_id=payment_id,
+                amount_minor=3_000,
+                reason="Race",
+                by_user_id=atelier.checker_id,
+            ).amount_minor
+
+    results = race(workers, refund, app=app, before=stale_copy, catch=repairs.RepairError)
     assert sorted(map(str, results)) == ["3000", "Only $15.50 of that payment is left to refund."]
     with app.app_context():
         payment = db.session.get(RepairPayment, payment_id)
