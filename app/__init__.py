@@ -199,6 +199,7 @@ def register_template_helpers(app: Flask) -> None:
     def piece_number_filter(number: int, size: int) -> str:
         return format_piece_number(number, size)
 
+    from app.accounts import header
     from app.checkout.cart_badge import cart_badge
     from app.common import urls
     from app.common.caching import csrf_token, fragment, register_fragment
@@ -217,6 +218,8 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.jinja_env.globals["fragment"] = fragment
     register_fragment("cart_count", cart_badge)
+    register_fragment("account_links", header.account_links)
+    register_fragment("visitor_email", header.visitor_email)
 
     @app.context_processor
     def nav_context() -> dict[str, Any]:

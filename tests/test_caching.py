@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 import redis
-from flask import Flask
+from flask import Flask, render_template_string
 from sqlalchemy import select
 
 from app import create_app
@@ -127,10 +127,69 @@ def test_the_cache_is_off_at_zero_seconds_and_on_above(cached):
     assert client.get("/shop").headers["X-Page-Cache"] == "hit"
 
 
-def test_signed_in_visitors_messages_and_errors_are_never_cached(cached):
+def _signed_in(app: Flask, email: str, role: str = "customer"):
+    make_user(app, email=email, role=role)
+    client = app.test_client()
+    login(client, email)
+    client.get("/account")  # shows (and clears) "You are signed in.": the next page may be shared
+    return client
+
+
+def test_customers_share_the_guests_copy_and_see_only_their_own_parts(cached):
+    ada = _signed_in(cached, "ada@example.com")
+    bea = _signed_in(cached, "bea@example.com")
+    guest = cached.test_client()
+    sold_out = "/shop/regent-crown"  # its waiting-list form offers a signed-in customer's email
+
+    first = ada.get(sold_out)  # Ada's request renders the shared copy
+    seen = {name: client.get(sold_out) for name, client in (("bea", bea), ("guest", guest))}
+
+    assert first.headers["X-Page-Cache"] == "miss"
+    assert [page.headers["X-Page-Cache"] for page in seen.values()] == ["hit", "hit"]
+    ada_html, bea_html = first.get_data(as_text=True), seen["bea"].get_data(as_text=True)
+    guest_html = seen["guest"].get_data(as_text=True)
+    assert 'value="ada@example.com"' in ada_html and "Sign out" in ada_html
+    assert 'value="bea@example.com"' in bea_html and "Sign out" in bea_html
+    assert "ada@example.com" not in bea_html + guest_html
+    assert "Sign in" in guest_html and "Sign out" not in guest_html
+    with cached.app_context():
+        kept = cache.get(f"page:{caching.generation()}:{sold_out}?")
+    assert "ada@example.com" not in kept and "Sign out" not in kept
+    # The token on Bea's shared copy is her own: it signs her out.
+    token = TOKEN.search(bea_html).group(1)
+    assert bea.post("/account/logout", data={"csrf_token": token}).status_code in (302, 303)
+    assert "Sign in" in bea.get("/shop").get_data(as_text=True)
+
+
+def test_a_shared_page_is_rendered_with_nobody_signed_in(cached):
+    # Were a shared page's view or template to read the visitor directly, the kept copy would
+    # still be a guest's: personal parts reach a shared page only as fragments.
+    page = "{{ current_user.email if current_user.is_authenticated else 'a guest' }}"
+    cached.add_url_rule("/who", "who", caching.cached_page(lambda: render_template_string(page)))
+    ada = _signed_in(cached, "ada@example.com")
+    bea = _signed_in(cached, "bea@example.com")
+
+    first, second = ada.get("/who"), bea.get("/who")
+
+    assert (first.headers["X-Page-Cache"], second.headers["X-Page-Cache"]) == ("miss", "hit")
+    assert first.get_data(as_text=True) == second.get_data(as_text=True) == "a guest"
+    assert "Sign out" in ada.get("/shop").get_data(as_text=True)  # still signed in afterwards
+
+
+def test_staff_always_get_their_own_page(cached):
+    guest = cached.test_client()
+    guest.get("/shop")
+    staff = _signed_in(cached, "bench@example.com", role="staff")
+    page = staff.get("/shop")
+    assert "X-Page-Cache" not in page.headers
+    assert ">Staff</a>" in page.get_data(as_text=True)
+
+
+def test_messages_and_errors_are_never_cached(cached):
     make_user(cached)
     client = cached.test_client()
     login(client)
+    # Signing in left "You are signed in." to show: that page is this visitor's own.
     assert "X-Page-Cache" not in client.get("/shop/aurelia-crown").headers
     guest = cached.test_client()
     notice = guest.get("/shop?kind=spaceship")

@@ -1,15 +1,19 @@
-"""The shared cache (Flask-Caching): guests' pages and data that changes rarely, on every server.
+"""The shared cache (Flask-Caching): shared pages and data that changes rarely, on every server.
 
 With ``REDIS_URL`` (or ``CACHE_REDIS_URL``) set the cache lives in Redis and every app server
 shares it; without, each process keeps its own (``SimpleCache``, bounded).
 
-**Guest pages.** For a signed-out visitor without pending messages, a rendered catalog or
-product page is kept for PAGE_CACHE_SECONDS (default 5 s; 0 turns it off) with its CSRF token
-left as a placeholder, and each hit gets a fresh token for its own session.
+**Shared pages.** A catalog, product, batch or policy page is rendered as a signed-out visitor
+sees it and kept for PAGE_CACHE_SECONDS (default 5 s; 0 turns it off) with its CSRF token left as
+a placeholder; each hit gets a fresh token for its own session. Guests and signed-in customers
+get the same copy; staff (who see drafts and staff links) and a visitor with a pending message
+get their own page.
 
-**Per-visitor fragments.** A part of a shared page that differs per visitor (the cart count in
-the header) is registered with ``register_fragment``; templates call ``fragment(name)``, the
-cached copy keeps a placeholder, and every request served from it gets its own value.
+**Per-visitor fragments.** A part of a shared page that differs per visitor (the cart count and
+the account links in the header, a signed-in customer's email in a form) is registered with
+``register_fragment``; templates call ``fragment(name)``, the kept copy holds a placeholder, and
+every request served from it gets its own value. The copy is rendered with nobody signed in,
+so nothing of one customer's can be kept and shown to another.
 
 **Invalidation.** Every cached page and value is keyed by the *catalogue generation*, a random
 token in the cache itself. A service that changes what those pages show (the catalogue, a
@@ -40,7 +44,8 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -61,7 +66,7 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 from app.common.transactions import in_atomic, on_commit
-from app.extensions import cache
+from app.extensions import cache, login_manager
 
 log = logging.getLogger(__name__)
 
@@ -222,12 +227,28 @@ def _page_seconds() -> float:
 
 
 def _cacheable_request() -> bool:
+    # Staff see drafts and staff-only links on some of these pages: theirs are always their own.
     return (
         _page_seconds() > 0
         and request.method == "GET"
-        and not current_user.is_authenticated
+        and not (current_user.is_authenticated and current_user.is_staff)
         and "_flashes" not in session
     )
+
+
+@contextmanager
+def _as_guest() -> Iterator[None]:
+    """Run the view as a signed-out visitor, whoever asked: the shared copy is a guest's page.
+
+    So nothing of a signed-in customer's can be kept and shown to another; their own parts (the
+    account links, the cart count, their email in a form) are fragments, filled in per request.
+    """
+    visitor = current_user._get_current_object()  # loads them, so it can be put back
+    g._login_user = login_manager.anonymous_user()
+    try:
+        yield
+    finally:
+        g._login_user = visitor
 
 
 _FRAGMENTS: dict[str, Callable[[], Markup]] = {}
@@ -264,7 +285,7 @@ def _with_token(html: str) -> str:
 
 
 def cached_page(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Serve a guest's GET from the shared page cache, or render it and keep it when clean."""
+    """Serve a GET from the shared page cache, or render it as a guest's page and keep it."""
 
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
@@ -278,7 +299,8 @@ def cached_page(view: Callable[..., Any]) -> Callable[..., Any]:
             return response
         g.rendering_for_cache = True
         try:
-            response = make_response(view(*args, **kwargs))
+            with _as_guest():
+                response = make_response(view(*args, **kwargs))
         finally:
             g.rendering_for_cache = False
         html = response.get_data(as_text=True)
