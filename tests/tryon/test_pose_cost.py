@@ -45,6 +45,47 @@ def test_a_pose_request_checks_its_rate_limit_once(tryon_client, limit_checks):
     assert limit_checks == {"hit": 1}, limit_checks
 
 
+def test_flask_limiter_resolves_no_limits_for_a_pose_request(tryon_client, monkeypatch):
+    # Its hook and decorator resolved and filtered the limits twice per frame, for one hit.
+    resolved = []
+    manager = limiter.limit_manager
+    original = manager.resolve_limits
+
+    def counted(*args, **kwargs):
+        resolved.append(args)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(manager, "resolve_limits", counted)
+    assert _pose(tryon_client, astronaut_jpeg(320)).status_code == 200
+    assert resolved == []
+
+
+def test_a_client_over_the_pose_limit_is_told_when_to_come_back(tryon_app, tryon_client):
+    tryon_app.config["TRYON_POSE_RATE_LIMIT"] = "2 per minute;5 per hour"
+    frame = astronaut_jpeg(320)
+    assert [_pose(tryon_client, frame).status_code for _ in range(2)] == [200, 200]
+    response = _pose(tryon_client, frame)
+    assert response.status_code == 429
+    assert response.get_json() == {"error": "Too many frames; slowing down."}
+    assert response.headers["Cache-Control"] == "no-store"
+    assert 1 <= int(response.headers["Retry-After"]) <= 61
+    other = tryon_client.post(
+        POSE,
+        query_string={"product": "test-crown"},
+        data=frame,
+        content_type="image/jpeg",
+        environ_overrides={"REMOTE_ADDR": "10.0.0.9"},
+    )
+    assert other.status_code == 200  # another client has its own budget
+
+
+def test_the_pose_limit_is_off_when_rate_limits_are(tryon_app, tryon_client, monkeypatch):
+    monkeypatch.setattr(limiter, "enabled", False)
+    tryon_app.config["TRYON_POSE_RATE_LIMIT"] = "1 per minute"
+    frame = astronaut_jpeg(320)
+    assert [_pose(tryon_client, frame).status_code for _ in range(2)] == [200, 200]
+
+
 def test_a_pose_request_writes_no_cookie_and_asks_the_database_nothing(
     tryon_app: Flask, tryon_client
 ):
