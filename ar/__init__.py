@@ -7,6 +7,7 @@ Public API (names kept stable for the web app and scripts)::
 
     decode_image(data: bytes, *, max_pixels: int | None = None) -> np.ndarray   # RGB uint8 HxWx3
     decode_frame(data: bytes) -> np.ndarray   # the same via OpenCV, for frames checked already
+    jpeg_size(data: bytes) -> (w, h) | None   # a JPEG's size from its header, for that check
     load_image(path, *, max_pixels=None) -> np.ndarray
     decode_overlay(data: bytes, *, max_pixels=None) -> np.ndarray               # RGBA uint8 HxWx4
     load_overlay(path, *, max_pixels=None) -> np.ndarray
@@ -69,6 +70,7 @@ from ar.image_io import (
     decode_image,
     decode_overlay,
     encode_image,
+    jpeg_size,
     load_image,
     load_overlay,
     to_rgb,
@@ -103,6 +105,7 @@ __all__ = [
     "decode_overlay",
     "encode_image",
     "faces_json",
+    "jpeg_size",
     "load_image",
     "load_overlay",
     "measure_face",

@@ -161,3 +161,47 @@ def test_decode_frame_rejects_cut_off_frames(astronaut, image_format):
 def test_decode_frame_rejects_non_images_and_tiny_ones(data):
     with pytest.raises(ar.InvalidImage):
         ar.decode_frame(data)
+
+
+# --- jpeg_size: a live frame's size from its header -------------------------------------------
+
+
+def _sof_offset(jpeg: bytes) -> int:
+    """Where the (first) start-of-frame segment of a Pillow-made JPEG begins."""
+    for marker in (b"\xff\xc0", b"\xff\xc2"):
+        if marker in jpeg:
+            return jpeg.index(marker)
+    raise AssertionError("no frame header")
+
+
+@pytest.mark.parametrize(
+    ("size", "options"),
+    [((320, 240), {}), ((33, 700), {}), ((640, 480), {"progressive": True}), ((48, 48), {})],
+)
+def test_jpeg_size_reads_what_pillow_reads(size, options):
+    rgb = np.random.default_rng(1).integers(0, 255, (size[1], size[0], 3), np.uint8)
+    jpeg = _encode(rgb, "JPEG", quality=80, **options)
+    assert ar.jpeg_size(jpeg) == Image.open(io.BytesIO(jpeg)).size == size
+
+
+def test_jpeg_size_declines_anything_not_plainly_one_jpeg():
+    jpeg = _encode(np.zeros((240, 320, 3), np.uint8), "JPEG")
+    sof = _sof_offset(jpeg)
+    length = int.from_bytes(jpeg[sof + 2 : sof + 4], "big")
+    second_frame = (
+        jpeg[: sof + 2 + length] + jpeg[sof : sof + 2 + length] + jpeg[sof + 2 + length :]
+    )
+    zero_height = bytearray(jpeg)
+    zero_height[sof + 5 : sof + 7] = b"\0\0"
+    mpo = jpeg[:2] + b"\xff\xe2\x00\x08MPF\x00\x00\x00" + jpeg[2:]
+    for data in (
+        b"",
+        _encode(np.zeros((240, 320, 3), np.uint8), "PNG"),
+        jpeg[:sof],  # cut off before the frame header
+        jpeg[: sof + 6],  # cut off inside it
+        second_frame,  # libjpeg refuses these; Pillow reports the last
+        bytes(zero_height),  # the height comes later, in a DNL segment
+        mpo,  # a multi-picture file, which check_image refuses by name
+        b"\xff\xd8" + b"\x00" * 64,  # no marker where one must be
+    ):
+        assert ar.jpeg_size(data) is None, data[:16]

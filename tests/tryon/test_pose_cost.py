@@ -86,6 +86,15 @@ def test_the_pose_limit_is_off_when_rate_limits_are(tryon_app, tryon_client, mon
     assert [_pose(tryon_client, frame).status_code for _ in range(2)] == [200, 200]
 
 
+def test_a_jpeg_frame_is_checked_from_its_header_without_pillow(tryon_client, monkeypatch):
+    from app.tryon import services
+
+    monkeypatch.setattr(services.Image, "open", lambda *a, **k: pytest.fail("opened with Pillow"))
+    response = _pose(tryon_client, astronaut_jpeg(320))
+    assert response.status_code == 200
+    assert response.get_json()["frame"] == {"width": 320, "height": 320}
+
+
 def test_a_pose_request_writes_no_cookie_and_asks_the_database_nothing(
     tryon_app: Flask, tryon_client
 ):

@@ -103,6 +103,33 @@ def test_live_frames_have_their_own_limits():
         services.check_image(png_header_only(20000, 20000), max_side=640)
 
 
+@pytest.mark.parametrize(
+    ("rgb", "error", "message"),
+    [
+        (np.full((500, 700, 3), 128, np.uint8), services.FrameTooWide, "at most 640 pixels"),
+        (np.full((16, 200, 3), 128, np.uint8), services.PhotoTooSmall, "only 200×16 pixels"),
+    ],
+)
+def test_live_jpeg_frames_read_from_their_header_are_refused_the_same(rgb, error, message):
+    frame = encode(rgb)
+    with pytest.raises(error, match=message):
+        services.check_frame(frame)
+    with pytest.raises(error, match=message):
+        services.check_image(frame, max_bytes=services.MAX_FRAME_BYTES, max_side=640)
+
+
+def test_live_frames_that_are_not_plain_jpegs_get_the_full_check():
+    with pytest.raises(services.FrameTooWide, match="at most 640 pixels"):
+        services.check_frame(png_header_only(20000, 20000))
+    with pytest.raises(services.NotAnImage):
+        services.check_frame(b"GIF89a" + b"\0" * 100)
+    with pytest.raises(services.EmptyPhoto):
+        services.check_frame(b"")
+    with pytest.raises(services.FrameTooLarge, match="under 256 KB"):
+        services.check_frame(encode(astronaut()) + b"\0" * (300 * 1024))
+    assert services.check_frame(encode(astronaut())) == (512, 512)
+
+
 def test_get_piece_defaults_and_metals(tryon_app):
     with tryon_app.app_context():
         piece = services.get_piece(slug="test-crown")
