@@ -157,45 +157,62 @@ class Placement:
 
 def placement_from_band(
     spec: PieceSpec,
-    band_left: np.ndarray,
-    band_right: np.ndarray,
-    up: np.ndarray,
+    band_left: np.ndarray | tuple[float, float],
+    band_right: np.ndarray | tuple[float, float],
+    up: np.ndarray | tuple[float, float],
     *,
     face_index: int = 0,
 ) -> Placement:
     """Build the affine that maps the spec's band onto image points band_left..band_right."""
-    png_left = np.array(spec.band_left)
-    along = np.array(spec.band_right) - png_left
-    length = float(np.linalg.norm(along))
-    unit = along / length
-    png_up = np.array([unit[1], -unit[0]])  # perpendicular towards the PNG's top (y is down)
-    left, right, up = (np.asarray(v, dtype=np.float64) for v in (band_left, band_right, up))
-    linear = np.outer(right - left, unit) / length + np.outer(up, png_up)
-    offset = left - linear @ png_left
-    matrix = np.column_stack((linear, offset))
+    # Runs on every live frame, on 2-vectors: plain floats, as numpy's per-call cost (outer,
+    # norm, column_stack) was most of the time.
+    png_x, png_y = spec.band_left
+    along_x, along_y = spec.band_right[0] - png_x, spec.band_right[1] - png_y
+    length = math.hypot(along_x, along_y)
+    unit_x, unit_y = along_x / length, along_y / length
+    png_up_x, png_up_y = unit_y, -unit_x  # perpendicular towards the PNG's top (y is down)
+    left_x, left_y = float(band_left[0]), float(band_left[1])
+    right_x, right_y = float(band_right[0]), float(band_right[1])
+    up_x, up_y = float(up[0]), float(up[1])
+    dx, dy = right_x - left_x, right_y - left_y
+    # linear = outer(right - left, unit) / length + outer(up, png_up)
+    a = dx * unit_x / length + up_x * png_up_x
+    b = dx * unit_y / length + up_x * png_up_y
+    c = dy * unit_x / length + up_y * png_up_x
+    d = dy * unit_y / length + up_y * png_up_y
     return Placement(
         face_index=face_index,
         spec=spec,
-        band_left=(float(left[0]), float(left[1])),
-        band_right=(float(right[0]), float(right[1])),
-        up=(float(up[0]), float(up[1])),
-        matrix=tuple(tuple(float(v) for v in row) for row in matrix),  # type: ignore[arg-type]
+        band_left=(left_x, left_y),
+        band_right=(right_x, right_y),
+        up=(up_x, up_y),
+        matrix=(
+            (a, b, left_x - (a * png_x + b * png_y)),
+            (c, d, left_y - (c * png_x + d * png_y)),
+        ),
     )
 
 
 def place_piece(measurement: FaceMeasurement, spec: PieceSpec, *, face_index: int = 0) -> Placement:
     """Seat the piece on the head at true size, following roll and foreshortening with yaw."""
-    rotation = measurement.rotation
+    (r00, r01, r02), (r10, r11, r12), _ = measurement.rotation.tolist()
     px_per_mm = 1.0 / measurement.mm_per_px
     seat = SEATS[spec.kind]
     # Offsets are along the face's own axes, so a tilted or nodding head carries the piece.
-    offset = rotation @ np.array([0.0, -seat.up_mm, seat.back_mm])
-    centre = measurement.landmarks[FOREHEAD_TOP, :2] + offset[:2] * px_per_mm
-    half_band = rotation[:2, 0] * (spec.width_mm / 2 * px_per_mm)
+    offset_x = r01 * -seat.up_mm + r02 * seat.back_mm
+    offset_y = r11 * -seat.up_mm + r12 * seat.back_mm
+    top_x, top_y = measurement.landmarks[FOREHEAD_TOP, :2].tolist()
+    centre_x, centre_y = top_x + offset_x * px_per_mm, top_y + offset_y * px_per_mm
+    half = spec.width_mm / 2 * px_per_mm
+    half_x, half_y = r00 * half, r10 * half
     png_to_image = spec.width_mm * px_per_mm / spec.band_length
-    up = -rotation[:2, 1] * png_to_image
+    up = (-r01 * png_to_image, -r11 * png_to_image)
     return placement_from_band(
-        spec, centre - half_band, centre + half_band, up, face_index=face_index
+        spec,
+        (centre_x - half_x, centre_y - half_y),
+        (centre_x + half_x, centre_y + half_y),
+        up,
+        face_index=face_index,
     )
 
 
