@@ -6,14 +6,21 @@ account links, their email offered in a form) comes from here, never from the ke
 
 from __future__ import annotations
 
-from flask import render_template
+from flask import current_app
 from flask_login import current_user
 from markupsafe import Markup, escape
 
 
 def account_links() -> Markup:
     """Sign in and Register for a guest; Account (Staff) and Sign out for whoever is signed in."""
-    return Markup(render_template("accounts/_header_links.html"))
+    # On every page, so rendered bare: only what the links need, no context processors.
+    links = current_app.jinja_env.get_template("accounts/_header_links.html")
+    return Markup(
+        links.render(
+            current_user=current_user,
+            staff_area="dashboard.index" in current_app.view_functions,
+        )
+    )
 
 
 def visitor_email() -> Markup:

@@ -10,13 +10,24 @@ from __future__ import annotations
 
 import secrets
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from app.accounts.models import LoginSession, User
 from app.domain.clock import utcnow
 from app.extensions import db
 
 _MAX_ID_DIGITS = 18  # below 2**63: a longer number in a forged cookie is simply nobody
+
+# Run on every signed-in request: built once, so each request only binds its two values.
+_OPEN_SIGN_IN = (
+    select(User)
+    .join(LoginSession, LoginSession.user_id == User.id)
+    .where(
+        User.id == bindparam("user_id"),
+        LoginSession.key == bindparam("key"),
+        LoginSession.ended_at.is_(None),
+    )
+)
 
 
 def start_session(user: User) -> None:
@@ -33,9 +44,7 @@ def user_for_session(login_id: str) -> User | None:
     if not (user_id.isdigit() and len(user_id) <= _MAX_ID_DIGITS and key):
         return None
     user = db.session.execute(
-        select(User)
-        .join(LoginSession, LoginSession.user_id == User.id)
-        .where(User.id == int(user_id), LoginSession.key == key, LoginSession.ended_at.is_(None))
+        _OPEN_SIGN_IN, {"user_id": int(user_id), "key": key}
     ).scalar_one_or_none()
     if user is not None:
         user.session_key = key

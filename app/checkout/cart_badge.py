@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import session
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from app.checkout.models import Cart, CartLine
 from app.checkout.services.cart import items_from_session
@@ -13,15 +13,19 @@ from app.extensions import db
 
 GUEST_CART = "cart"  # the session key checkout.views keeps a guest's cart under
 
+# Run on every page a signed-in buyer opens: built once, a plain number read without the ORM.
+_PIECES_IN_SAVED_CART = (
+    select(func.coalesce(func.sum(CartLine.quantity), 0))
+    .join(Cart, Cart.id == CartLine.cart_id)
+    .where(Cart.user_id == bindparam("user_id"))
+)
+
 
 def cart_count() -> int:
     """Pieces in the visitor's cart: a signed-in buyer's saved cart or a guest's session cart."""
     if current_user.is_authenticated:
-        return db.session.execute(
-            select(func.coalesce(func.sum(CartLine.quantity), 0))
-            .join(Cart, Cart.id == CartLine.cart_id)
-            .where(Cart.user_id == current_user.id)
-        ).scalar_one()
+        connection = db.session.connection()
+        return connection.execute(_PIECES_IN_SAVED_CART, {"user_id": current_user.id}).scalar_one()
     return sum(item.quantity for item in items_from_session(session.get(GUEST_CART)))
 
 
