@@ -7,6 +7,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 import redis
@@ -153,7 +154,7 @@ def test_customers_share_the_guests_copy_and_see_only_their_own_parts(cached):
     assert "ada@example.com" not in bea_html + guest_html
     assert "Sign in" in guest_html and "Sign out" not in guest_html
     with cached.app_context():
-        kept = cache.get(f"page:{caching.generation()}:{sold_out}?")
+        _, kept = cache.get(caching.page_key(f"{sold_out}?"))
     assert "ada@example.com" not in kept and "Sign out" not in kept
     # The token on Bea's shared copy is her own: it signs her out.
     token = TOKEN.search(bea_html).group(1)
@@ -299,3 +300,21 @@ def test_a_cache_that_is_down_costs_the_cache_not_the_page(seeded):
     finally:
         with down.app_context():
             db.engine.dispose()
+
+
+def test_a_servers_own_copy_lasts_no_longer_than_the_shared_entry(two_servers, monkeypatch):
+    first, second = two_servers
+    now = [1_000_000.0]
+    monkeypatch.setattr(caching, "time", SimpleNamespace(time=lambda: now[0]))
+    loads: list[str] = []
+
+    def remembered(app: Flask, name: str) -> str:
+        with app.app_context():
+            return caching.remember("rate", lambda: loads.append(name) or name, timeout=30)
+
+    assert remembered(first, "first") == "first"  # kept at t=0 until t=30, in Redis and here
+    now[0] += 20
+    assert remembered(second, "second") == "first"  # copied from Redis at t=20
+    now[0] += 11  # t=31: past the shared entry's deadline, though the copy was made at t=20
+    assert remembered(second, "second") == "second"
+    assert loads == ["first", "second"]

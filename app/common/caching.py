@@ -76,6 +76,8 @@ CSRF_PLACEHOLDER = "__diadem_csrf_placeholder__"
 GENERATION_KEY = "catalogue-generation"
 # A process's own cache holds at most this many entries (odd query strings cannot grow it).
 LOCAL_THRESHOLD = 1024
+# ... and at most this many pages of its own (about 60 kB each).
+LOCAL_PAGES = 256
 
 
 def init_app(app: Flask) -> None:
@@ -139,11 +141,12 @@ def catalogue_changed() -> None:
 
 
 class _LocalValues:
-    """This process's copies of values kept with ``remember``, newest last, at most ``size``.
+    """This process's copies of kept values and pages, newest last, at most ``size``.
 
-    A value's key holds its catalogue generation, so the shared cache can only ever hold that
-    same value under it: a copy kept here is as good as the shared one until its timeout, and
-    a hit costs neither a round trip to Redis nor unpickling.
+    A key holds its catalogue generation, so the shared cache can only ever hold that same value
+    under it: a copy kept here is as good as the shared one until the shared entry expires (the
+    copy is given the entry's own deadline, never a fresh timeout), and a hit costs neither a
+    round trip to Redis nor unpickling.
     """
 
     def __init__(self, size: int) -> None:
@@ -156,25 +159,53 @@ class _LocalValues:
             item = self._items.get(key)
             if item is None:
                 return None
-            if item[0] <= time.monotonic():
+            if item[0] <= time.time():
                 del self._items[key]
                 return None
             self._items.move_to_end(key)
             return item[1]
 
-    def set(self, key: str, value: Any, timeout: float) -> None:
+    def set(self, key: str, value: Any, until: float) -> None:
         with self._lock:
-            self._items[key] = (time.monotonic() + timeout, value)
+            self._items[key] = (until, value)
             self._items.move_to_end(key)
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
 
 
-def _local_values() -> _LocalValues:
-    values = current_app.extensions.get("diadem_local_values")
+def _local(kind: str, size: int) -> _LocalValues:
+    name = f"diadem_local_{kind}"
+    values = current_app.extensions.get(name)
     if values is None:
-        values = current_app.extensions["diadem_local_values"] = _LocalValues(LOCAL_THRESHOLD)
+        values = current_app.extensions[name] = _LocalValues(size)
     return values
+
+
+def _kept(local: _LocalValues, key: str) -> Any:
+    """The value kept under ``key``: this process's copy, else the shared cache's (copied here)."""
+    hit = local.get(key)
+    if hit is not None:
+        return hit
+    shared = _safely(lambda: cache.get(key), None)
+    if shared is None:
+        return None
+    until, value = shared
+    if until <= time.time():  # Redis keeps whole seconds; the deadline is the word
+        return None
+    local.set(key, value, until)
+    return value
+
+
+def _keep(local: _LocalValues, key: str, value: Any, seconds: float) -> bool:
+    """Keep ``value`` under ``key`` for ``seconds``, shared and here, with one deadline for both.
+
+    Return whether the shared cache took it.
+    """
+    timeout = max(1, round(seconds))
+    until = time.time() + timeout
+    shared = _safely(lambda: cache.set(key, (until, value), timeout=timeout), False)
+    local.set(key, value, until)
+    return bool(shared)
 
 
 def remember(
@@ -190,17 +221,12 @@ def remember(
     out of date by the clock, not by a write): a value it turns down is loaded afresh.
     """
     full_key = f"data:{generation()}:{key}"
-    local = _local_values()
-    hit = local.get(full_key)
-    if hit is None:
-        hit = _safely(lambda: cache.get(full_key), None)
-        if hit is not None:
-            local.set(full_key, hit, timeout)
+    local = _local("values", LOCAL_THRESHOLD)
+    hit = _kept(local, full_key)
     if hit is not None and (still_good is None or still_good(hit)):
         return hit
     value = load()
-    _safely(lambda: cache.set(full_key, value, timeout=max(1, round(timeout))), False)
-    local.set(full_key, value, timeout)
+    _keep(local, full_key, value, timeout)
     return value
 
 
@@ -284,6 +310,11 @@ def _with_token(html: str) -> str:
     return html
 
 
+def page_key(full_path: str) -> str:
+    """Where the shared copy of the page at ``full_path`` is kept in this generation."""
+    return f"page:{generation()}:{full_path}"
+
+
 def cached_page(view: Callable[..., Any]) -> Callable[..., Any]:
     """Serve a GET from the shared page cache, or render it as a guest's page and keep it."""
 
@@ -291,8 +322,9 @@ def cached_page(view: Callable[..., Any]) -> Callable[..., Any]:
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         if not _cacheable_request():
             return view(*args, **kwargs)
-        key = f"page:{generation()}:{request.full_path}"
-        html = _safely(lambda: cache.get(key), None)
+        key = page_key(request.full_path)
+        pages = _local("pages", LOCAL_PAGES)
+        html = _kept(pages, key)
         if html is not None:
             response = Response(_with_token(html), mimetype="text/html")
             response.headers["X-Page-Cache"] = "hit"
@@ -305,10 +337,9 @@ def cached_page(view: Callable[..., Any]) -> Callable[..., Any]:
             g.rendering_for_cache = False
         html = response.get_data(as_text=True)
         # Only a plain page is shared: not an error, and not one that left a message behind.
-        if response.status_code == 200 and not g.get("page_flashed"):
-            timeout = max(1, round(_page_seconds()))
-            if _safely(lambda: cache.set(key, html, timeout=timeout), False):
-                response.headers["X-Page-Cache"] = "miss"
+        shareable = response.status_code == 200 and not g.get("page_flashed")
+        if shareable and _keep(pages, key, html, _page_seconds()):
+            response.headers["X-Page-Cache"] = "miss"
         response.set_data(_with_token(html))
         return response
 
