@@ -78,6 +78,10 @@ def register_security_headers(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     db.init_app(app)
+    from app.common import db_pool
+
+    with app.app_context():
+        db_pool.init_app(app, list(db.engines.values()))
     migrate.init_app(
         app,
         db,

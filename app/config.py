@@ -101,7 +101,9 @@ def from_environment(instance_path: str) -> dict[str, object]:
         # the request's Host header (see app.common.links.public_url).
         "PUBLIC_BASE_URL": (env.get("DIADEM_PUBLIC_BASE_URL") or DEVELOPMENT_BASE_URL).rstrip("/"),
         "STUDIO_ADDRESS": env.get("DIADEM_STUDIO_ADDRESS"),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Connections are checked before use only after sitting idle (app.common.db_pool).
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": False},
+        "DATABASE_PING_AFTER_IDLE_SECONDS": 1.0,
     }
     config.update(_json_settings(env))
     config.update(_whole_number_settings(env))
