@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -102,9 +104,8 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def artwork_dir() -> Path:
-    """A media folder keyed by the drawing code, so the artwork is drawn once per change."""
+def _artwork_folder() -> Path:
+    """The media folder for this drawing code: its key is a digest of app/demo's sources."""
     import hashlib
 
     root = Path(__file__).resolve().parents[2]
@@ -112,7 +113,76 @@ def artwork_dir() -> Path:
     for source in sorted((root / "app" / "demo").rglob("*.py")):
         digest.update(source.relative_to(root).as_posix().encode())
         digest.update(source.read_bytes())
-    folder = root / "artifacts" / "media-cache" / digest.hexdigest()[:16]
+    cache = Path(os.environ.get("DIADEM_TEST_MEDIA_CACHE") or root / "artifacts" / "media-cache")
+    return cache / digest.hexdigest()[:16]
+
+
+_DRAWN = ".drawn"  # written once every picture of the demo atelier is in the folder
+_drawing: subprocess.Popen | None = None
+
+
+def draw_artwork(folder: str) -> None:
+    """Draw the demo atelier's pictures into ``folder`` (run in a process of its own)."""
+    import tempfile
+
+    from app import create_app
+    from app.common.transactions import atomic
+    from app.demo.seed import seed_demo
+    from app.extensions import db
+    from tests.conftest import _settings
+
+    with tempfile.TemporaryDirectory() as scratch:
+        settings = _settings(f"sqlite:///{scratch}/art.sqlite3", Path(scratch))
+        app = create_app({**settings, "MEDIA_ROOT": folder})
+        with app.app_context():
+            db.create_all()
+            with atomic():
+                seed_demo(media_root=folder, draw_artwork=True)
+            db.session.remove()
+            db.engine.dispose()
+    (Path(folder) / _DRAWN).touch()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start drawing the demo artwork now, beside the tests, if browser tests will need it.
+
+    Drawing every demo piece takes about two minutes of one core, and the suite runs on the
+    other tests' core only: started here, it is done before the browser tests (late in the run)
+    ask for it, instead of holding up the first of them. The pictures are the same ones.
+    """
+    global _drawing
+    if not any("artwork_dir" in getattr(item, "fixturenames", ()) for item in session.items):
+        return
+    folder = _artwork_folder()
+    if (folder / _DRAWN).exists():
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    root = Path(__file__).resolve().parents[2]
+    _drawing = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from tests.e2e.conftest import draw_artwork; draw_artwork(sys.argv[1])",
+            str(folder),
+        ],
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _drawing is not None and _drawing.poll() is None:
+        _drawing.terminate()  # a run stopped early; a later run finishes the folder
+        _drawing.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def artwork_dir() -> Path:
+    """A media folder keyed by the drawing code, so the artwork is drawn once per change."""
+    folder = _artwork_folder()
+    if _drawing is not None:
+        _drawing.wait()  # failed or not, seeded_with_art draws whatever is still missing
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
