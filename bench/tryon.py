@@ -12,10 +12,10 @@ clients, each from its own loopback address so the per-client rate limit applies
   raised for this run, or one fast client would be throttled): the server's capacity.
 
 It prints frames/s, p50/p99 latency and the ratio of the one-client p50 to `ar`'s own end-to-end
-time for the same work (decode, landmarks, pose, placement, JSON) on the same frames, measured
-in this process in the same run. It also times MediaPipe's own face mesh (still mode, one face,
-refined landmarks: what the live engine runs) on the same decoded frames, the live engine's
-measure + place, and prints the endpoint's one-client p50 against that floor.
+time for the same work (header check, decode, landmarks, pose, placement, JSON) on the same
+frames, measured in this process in the same run. It also times MediaPipe's own face mesh (still
+mode, one face, refined landmarks: what the live engine runs) on the same decoded frames, the live
+engine's measure + place, and prints the endpoint's one-client p50 against that floor.
 
 The floor is measured the same way as the row it is compared with. Face mesh itself is slower
 when frames arrive 66 ms apart than back to back (its threads and the CPU's caches go cold
@@ -84,14 +84,16 @@ def make_frames(count: int = 40) -> list[bytes]:
 class ArTimings:
     """Milliseconds per frame for ar alone, in this process."""
 
-    pose: list[float] = field(default_factory=list)  # decode, landmarks, pose, placement, JSON
+    pose: list[float] = field(default_factory=list)  # header, decode, landmarks, placement, JSON
     full: list[float] = field(default_factory=list)  # the same plus composite and JPEG encode
     engine: list[float] = field(default_factory=list)  # the live engine's measure + place only
     mesh: list[float] = field(default_factory=list)  # MediaPipe's face mesh alone, back to back
     # The same at the page's pace: one frame every 1/PAGE_RATE s, idle in between.
     mesh_paced: list[float] = field(default_factory=list)
-    # The pose path step by step: OpenCV decode (the app's), Pillow decode (the old path),
-    # measure (landmarks and geometry), place, JSON.
+    # The pose path step by step: the frame's size from its header (the app's check before
+    # decoding), OpenCV decode (the app's), Pillow decode (the old path), measure (landmarks
+    # and geometry), place, JSON.
+    header: list[float] = field(default_factory=list)
     decode: list[float] = field(default_factory=list)
     decode_pillow: list[float] = field(default_factory=list)
     measure: list[float] = field(default_factory=list)
@@ -110,9 +112,12 @@ def ar_alone(frames: list[bytes], spec: ar.PieceSpec, overlay: ar.Overlay, repea
         for frame in frames:
             start = time.perf_counter()
             ar.decode_image(frame)
+            # The app's path from here: header check, decode, measure, place, JSON.
             start = _lap(timings.decode_pillow, start)
+            ar.jpeg_size(frame)
+            checked = _lap(timings.header, start)
             rgb = ar.decode_frame(frame)
-            decoded = _lap(timings.decode, start)
+            decoded = _lap(timings.decode, checked)
             faces = engine.measure(rgb)
             measured = _lap(timings.measure, decoded)
             placements = engine.place(faces, spec)
@@ -451,6 +456,7 @@ def print_breakdown(before: ArTimings, after: ArTimings, mesh_p50: float) -> Non
         return statistics.median(getattr(before, name) + getattr(after, name))
 
     steps = [
+        ("header check", "header"),
         ("decode (OpenCV, as the app)", "decode"),
         ("decode (Pillow, the old path)", "decode_pillow"),
         ("measure (landmarks + geometry)", "measure"),
