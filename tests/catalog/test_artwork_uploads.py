@@ -31,7 +31,7 @@ from app.common.uploads import MAX_UPLOAD_BYTES, UploadError
 from app.extensions import db
 from tests.conftest import POSTGRES_URL
 from tests.factories import make_product
-from tests.helpers import csrf_token, login
+from tests.helpers import csrf_token, login, race
 from tests.staff.builders import PASSWORD, make_fast_user
 
 # --- pictures made for the tests ---------------------------------------------------------------
@@ -523,24 +523,12 @@ def test_photos_added_at_once_get_positions_of_their_own(app, monkeypatch):
         return processed
 
     monkeypatch.setattr(artwork_uploads, "process_photo", processed_together)
-    errors: list[BaseException] = []
 
     def add(n: int) -> None:
-        with app.app_context():
-            try:
-                with atomic():
-                    add_photo(product_id=product_id, data=b"", alt=f"View {n}")
-            except BaseException as exc:  # handed to the test's thread, which asserts on it
-                errors.append(exc)
-            finally:
-                db.session.remove()
+        with atomic():
+            add_photo(product_id=product_id, data=b"", alt=f"View {n}")
 
-    threads = [threading.Thread(target=add, args=(n,)) for n in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert errors == []
+    race(workers, add, app=app)  # re-raises any racer's error
     with app.app_context():
         positions = db.session.execute(
             db.select(ProductImage.position).where(ProductImage.product_id == product_id)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +19,7 @@ from app.extensions import db
 from app.tryon import services as tryon
 from tests.conftest import POSTGRES_URL
 from tests.factories import make_product
+from tests.helpers import race
 from tests.staff.builders import make_fast_user
 from tests.tryon.helpers import MAGENTA, add_overlay, overlay_png, real_overlay
 
@@ -417,30 +417,17 @@ def test_simultaneous_uploads_for_one_metal_replace_each_other_in_turn(app):
         product_id = make_product("ovl-crown").id
         staff_id = make_fast_user(email="mira@example.org", name="Mira", role=Role.STAFF)
     workers = 4
-    barrier = threading.Barrier(workers)
-    results: list[object] = [None] * workers
 
-    def work(i: int) -> None:
-        with app.app_context():
-            barrier.wait()
-            try:
-                with atomic():
-                    results[i] = overlays.upload_overlay(
-                        product_id=product_id,
-                        metal_code="yellow-gold",
-                        data=crown_png((600 + i * 10, 300)),
-                        by_user_id=staff_id,
-                    ).id
-            except Exception as exc:  # noqa: BLE001 - collected for the assertion
-                results[i] = exc
-            finally:
-                db.session.remove()
+    def work(i: int) -> int:
+        with atomic():
+            return overlays.upload_overlay(
+                product_id=product_id,
+                metal_code="yellow-gold",
+                data=crown_png((600 + i * 10, 300)),
+                by_user_id=staff_id,
+            ).id
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    results = race(workers, work, app=app, catch=Exception)
     assert all(isinstance(r, int) for r in results), results
     assert len(set(results)) == 1
     with app.app_context():

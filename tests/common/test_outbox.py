@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -11,6 +10,7 @@ from app.common.mail import deliver_outbox, read_outbox, send_mail_after_commit
 from app.common.outbox import OutboxMessage, add_message
 from app.common.transactions import NoTransaction, atomic
 from app.extensions import db
+from tests.helpers import race
 
 
 def _queue(to: str = "a@example.com", **kwargs) -> None:
@@ -136,22 +136,7 @@ def test_concurrent_senders_send_each_message_once(app, monkeypatch):
         for i in range(count):
             _queue(to=f"r{i}@example.com")
     monkeypatch.undo()
-    barrier = threading.Barrier(senders)
-    sent = [0] * senders
-
-    def sender(i: int) -> None:
-        with app.app_context():
-            barrier.wait()
-            try:
-                sent[i] = deliver_outbox().sent
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=sender, args=(i,)) for i in range(senders)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    sent = race(senders, lambda i: deliver_outbox().sent, app=app)
     mails = read_outbox(app.config["MAIL_OUTBOX_DIR"])
     assert sum(sent) == count
     assert sorted(m["To"] for m in mails) == sorted(f"r{i}@example.com" for i in range(count))

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import html
 import re
-import threading
 from collections.abc import Iterator
 
 import pytest
@@ -19,7 +18,7 @@ from app.checkout import services as checkout
 from app.extensions import db
 from tests.checkout.support import item, make_shop, place
 from tests.conftest import POSTGRES_URL
-from tests.helpers import csrf_token, login, make_user
+from tests.helpers import csrf_token, login, make_user, race
 
 RATES = "/staff/catalog/rates"
 TOTAL = re.compile(r'data-total-minor="(\d+)"')
@@ -304,32 +303,18 @@ def test_admins_racing_on_rates_leave_a_history_whose_steps_join_up(app, databas
             "PUBLIC_BASE_URL": "http://diadem.test",
         }
     )
-    barrier = threading.Barrier(workers)
-    errors: list[BaseException] = []
 
     def admin(number: int) -> None:
-        with racing.app_context():
-            try:
-                barrier.wait(timeout=30)
-                with atomic():
-                    rates.set_rate(kind="bench", code="", value=10_000 + number, by_user_id=None)
-                    if number % 2:  # half of them change a stone in the same breath
-                        rates.set_rate(
-                            kind="stone", code="diamond", value=20_000 + number, by_user_id=None
-                        )
-            except BaseException as exc:  # noqa: BLE001 (reported below)
-                errors.append(exc)
-            finally:
-                db.session.remove()
+        with atomic():
+            rates.set_rate(kind="bench", code="", value=10_000 + number, by_user_id=None)
+            if number % 2:  # half of them change a stone in the same breath
+                rates.set_rate(kind="stone", code="diamond", value=20_000 + number, by_user_id=None)
 
-    threads = [threading.Thread(target=admin, args=(n,)) for n in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    with racing.app_context():
-        db.engine.dispose()
-    assert not errors
+    try:
+        race(workers, admin, app=racing)  # re-raises any racer's error
+    finally:
+        with racing.app_context():
+            db.engine.dispose()
     with app.app_context():
         for subject, first in (("bench", 9_000), ("stone", 10_000)):
             steps = db.session.execute(
