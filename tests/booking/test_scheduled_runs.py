@@ -6,7 +6,6 @@ the outbox's dedupe key keep every reminder to one email whatever the timing.
 
 from __future__ import annotations
 
-import threading
 import time
 from datetime import datetime
 
@@ -21,6 +20,7 @@ from app.common.transactions import atomic
 from app.extensions import db
 from tests.booking.builders import NOW, make_request
 from tests.conftest import POSTGRES_URL
+from tests.helpers import race
 
 pytestmark = [
     pytest.mark.postgres,
@@ -46,21 +46,13 @@ def booked(pg_studio):
 
 def _schedulers_together(app, names: list[str], hosts: int = 2) -> list[list[scheduling.JobRun]]:
     """Start ``hosts`` scheduler runs of these jobs at the same moment, each on its own session."""
-    barrier = threading.Barrier(hosts)
-    results: list[list[scheduling.JobRun]] = [[] for _ in range(hosts)]
 
-    def host(i: int) -> None:
-        with app.app_context():
-            jobs = [job for job in scheduling.registered_jobs() if job.name in names]
-            barrier.wait()
-            results[i] = scheduling.run_jobs(jobs, now=EVENING)
+    def host(i: int) -> list[scheduling.JobRun]:
+        return scheduling.run_jobs(
+            [job for job in scheduling.registered_jobs() if job.name in names], now=EVENING
+        )
 
-    threads = [threading.Thread(target=host, args=(i,)) for i in range(hosts)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
+    return race(hosts, host, app=app)
 
 
 def _slow_mail_server(monkeypatch) -> None:
