@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import threading
 from datetime import datetime
 
 import pytest
@@ -14,12 +13,12 @@ from app.bench.standards import BenchError
 from app.common.storage import uploads_storage
 from app.common.transactions import atomic
 from app.common.uploads import UploadError
-from app.extensions import db
 from app.provenance import services as provenance
 from app.qc.services import QcError
 from app.staff import services as staff
 from tests.bench.conftest import jpeg_with_date
 from tests.conftest import POSTGRES_URL
+from tests.helpers import race
 from tests.staff.builders import png_bytes, qc_pass
 
 
@@ -217,26 +216,14 @@ def test_one_override_lets_only_one_of_two_simultaneous_passes_through(app, worl
         with atomic():
             staff.line_context(world.line_id)  # the passport exists before the race
             gate.record_override(order_line_id=world.line_id, admin_id=world.admin_id, reason="ok")
-    barrier = threading.Barrier(2)
-    outcomes: list[str] = []
+    checkers = (world.atelier.checker_id, world.admin_id)
 
-    def worker(checker_id: int) -> None:
-        with app.app_context():
-            try:
-                barrier.wait(timeout=10)
-                qc_pass(world.line_id, checker_id=checker_id)
-                outcomes.append("passed")
-            except QcError:
-                outcomes.append("refused")
-            finally:
-                db.session.remove()
+    def worker(i: int) -> str:
+        qc_pass(world.line_id, checker_id=checkers[i])
+        return "passed"
 
-    threads = [
-        threading.Thread(target=worker, args=(checker,))
-        for checker in (world.atelier.checker_id, world.admin_id)
+    outcomes = race(2, worker, app=app, catch=QcError)
+    assert sorted("refused" if isinstance(o, Exception) else o for o in outcomes) == [
+        "passed",
+        "refused",
     ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    assert sorted(outcomes) == ["passed", "refused"]

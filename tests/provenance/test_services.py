@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import re
-import threading
 
 import pytest
 from sqlalchemy import text
@@ -14,6 +13,7 @@ from app.extensions import db
 from app.provenance import services
 from app.provenance.models import Passport, ProvenanceEntry
 from tests.conftest import POSTGRES_URL
+from tests.helpers import race
 from tests.staff.builders import png_bytes
 
 
@@ -186,28 +186,12 @@ def test_clean_chains_verify_with_exit_code_zero(app, atelier, runner):
 def test_concurrent_appends_keep_one_chain(app, atelier):
     with app.app_context():
         passport_id = services.passport_for_piece(piece_id=first_piece_id(app)).id
-    barrier = threading.Barrier(6)
-    errors: list[BaseException] = []
 
     def worker(n: int) -> None:
-        with app.app_context():
-            try:
-                barrier.wait(timeout=10)
-                with atomic():
-                    services.append_entry(
-                        passport_id=passport_id, kind="note", summary=f"worker {n}"
-                    )
-            except BaseException as exc:  # pragma: no cover - reported below
-                errors.append(exc)
-            finally:
-                db.session.remove()
+        with atomic():
+            services.append_entry(passport_id=passport_id, kind="note", summary=f"worker {n}")
 
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    assert not errors
+    race(6, worker, app=app)  # re-raises any worker's error
     with app.app_context():
         passport = db.session.get(Passport, passport_id)
         seqs = (

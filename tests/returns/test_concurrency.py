@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import threading
 
 import pytest
 
@@ -12,6 +11,7 @@ from app.common.transactions import atomic
 from app.domain.returns import INSPECTION_KEYS
 from app.extensions import db
 from app.returns import services
+from tests.helpers import race
 from tests.returns.conftest import delivered_order
 from tests.staff.builders import only_line
 
@@ -22,27 +22,13 @@ pytestmark = pytest.mark.skipif(
 
 
 def _race(app, workers: int, action) -> list[str]:
-    barrier = threading.Barrier(workers)
-    outcomes: list[str] = []
+    def run(i: int) -> str:
+        with atomic():
+            action()
+        return "done"
 
-    def run() -> None:
-        with app.app_context():
-            barrier.wait()
-            try:
-                with atomic():
-                    action()
-                outcomes.append("done")
-            except services.ReturnError:
-                outcomes.append("refused")
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run) for _ in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return sorted(outcomes)
+    outcomes = race(workers, run, app=app, catch=services.ReturnError)
+    return sorted("refused" if isinstance(o, Exception) else o for o in outcomes)
 
 
 def test_two_refunds_at_once_refund_once(app, shop):

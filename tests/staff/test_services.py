@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import threading
-
 import pytest
 from sqlalchemy.exc import IntegrityError
 
@@ -17,6 +15,7 @@ from app.qc.models import QcCheck
 from app.staff import services as staff
 from app.staff.models import DesignRound, StageTransition
 from tests.conftest import POSTGRES_URL
+from tests.helpers import race
 from tests.staff.builders import (
     only_line,
     pack,
@@ -455,25 +454,17 @@ def test_dashboard_counts(app, atelier, studio_line):
 
 @pytest.mark.skipif(not POSTGRES_URL, reason="row locks are proven on PostgreSQL")
 def test_concurrent_moves_of_one_line_apply_once(app, atelier, studio_line):
-    barrier = threading.Barrier(4)
-    outcomes: list[str] = []
 
-    def worker() -> None:
-        with app.app_context():
-            try:
-                barrier.wait(timeout=10)
-                move(studio_line, "hand_finishing", atelier.artisan_id, expected="paid")
-                outcomes.append("moved")
-            except TransitionRefused:
-                outcomes.append("refused")
-            finally:
-                db.session.remove()
+    def worker(i: int) -> str:
+        move(studio_line, "hand_finishing", atelier.artisan_id, expected="paid")
+        return "moved"
 
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    assert sorted(outcomes) == ["moved", "refused", "refused", "refused"]
+    outcomes = race(4, worker, app=app, catch=TransitionRefused)
+    assert sorted("refused" if isinstance(o, Exception) else o for o in outcomes) == [
+        "moved",
+        "refused",
+        "refused",
+        "refused",
+    ]
     with app.app_context():
         assert db.session.execute(db.select(db.func.count(StageTransition.id))).scalar_one() == 1
