@@ -43,14 +43,22 @@ def _has_nul(values: Any) -> bool:
     return False
 
 
+_FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+
+
 def refuse_nul_bytes() -> None:
-    fields = [request.path]
-    for multi in (request.args, request.form):
+    current = request._get_current_object()  # once: this runs before every request
+    fields = [current.path]
+    sources = [current.args]
+    # Only a form body is parsed as one: a try-on frame (image/jpeg) has no fields to look at.
+    if current.mimetype in _FORM_TYPES:
+        sources.append(current.form)
+    for multi in sources:
         for key, values in multi.lists():
             fields.append(key)
             fields.extend(values)
-    if request.is_json:
-        body = request.get_json(silent=True)
+    if current.is_json:
+        body = current.get_json(silent=True)
         if _has_nul(body):
             fields.append("\x00")
     if any("\x00" in field for field in fields):
