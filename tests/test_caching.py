@@ -154,7 +154,7 @@ def test_customers_share_the_guests_copy_and_see_only_their_own_parts(cached):
     assert "ada@example.com" not in bea_html + guest_html
     assert "Sign in" in guest_html and "Sign out" not in guest_html
     with cached.app_context():
-        _, kept = cache.get(caching.page_key(f"{sold_out}?"))
+        kept = cache.get(caching.page_key(f"{sold_out}?")).value
     assert "ada@example.com" not in kept and "Sign out" not in kept
     # The token on Bea's shared copy is her own: it signs her out.
     token = TOKEN.search(bea_html).group(1)
@@ -318,3 +318,12 @@ def test_a_servers_own_copy_lasts_no_longer_than_the_shared_entry(two_servers, m
     now[0] += 11  # t=31: past the shared entry's deadline, though the copy was made at t=20
     assert remembered(second, "second") == "second"
     assert loads == ["first", "second"]
+
+
+def test_an_entry_in_another_shape_is_a_miss_not_an_error(two_servers):
+    # An older release (during a rolling deploy) kept bare values under the same keys.
+    first, _ = two_servers
+    with first.app_context():
+        key = f"data:{caching.generation()}:rate"
+        cache.set(key, ("stale", "pair"), timeout=30)
+        assert caching.remember("rate", lambda: "fresh", timeout=30) == "fresh"

@@ -47,7 +47,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from flask import (
     Flask,
@@ -173,6 +173,13 @@ class _LocalValues:
                 self._items.popitem(last=False)
 
 
+class _Shared(NamedTuple):
+    """An entry in the shared cache: the value and the moment it stops being good."""
+
+    until: float
+    value: Any
+
+
 def _local(kind: str, size: int) -> _LocalValues:
     name = f"diadem_local_{kind}"
     values = current_app.extensions.get(name)
@@ -187,13 +194,11 @@ def _kept(local: _LocalValues, key: str) -> Any:
     if hit is not None:
         return hit
     shared = _safely(lambda: cache.get(key), None)
-    if shared is None:
-        return None
-    until, value = shared
-    if until <= time.time():  # Redis keeps whole seconds; the deadline is the word
-        return None
-    local.set(key, value, until)
-    return value
+    # Anything else under the key (an entry an older release wrote, say) is a miss.
+    if not isinstance(shared, _Shared) or shared.until <= time.time():
+        return None  # (Redis keeps whole seconds; the deadline is the word)
+    local.set(key, shared.value, shared.until)
+    return shared.value
 
 
 def _keep(local: _LocalValues, key: str, value: Any, seconds: float) -> bool:
@@ -203,7 +208,7 @@ def _keep(local: _LocalValues, key: str, value: Any, seconds: float) -> bool:
     """
     timeout = max(1, round(seconds))
     until = time.time() + timeout
-    shared = _safely(lambda: cache.set(key, (until, value), timeout=timeout), False)
+    shared = _safely(lambda: cache.set(key, _Shared(until, value), timeout=timeout), False)
     local.set(key, value, until)
     return bool(shared)
 
