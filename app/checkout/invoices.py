@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from app.checkout.models import Order, OrderLine, Payment, PaymentStatus
 from app.checkout.services.settings import setting
-from app.common import addresses, dates
+from app.common import addresses, dates, pdf_fonts
 from app.domain.money import Money
-
-DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
 
 
 def seller_lines() -> list[str]:
@@ -66,10 +63,8 @@ class _InvoicePDF(FPDF):
         super().__init__(format="A4")
         self.set_auto_page_break(auto=True, margin=18)
         self.set_margins(18, 16, 18)
-        if (DEJAVU / "DejaVuSans.ttf").exists():
-            # Unicode text (×, –, accented names) needs a TrueType font; DejaVu ships with Debian.
-            self.add_font("DejaVu", "", str(DEJAVU / "DejaVuSans.ttf"))
-            self.add_font("DejaVu", "B", str(DEJAVU / "DejaVuSans-Bold.ttf"))
+        # Unicode text (×, –, accented names) needs a TrueType font; DejaVu ships with Debian.
+        if pdf_fonts.add_dejavu(self):
             self.diadem_family = "DejaVu"
             self.diadem_unicode = True
         else:

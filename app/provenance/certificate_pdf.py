@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from app.accounts.artisans import profile_of
-from app.common import dates
+from app.common import dates, pdf_fonts
 from app.common.storage import ObjectMissing, uploads_storage
 from app.provenance.qr import qr_png
 from app.provenance.services import Certificate
 
-DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
 SIGNATURE_BOX = (60.0, 22.0)  # mm: the signature is fitted inside, keeping its proportions
 
 
@@ -35,9 +33,7 @@ class _CertificatePDF(FPDF):
         super().__init__(unit="mm", format=(148, 210))
         self.set_auto_page_break(auto=False)
         self.set_margins(14, 12, 14)
-        if (DEJAVU / "DejaVuSans.ttf").exists():
-            self.add_font("DejaVu", "", str(DEJAVU / "DejaVuSans.ttf"))
-            self.add_font("DejaVu", "B", str(DEJAVU / "DejaVuSans-Bold.ttf"))
+        if pdf_fonts.add_dejavu(self):
             self.family_name, self.unicode = "DejaVu", True
         else:
             self.family_name, self.unicode = "Helvetica", False
