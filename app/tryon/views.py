@@ -148,9 +148,8 @@ def _csrf_failed(error: CSRFError):
 
 @bp.errorhandler(TooManyRequests)
 def _too_many(error: TooManyRequests):
-    if request.endpoint == "tryon.api_pose":
-        response = _json_error("Too many frames; slowing down.", 429)
-    elif _is_api():
+    # The pose endpoint answers its own 429 (_pose_over_rate_limit): Flask-Limiter skips it.
+    if _is_api():
         response = _json_error(TOO_MANY_PHOTOS, 429)
     elif request.endpoint == "tryon.photo" and request.view_args:
         response = make_response(_page_for_error(request.view_args["slug"], TOO_MANY_PHOTOS, 429))
@@ -197,7 +196,12 @@ def _retry_after() -> int | None:
     limit = limiter.current_limit
     if limit is None:
         return None
-    return max(1, limit.reset_at - int(time.time()))
+    return _seconds_until(limit.reset_at)
+
+
+def _seconds_until(reset_at: int) -> int:
+    """Retry-After for a window that resets at ``reset_at`` (epoch seconds): at least 1."""
+    return max(1, reset_at - int(time.time()))
 
 
 def pose_rate_limit() -> str:
@@ -232,9 +236,9 @@ def _pose_over_rate_limit():
     for item in _parsed_limits(pose_rate_limit()):
         if not limiter.limiter.hit(item, *key):
             response = _json_error("Too many frames; slowing down.", 429)
-            # As _retry_after: whole seconds until the window resets (Flask-Limiter's reset_at).
+            # Flask-Limiter's own reset_at for the window: its reset time, rounded up.
             reset_at = int(limiter.limiter.get_window_stats(item, *key).reset_time + 1)
-            response.headers["Retry-After"] = str(max(1, reset_at - int(time.time())))
+            response.headers["Retry-After"] = str(_seconds_until(reset_at))
             return response
     return None
 
