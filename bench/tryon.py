@@ -102,7 +102,7 @@ class ArTimings:
 
 
 def ar_alone(frames: list[bytes], spec: ar.PieceSpec, overlay: ar.Overlay, repeats: int):
-    from app.tryon.services import LIVE_MAX_FACES
+    from app.tryon.engines import LIVE_MAX_FACES
 
     engine = ar.create_engine("still", max_faces=LIVE_MAX_FACES)  # as the pose endpoint's
     timings = ArTimings()
@@ -325,7 +325,7 @@ def interleaved(port: int, frames: list[bytes], seconds: float, body: str) -> di
     warm, faster than it ever does for the page)."""
     from mediapipe.python.solutions import face_mesh
 
-    from app.tryon.services import LIVE_MAX_FACES
+    from app.tryon.engines import LIVE_MAX_FACES
 
     path, headers, bodies = request_bodies(frames, body)
     decoded = [ar.decode_frame(frame) for frame in frames]

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import io
 import logging
-import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -34,6 +33,7 @@ from app.common.transactions import atomic, on_commit
 from app.common.uploads import MAX_IMAGE_PIXELS, remove_upload, store_upload
 from app.extensions import db
 from app.tryon import images
+from app.tryon.engines import get_engine, get_live_engine
 from app.tryon.models import TryonSnapshot
 from app.tryon.size_advice import SizeRecommendation, advise
 
@@ -113,51 +113,6 @@ class TooBusy(TryonError):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
-
-
-# --- the engines: built once per process -----------------------------------------------------
-
-# A photo may show a group: every face in it is found, small ones included.
-PHOTO_MAX_FACES = 4
-# A live frame shows the one person at the camera: MediaPipe's face mesh alone finds them, and
-# the full-range small-face detector runs only on frames where the mesh found nobody.
-LIVE_MAX_FACES = 1
-
-
-class _ProcessEngine:
-    """A still-mode engine built on first use and rebuilt in a forked worker, never shared
-    across a fork. Still mode detects on every call, so one engine serves every client of the
-    process; its own lock serialises MediaPipe."""
-
-    def __init__(self, max_faces: int) -> None:
-        self.max_faces = max_faces
-        self._engine: ar.TryOnEngine | None = None
-        self._pid: int | None = None
-        self._lock = threading.Lock()
-
-    def get(self) -> ar.TryOnEngine:
-        engine = self._engine
-        if engine is not None and self._pid == os.getpid():
-            return engine
-        with self._lock:
-            if self._engine is None or self._pid != os.getpid():
-                self._engine = ar.create_engine("still", max_faces=self.max_faces)
-                self._pid = os.getpid()
-            return self._engine
-
-
-_photo_engine = _ProcessEngine(PHOTO_MAX_FACES)
-_live_engine = _ProcessEngine(LIVE_MAX_FACES)
-
-
-def get_engine() -> ar.TryOnEngine:
-    """Return this process's engine for photos and snapshots (up to PHOTO_MAX_FACES faces)."""
-    return _photo_engine.get()
-
-
-def get_live_engine() -> ar.TryOnEngine:
-    """Return this process's engine for live frames: one face, at MediaPipe's own speed."""
-    return _live_engine.get()
 
 
 # --- pieces ----------------------------------------------------------------------------------

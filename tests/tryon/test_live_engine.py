@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from app.tryon import services
+from app.tryon import engines, services
 from ar import landmarks
 from tests.tryon.helpers import astronaut, astronaut_jpeg, coffee, encode
 
@@ -39,8 +39,8 @@ def detectors(monkeypatch: pytest.MonkeyPatch) -> CountingDetectors:
     counting = CountingDetectors(landmarks.face_detection)
     monkeypatch.setattr(landmarks, "face_detection", counting)
     # Fresh engines, built with the counting detector.
-    monkeypatch.setattr(services, "_live_engine", services._ProcessEngine(1))
-    monkeypatch.setattr(services, "_photo_engine", services._ProcessEngine(4))
+    monkeypatch.setattr(engines, "_live_engine", engines._ProcessEngine(1))
+    monkeypatch.setattr(engines, "_photo_engine", engines._ProcessEngine(4))
     return counting
 
 

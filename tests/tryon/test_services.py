@@ -13,7 +13,7 @@ from PIL import Image
 
 import ar
 from app.common.transactions import atomic
-from app.tryon import services
+from app.tryon import engines, services
 from app.tryon.models import TryonSnapshot
 from tests.factories import make_product
 from tests.helpers import make_user
@@ -160,21 +160,19 @@ def test_engine_is_built_once_per_process(monkeypatch):
         built.append(args)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(services, "_photo_engine", services._ProcessEngine(4))
+    monkeypatch.setattr(engines, "_photo_engine", engines._ProcessEngine(4))
     monkeypatch.setattr(ar, "create_engine", counting)
-    engines = []
-    threads = [
-        threading.Thread(target=lambda: engines.append(services.get_engine())) for _ in range(4)
-    ]
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(services.get_engine())) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    engines.append(services.get_engine())
+    got.append(services.get_engine())
     assert len(built) == 1
-    assert all(engine is engines[0] for engine in engines)
-    assert engines[0].mode == "still"
-    engines[0].close()
+    assert all(engine is got[0] for engine in got)
+    assert got[0].mode == "still"
+    got[0].close()
 
 
 def test_locate_piece_places_the_band_above_the_eyes(tryon_app):
