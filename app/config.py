@@ -113,6 +113,8 @@ def from_environment(instance_path: str) -> dict[str, object]:
         config["TRYON_PHOTO_RATE_LIMIT"] = env["DIADEM_TRYON_PHOTO_RATE_LIMIT"]
     if env.get("DIADEM_TRYON_PHOTO_JOBS"):
         config["TRYON_PHOTO_JOBS"] = int(env["DIADEM_TRYON_PHOTO_JOBS"])
+    if env.get("DIADEM_TRYON_TRACKED_STREAMS"):
+        config["TRYON_TRACKED_STREAMS"] = int(env["DIADEM_TRYON_TRACKED_STREAMS"])
     if env.get("DIADEM_REPAIRS_RATE_LIMIT"):
         config["REPAIRS_RATE_LIMIT"] = env["DIADEM_REPAIRS_RATE_LIMIT"]
     if env.get("DIADEM_REPAIRS_MAX_PHOTOS"):

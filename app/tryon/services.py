@@ -33,7 +33,7 @@ from app.common.transactions import atomic, on_commit
 from app.common.uploads import MAX_IMAGE_PIXELS, remove_upload, store_upload
 from app.extensions import db
 from app.tryon import images
-from app.tryon.engines import get_engine, get_live_engine
+from app.tryon.engines import TRACKED_STREAMS, get_engine, measure_live_frame
 from app.tryon.models import TryonSnapshot
 from app.tryon.size_advice import SizeRecommendation, advise
 
@@ -444,10 +444,13 @@ class PoseResult:
         return document
 
 
-def locate_piece(*, frame: bytes, slug: str, metal_code: str | None) -> PoseResult:
+def locate_piece(
+    *, frame: bytes, slug: str, metal_code: str | None, stream: str | None = None
+) -> PoseResult:
     """Find the faces in a small live frame and place the piece on them (nothing is stored).
 
-    No face is not an error here: the result simply has no faces.
+    ``stream`` names the camera stream the frame belongs to (unique to one client), so the face
+    is tracked from that stream's last frame. No face is not an error: the result has none.
     """
     piece = get_piece(slug=slug, metal_code=metal_code)
     check_frame(frame)
@@ -456,9 +459,9 @@ def locate_piece(*, frame: bytes, slug: str, metal_code: str | None) -> PoseResu
         rgb = ar.decode_frame(frame)
     except ar.InvalidImage:
         raise CorruptImage(_corrupt()) from None
-    engine = get_live_engine()
-    faces = engine.measure(rgb)
-    placements = engine.place(faces, piece.spec)
+    capacity = current_app.config.get("TRYON_TRACKED_STREAMS", TRACKED_STREAMS)
+    faces = measure_live_frame(rgb, stream=stream, capacity=capacity)
+    placements = [ar.place_piece(face, piece.spec, face_index=i) for i, face in enumerate(faces)]
     return PoseResult(
         piece, (rgb.shape[1], rgb.shape[0]), tuple(faces), tuple(placements), advise(faces)
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import time
 from functools import lru_cache
 from typing import Any
@@ -415,6 +416,8 @@ def photo(slug: str):
 FRAME_BODY_TYPES = frozenset({"image/jpeg", "image/webp", "image/png"})
 MAX_PRODUCT_CHARS = 80
 MAX_METAL_CHARS = 32
+# The page names each camera stream (random, per start of the camera) so its face is tracked.
+STREAM_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 def _pose_from_body() -> tuple[bytes, str, str | None] | str:
@@ -454,8 +457,17 @@ def api_pose():
     if isinstance(parsed, str):
         return _json_error(parsed, 400)
     frame, slug, metal = parsed
+    stream = request.args.get("stream")
+    if stream is not None and not STREAM_ID.fullmatch(stream):
+        return _json_error("The stream id must be 16 to 64 letters, digits, - or _.", 400)
     try:
-        result = services.locate_piece(frame=frame, slug=slug, metal_code=metal)
+        result = services.locate_piece(
+            frame=frame,
+            slug=slug,
+            metal_code=metal,
+            # Scoped to the client: a stream id sent from elsewhere is another stream.
+            stream=f"{get_remote_address()} {stream}" if stream else None,
+        )
     except services.TryonError as exc:
         return _json_error(str(exc), _status(exc))
     response = jsonify(result.to_json())

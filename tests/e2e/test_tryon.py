@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -92,13 +93,14 @@ navigator.mediaDevices.getUserMedia = (c) => {
   window.__cameraRequests += 1;
   return getUserMedia(c);
 };
-window.__pose = { starts: [], durations: [], inFlight: 0, maxInFlight: 0, widths: [] };
+window.__pose = { starts: [], durations: [], inFlight: 0, maxInFlight: 0, widths: [], streams: [] };
 const fetch0 = window.fetch.bind(window);
 window.fetch = async (url, options) => {
   if (!String(url).includes("/tryon/api/pose")) return fetch0(url, options);
   const p = window.__pose;
   const t0 = performance.now();
   p.starts.push(t0);
+  p.streams.push(new URL(url, location.href).searchParams.get("stream"));
   p.inFlight += 1;
   p.maxInFlight = Math.max(p.maxInFlight, p.inFlight);
   const body = options && options.body;
@@ -216,6 +218,9 @@ def test_live_tryon_draws_the_piece_above_the_face(app, tryon_server, face_page)
     assert pose["widths"] and max(pose["widths"]) <= 320 and min(pose["widths"]) > 0
     gaps = np.diff(pose["starts"])
     assert gaps.min() >= 1000 / 15 - 1
+    # Every frame names the camera stream, one random id per start, so the shop tracks the face.
+    (stream,) = set(pose["streams"])
+    assert re.fullmatch(r"[0-9a-f]{32}", stream)
 
     # Switching metal and piece happens in place: no reload, no second camera request.
     page.evaluate("() => { window.__sameDocument = true; }")
@@ -258,6 +263,8 @@ def test_live_tryon_draws_the_piece_above_the_face(app, tryon_server, face_page)
     placed = int(page.evaluate("() => document.getElementById('tryon-app').dataset.placements"))
     wait_for_placements(page, placed + 3)
     assert page.evaluate("() => window.__pose.maxInFlight") == 1
+    streams = page.evaluate("() => window.__pose.streams")
+    assert streams[-1] != stream and re.fullmatch(r"[0-9a-f]{32}", streams[-1])
 
     # Take a photo: the server composites the full-size frame; it can be downloaded.
     page.click("#tryon-shoot")

@@ -77,4 +77,4 @@ def test_photos_still_search_for_every_face(tryon_app, detectors):
     assert len(result.faces) == 1
     assert detectors.runs == 1  # one face found, up to four wanted: the small-face search ran
     assert services.get_engine().settings.max_faces == 4
-    assert services.get_live_engine().settings.max_faces == 1
+    assert engines.get_live_engine().settings.max_faces == 1

@@ -63,6 +63,7 @@
     overlay: null, // the current piece's PNG once loaded
     generation: 0,
     stream: null,
+    streamId: null,
     running: false,
     session: 0, // one per camera start: loops from an earlier start stop themselves
     faces: [], // smoothed placements, canvas pixels
@@ -295,6 +296,11 @@
     if (answer.size_advice) recordLiveAdvice(answer.size_advice);
   }
 
+  function newStreamId() {
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
   async function poseLoop(session) {
     // Never more than frames_per_second: the next frame sent is one taken at least this long
     // (less a few milliseconds of the camera's jitter) after the last one, and it leaves no
@@ -319,7 +325,11 @@
       const blob = await new Promise((resolve) => small.toBlob(resolve, "image/jpeg", 0.8));
       // The JPEG itself is the body and the piece rides in the query: nothing for the server to
       // unpack. (An image/jpeg body cannot be sent cross-site without a CORS preflight.)
-      const query = new URLSearchParams({ product: piece.product.slug, metal: piece.metal.code });
+      const query = new URLSearchParams({
+        product: piece.product.slug,
+        metal: piece.metal.code,
+        stream: state.streamId,
+      });
       let pause = 0;
       const due = lastSent + minInterval - performance.now();
       if (due > 0) await sleep(due);
@@ -381,6 +391,8 @@
     els.canvas.height = els.video.videoHeight;
     state.running = true;
     state.session += 1;
+    // The shop tracks this stream's face from frame to frame; a new start is a new stream.
+    state.streamId = newStreamId();
     state.misses = 0;
     state.answered = null;
     els.start.hidden = true;
