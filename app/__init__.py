@@ -222,6 +222,11 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.jinja_env.globals["fragment"] = fragment
     register_fragment("cart_count", cart_badge)
+    # The header's count is read with the sign-in check: one query per signed-in page, not two.
+    from app.accounts.sessions import read_with_sign_in
+    from app.checkout.cart_badge import SIGN_IN_READ, pieces_in_saved_cart
+
+    read_with_sign_in(SIGN_IN_READ, pieces_in_saved_cart)
     register_fragment("account_links", header.account_links)
     register_fragment("visitor_email", header.visitor_email)
 

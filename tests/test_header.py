@@ -8,8 +8,12 @@ from collections.abc import Iterator
 
 import pytest
 from flask import Flask
+from flask_login import login_user
+from sqlalchemy import event
 
-from tests.helpers import login, make_user
+from app.accounts.models import User
+from app.extensions import db
+from tests.helpers import login, make_user, recorded_statements
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 COUNT = re.compile(r'data-cart-count="(\d+)"')
@@ -80,3 +84,53 @@ def test_every_page_names_an_icon_that_is_served(seeded):
     with client.get("/favicon.ico") as response:
         assert response.status_code == 200
         assert response.data[:4] == b"\x00\x00\x01\x00"  # an ICO file
+
+
+def test_a_signed_in_page_from_the_cache_costs_one_statement(cached):
+    # The sign-in check reads the cart count in the same statement, outside any transaction:
+    # no BEGIN, no ROLLBACK, one round trip to the database for the whole page.
+    make_user(cached, email="one@example.com")
+    client = cached.test_client()
+    login(client, "one@example.com")
+    _add(client, quantity=1)
+    client.get("/cart")  # shows (and clears) the "added" message
+    client.get(PRODUCT)  # the shared copy, rendered if nobody has yet
+    with cached.app_context():
+        engine = db.engine
+    isolation: list[str | None] = []
+
+    def note_isolation(connection, *args) -> None:
+        isolation.append(connection.get_execution_options().get("isolation_level"))
+
+    event.listen(engine, "before_cursor_execute", note_isolation)
+    try:
+        with recorded_statements(cached) as statements:
+            page = client.get(PRODUCT)
+    finally:
+        event.remove(engine, "before_cursor_execute", note_isolation)
+    assert page.headers["X-Page-Cache"] == "hit"
+    assert _count(page) == 1
+    assert "/account/logout" in page.get_data(as_text=True)
+    assert len(statements) == 1, statements
+    assert "login_sessions" in statements[0] and "cart_lines" in statements[0]
+    assert isolation == ["AUTOCOMMIT"]  # no transaction to begin and roll back
+
+
+def test_a_post_counts_the_cart_afresh(seeded):
+    # A POST may change the cart after the sign-in check read it: its page counts again.
+    from app.checkout.cart_badge import SIGN_IN_READ, cart_count
+
+    user_id = make_user(seeded, email="post@example.com")
+    client = seeded.test_client()
+    login(client, "post@example.com")
+    _add(client, quantity=2)
+    with seeded.test_request_context("/cart/items", method="POST"):
+        signed = db.session.get(User, user_id)
+        signed.sign_in_reads = {SIGN_IN_READ: 0}
+        login_user(signed)
+        assert cart_count() == 2
+    with seeded.test_request_context("/shop", method="GET"):
+        signed = db.session.get(User, user_id)
+        signed.sign_in_reads = {SIGN_IN_READ: 7}
+        login_user(signed)
+        assert cart_count() == 7  # a GET trusts the count read with its sign-in check
