@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 import cv2
 import numpy as np
+from mediapipe.framework.formats import landmark_pb2
+from mediapipe.python._framework_bindings import _packet_getter
 from mediapipe.python.solutions import face_detection, face_mesh, selfie_segmentation
 
 
@@ -68,14 +70,13 @@ _TAG_VALUES[list(_LANDMARK_TAGS)] = list(_LANDMARK_TAGS.values())
 _X_OFFSET, _FLOAT_STRIDE = 3, 5
 
 
-def _raw_points(result_landmarks: Any) -> np.ndarray:
-    """Return the (n, 3) normalised x, y, z of a NormalizedLandmarkList as float64."""
+def _raw_points(data: bytes) -> np.ndarray:
+    """Return the (n, 3) normalised x, y, z of a serialised NormalizedLandmarkList as float64."""
     # Reading 478 protobuf messages field by field costs about a millisecond in Python; the
     # serialised list, when laid out as face mesh writes it, is read by numpy in microseconds:
     # one pass checks every tag, and the floats are a strided view of the bytes.
-    data = result_landmarks.SerializeToString()
-    count = len(result_landmarks.landmark)
-    if count and len(data) == count * _LANDMARK_BYTES:
+    count, remainder = divmod(len(data), _LANDMARK_BYTES)
+    if count and not remainder:
         rows = np.frombuffer(data, np.uint8).reshape(count, _LANDMARK_BYTES)
         if ((rows & _TAG_MASK) == _TAG_VALUES).all():
             floats = np.ndarray(
@@ -83,19 +84,57 @@ def _raw_points(result_landmarks: Any) -> np.ndarray:
             )
             return floats.astype(np.float64)
     # Any other layout (visibility set, a field missing): read the messages.
-    points = [(p.x, p.y, p.z) for p in result_landmarks.landmark]
+    landmarks = landmark_pb2.NormalizedLandmarkList.FromString(data).landmark
+    points = [(p.x, p.y, p.z) for p in landmarks]
     return np.array(points, dtype=np.float64).reshape(-1, 3)
 
 
 _PIXEL_CENTRE = np.array((0.5, 0.5, 0.0))
 
 
-def _points_from(result_landmarks: Any, width: int, height: int) -> np.ndarray:
-    points = _raw_points(result_landmarks)
+def _points_from(data: bytes, width: int, height: int) -> np.ndarray:
+    points = _raw_points(data)
     # Normalised coordinates measure from the image's outer edge; shift to pixel centres.
     points *= np.array((width, height, width), np.float64)
     points -= _PIXEL_CENTRE
     return points
+
+
+def _run_mesh(mesh: Any, rgb: np.ndarray) -> list[bytes]:
+    """Run a face mesh on one RGB frame; return each face's serialised landmark list.
+
+    MediaPipe's ``SolutionBase.process`` builds a new namedtuple class and parses every list
+    into protobuf messages on each call, about 0.2 ms a frame that the live try-on pays on
+    every frame; this feeds the graph the same packet at the same timestamps and takes the
+    lists' bytes, which ``_raw_points`` reads anyway. It uses SolutionBase's internals of the
+    pinned MediaPipe (0.10.21): tests/ar check it answers exactly as ``process`` does, and
+    where those internals are missing it calls ``process``.
+    """
+    if not (_LEAN_MESH and all(hasattr(mesh, name) for name in _MESH_INTERNALS)):
+        return [face.SerializeToString() for face in mesh.process(rgb).multi_face_landmarks or ()]
+    if rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError("Input image must contain three channel rgb data.")
+    mesh._graph_outputs.clear()
+    mesh._simulated_timestamp += 33333  # as process: a 30 fps video's timestamps
+    packet = mesh._make_packet(mesh._input_stream_type_info["image"], rgb)
+    mesh._graph.add_packet_to_input_stream(
+        stream="image", packet=packet.at(mesh._simulated_timestamp)
+    )
+    mesh._graph.wait_until_idle()
+    found = mesh._graph_outputs.get("multi_face_landmarks")
+    if found is None or found.is_empty():
+        return []
+    return _packet_getter._get_serialized_proto_list(found)
+
+
+_MESH_INTERNALS = (
+    "_graph",
+    "_graph_outputs",
+    "_simulated_timestamp",
+    "_make_packet",
+    "_input_stream_type_info",
+)
+_LEAN_MESH = hasattr(_packet_getter, "_get_serialized_proto_list")
 
 
 def _box_area(face: FaceLandmarks) -> float:
@@ -149,8 +188,7 @@ class FaceLandmarker:
         sx, sy = work_w / width, work_h / height
 
         faces: list[FaceLandmarks] = []
-        result = self._mesh.process(work)
-        for face in result.multi_face_landmarks or ():
+        for face in _run_mesh(self._mesh, work):
             points = _points_from(face, work_w, work_h)
             if scale < 1.0:
                 # Back to the caller's pixels, with INTER_AREA's pixel-centre alignment.
@@ -226,10 +264,10 @@ class FaceLandmarker:
         # Area averaging when shrinking avoids aliasing; small faces are enlarged smoothly.
         interpolation = cv2.INTER_AREA if n > crop_side else cv2.INTER_LINEAR
         crop = cv2.resize(square, (crop_side, crop_side), interpolation=interpolation)
-        result = self._crop_mesh.process(crop)
-        if not result.multi_face_landmarks:
+        found = _run_mesh(self._crop_mesh, crop)
+        if not found:
             return None
-        points = _points_from(result.multi_face_landmarks[0], crop_side, crop_side)
+        points = _points_from(found[0], crop_side, crop_side)
         k = n / crop_side
         points[:, 0] = (points[:, 0] + 0.5) * k - 0.5 + x0
         points[:, 1] = (points[:, 1] + 0.5) * k - 0.5 + y0
