@@ -9,11 +9,13 @@ while that row is open.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, bindparam, select, update
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import InstrumentedAttribute, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from app.accounts.models import LoginSession, User
 from app.domain.clock import utcnow
@@ -26,6 +28,11 @@ _MAX_ID_DIGITS = 18  # below 2**63: a longer number in a forged cookie is simply
 # one round trip to the database instead of one per feature. Name -> builder.
 SignInRead = Callable[[InstrumentedAttribute[int]], ColumnElement[Any]]
 _reads: dict[str, SignInRead] = {}
+# The user is read as plain columns and put into the session as loaded (see _loaded_user):
+# the ORM's loading and a second session cost more than the round trip they wrap.
+_USER_ATTRIBUTES = tuple(attr.key for attr in User.__mapper__.column_attrs)
+_USER_COLUMNS = tuple(getattr(User, name) for name in _USER_ATTRIBUTES)
+_USER_ID = _USER_ATTRIBUTES.index("id")
 _statement: tuple[tuple[str, ...], Select] | None = None
 
 
@@ -43,7 +50,7 @@ def _open_sign_in() -> tuple[tuple[str, ...], Select]:
     if _statement is None:
         names = tuple(_reads)
         statement = (
-            select(User, *(_reads[name](User.id).label(name) for name in names))
+            select(*_USER_COLUMNS, *(_reads[name](User.id).label(name) for name in names))
             .join(LoginSession, LoginSession.user_id == User.id)
             .where(
                 User.id == bindparam("user_id"),
@@ -74,14 +81,27 @@ def user_for_session(login_id: str) -> User | None:
     # to the database, not three (BEGIN, the check, ROLLBACK).
     with db.engine.connect() as connection:
         reader = connection.execution_options(isolation_level="AUTOCOMMIT")
-        with Session(reader) as side:
-            row = side.execute(statement, {"user_id": int(user_id), "key": key}).one_or_none()
-            if row is None:
-                return None
-            # Into the request's session, as loaded (no SQL): views may change or lazy-load it.
-            user = db.session.merge(row[0], load=False)
+        row = reader.execute(statement, {"user_id": int(user_id), "key": key}).one_or_none()
+    if row is None:
+        return None
+    user = _loaded_user(row[: len(_USER_COLUMNS)])
     user.session_key = key
-    user.sign_in_reads = dict(zip(names, row[1:], strict=True))
+    user.sign_in_reads = dict(zip(names, row[len(_USER_COLUMNS) :], strict=True))
+    return user
+
+
+def _loaded_user(values: Sequence[Any]) -> User:
+    """The user as the ORM would have loaded it into the request's session (no SQL): views may
+    change it or lazy-load its relationships."""
+    key = identity_key(User, values[_USER_ID])
+    known = db.session.identity_map.get(key)
+    if known is not None:  # already loaded in this request: that copy stands
+        return known
+    user = User.__mapper__.class_manager.new_instance()
+    for name, value in zip(_USER_ATTRIBUTES, values, strict=True):
+        set_committed_value(user, name, value)
+    make_transient_to_detached(user)
+    db.session.add(user)
     return user
 
 

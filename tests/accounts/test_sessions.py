@@ -115,3 +115,50 @@ def test_an_unknown_address_costs_the_same_hashing(app, monkeypatch):
         assert services.authenticate(email="nobody@example.com", password="guess one") is None
         assert services.authenticate(email="buyer@example.com", password="guess two") is None
     assert calls == ["guess one", "guess two"]
+
+
+def _open_login_id(app, email: str) -> str:
+    from app.accounts import sessions
+    from app.accounts.models import User
+    from app.extensions import db
+
+    user_id = make_user(app, email=email)
+    with app.app_context(), atomic():
+        user = db.session.get(User, user_id)
+        sessions.start_session(user)
+        return user.get_id()
+
+
+def test_the_signed_in_user_is_loaded_into_the_requests_session(app):
+    # Read outside the request's transaction, then put into its session as the ORM loads rows:
+    # unchanged until a view changes it, and a change is saved with the view's transaction.
+    from app.accounts import sessions
+    from app.accounts.models import User
+    from app.extensions import db
+
+    login_id = _open_login_id(app, "loaded@example.com")
+    with app.test_request_context():
+        user = sessions.user_for_session(login_id)
+        assert user in db.session and not db.session.dirty
+        assert user.email == "loaded@example.com" and user.session_key
+        assert db.session.get(User, user.id) is user
+        user_id = user.id
+        with atomic():
+            user.name = "Renamed"
+    with app.app_context():
+        assert db.session.execute(db.select(User.name).filter_by(id=user_id)).scalar() == (
+            "Renamed"
+        )
+
+
+def test_a_user_already_in_the_session_is_the_one_returned(app):
+    from app.accounts import sessions
+    from app.accounts.models import User
+    from app.extensions import db
+
+    login_id = _open_login_id(app, "known@example.com")
+    with app.test_request_context():
+        known = db.session.get(User, int(login_id.partition(":")[0]))
+        known.name = "Edited in this request"
+        assert sessions.user_for_session(login_id) is known
+        assert known.name == "Edited in this request"
