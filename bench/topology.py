@@ -102,14 +102,18 @@ class Buyer:
     def round(self, base: str, other: str) -> None:
         browser = Browser()
         browser.mount("http://", FromAddress(self.address))
+        stream = os.urandom(16).hex()
         self.timed("browse", lambda: browser.get(base + "/shop", timeout=30))
         product = self.timed("browse", lambda: browser.get(other + "/shop/test-crown", timeout=30))
         self.timed(
             "try on",
+            # As the page sends it: the JPEG as the body, the piece and its camera stream
+            # (a new one each round, as each round is a new browser) in the query.
             lambda: browser.post(
                 base + "/tryon/api/pose",
-                data={"product": "test-crown", "metal": "yellow-gold"},
-                files={"frame": ("frame.jpg", self.frame, "image/jpeg")},
+                params={"product": "test-crown", "metal": "yellow-gold", "stream": stream},
+                data=self.frame,
+                headers={"Content-Type": "image/jpeg"},
                 timeout=30,
             ),
         )
