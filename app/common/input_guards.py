@@ -43,7 +43,7 @@ def _has_nul(values: Any) -> bool:
     return False
 
 
-_FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
 
 def refuse_nul_bytes() -> None:
@@ -51,7 +51,7 @@ def refuse_nul_bytes() -> None:
     fields = [current.path]
     sources = [current.args]
     # Only a form body is parsed as one: a try-on frame (image/jpeg) has no fields to look at.
-    if current.mimetype in _FORM_TYPES:
+    if current.mimetype in FORM_TYPES:
         sources.append(current.form)
     for multi in sources:
         for key, values in multi.lists():

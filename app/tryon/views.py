@@ -26,6 +26,7 @@ from flask_wtf.csrf import CSRFError
 from limits import RateLimitItem, parse_many
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, TooManyRequests
 
+from app.common.input_guards import FORM_TYPES
 from app.common.transactions import atomic
 from app.common.uploads import send_upload
 from app.extensions import csrf, limiter
@@ -448,7 +449,7 @@ def api_pose():
         return over_limit
     if request.mimetype in FRAME_BODY_TYPES:
         parsed = _pose_from_body()
-    elif request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+    elif request.mimetype in FORM_TYPES:
         parsed = _pose_from_form()
     else:
         return _json_error(
