@@ -64,17 +64,34 @@ def test_a_streams_frames_are_tracked_by_one_video_engine(trackers):
     assert trackers.streams() == ["a", "b"]
 
 
-def test_streams_beyond_the_capacity_wait_for_an_idle_engine(trackers, clock, monkeypatch):
+def test_streams_beyond_the_capacity_wait_for_an_idle_engine(trackers, clock):
     held = trackers.engine_for("a", capacity=1)
-    resets = []
-    monkeypatch.setattr(held, "reset", lambda: resets.append(True))
     clock.now += engines.STREAM_IDLE_SECONDS - 0.1
     assert trackers.engine_for("b", capacity=1) is None  # "a" is still sending frames
-    assert trackers.engine_for("a", capacity=1) is held and resets == []
+    assert trackers.engine_for("a", capacity=1) is held
     clock.now += engines.STREAM_IDLE_SECONDS
-    # "a" went quiet: its engine is lent to "b", without what it tracked of "a".
+    # "a" went quiet: its engine is lent to "b".
     assert trackers.engine_for("b", capacity=1) is held
-    assert resets == [True]
+    assert trackers.streams() == ["b"]
+
+
+def _face_at(left: int) -> np.ndarray:
+    """A 640x480 frame with one head (a 280 px square) whose left edge is at ``left``."""
+    frame = np.full((480, 640, 3), 90, np.uint8)
+    frame[100:380, left : left + 280] = cv2.resize(astronaut()[0:300, 90:390], (280, 280))
+    return frame
+
+
+def test_a_lent_engine_finds_the_new_streams_face_where_it_is(trackers, clock):
+    # The engine still holds where "a"'s face was (the left); "b"'s face is on the right.
+    engine = trackers.engine_for("a", capacity=1)
+    for _ in range(3):
+        (face,) = engine.measure(_face_at(20))  # tracked by the engine itself
+    assert face.bbox[0] < 200
+    clock.now += engines.STREAM_IDLE_SECONDS + 1
+    for _ in range(2):
+        (face,) = engines.measure_live_frame(_face_at(350), stream="b", capacity=1)
+        assert face.bbox[0] > 400 and face.bbox[0] + face.bbox[2] < 640
     assert trackers.streams() == ["b"]
 
 
