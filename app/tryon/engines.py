@@ -131,7 +131,8 @@ def measure_live_frame(
     rgb: np.ndarray, *, stream: str | None, capacity: int = TRACKED_STREAMS
 ) -> list[ar.FaceMeasurement]:
     """Measure the face in one live frame, tracked from the stream's last frame when possible."""
-    engine = _stream_trackers.engine_for(stream, capacity=capacity) if stream else None
+    tracked = stream is not None and capacity > 0  # 0: tracking turned off, none lent
+    engine = _stream_trackers.engine_for(stream, capacity=capacity) if tracked else None
     if engine is not None:
         faces = engine.measure(rgb)
         if faces:

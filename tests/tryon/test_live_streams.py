@@ -155,11 +155,14 @@ def test_frames_without_a_stream_are_measured_in_still_mode(tryon_client, tracke
     assert trackers.streams() == []
 
 
-def test_tracking_can_be_turned_off(tryon_app, tryon_client, trackers):
+def test_tracking_can_be_turned_off(tryon_app, tryon_client, trackers, clock):
+    frame = encode(swaying_frames(1)[0])
+    assert _pose(tryon_client, frame, stream="e" * 32).status_code == 200  # one engine built
+    clock.now += engines.STREAM_IDLE_SECONDS + 1  # and idle, free to lend
     tryon_app.config["TRYON_TRACKED_STREAMS"] = 0
-    response = _pose(tryon_client, encode(swaying_frames(1)[0]), stream=STREAM)
+    response = _pose(tryon_client, frame, stream=STREAM)
     assert len(response.get_json()["faces"]) == 1
-    assert trackers.streams() == []
+    assert trackers.streams() == [f"127.0.0.1 {'e' * 32}"]  # nothing lent to the new stream
 
 
 @pytest.mark.parametrize("stream", ["short", "x" * 65, "not/allowed/" * 2, "é" * 20, ""])
