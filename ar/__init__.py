@@ -77,7 +77,7 @@ from ar.image_io import (
 )
 from ar.measurement import FaceMeasurement, faces_json, measure_face
 from ar.pipeline import EngineSettings, TryOnEngine, TryOnResult, create_engine
-from ar.placement import InvalidSpec, PieceSpec, Placement, place_piece
+from ar.placement import InvalidSpec, PieceSpec, Placement, place_piece, place_pieces
 from ar.render import RenderSettings, render
 from ar.sizing import SizeAdvice, SizeBand, advise_size, recommend_size
 from ar.smoothing import OneEuroFilter, PlacementSmoother
@@ -111,6 +111,7 @@ __all__ = [
     "measure_face",
     "overlay_box",
     "place_piece",
+    "place_pieces",
     "prepare_overlay",
     "recommend_size",
     "render",

@@ -13,7 +13,7 @@ from ar.composite import Overlay, composite, prepare_overlay
 from ar.image_io import ChannelOrder, to_rgb
 from ar.measurement import FaceMeasurement, faces_json, measure_face
 from ar.occlusion import PersonMask, segment_people
-from ar.placement import PieceSpec, Placement, place_piece
+from ar.placement import PieceSpec, Placement, place_pieces
 from ar.render import RenderSettings, render
 
 
@@ -130,7 +130,7 @@ class TryOnEngine:
             faces = self.measure(image_or_faces, channel_order=channel_order)
         else:
             faces = list(image_or_faces)
-        return [place_piece(face, spec, face_index=i) for i, face in enumerate(faces)]
+        return place_pieces(faces, spec)
 
     def segment_people(
         self, rgb: np.ndarray, faces: Sequence[FaceMeasurement]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -265,3 +265,8 @@ def perspective_homography(
             depth + np.array([0.0, 0.0, 1.0]),
         )
     )
+
+
+def place_pieces(faces: Sequence[FaceMeasurement], spec: PieceSpec) -> list[Placement]:
+    """Seat the piece on each measured face, numbered in order."""
+    return [place_piece(face, spec, face_index=i) for i, face in enumerate(faces)]

@@ -461,7 +461,7 @@ def locate_piece(
         raise CorruptImage(_corrupt()) from None
     capacity = current_app.config.get("TRYON_TRACKED_STREAMS", TRACKED_STREAMS)
     faces = measure_live_frame(rgb, stream=stream, capacity=capacity)
-    placements = [ar.place_piece(face, piece.spec, face_index=i) for i, face in enumerate(faces)]
+    placements = ar.place_pieces(faces, piece.spec)
     return PoseResult(
         piece, (rgb.shape[1], rgb.shape[0]), tuple(faces), tuple(placements), advise(faces)
     )
